@@ -1,0 +1,11 @@
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({ ts: true, ignores: ['node_modules', 'data', 'coverage', 'bench/results'] }),
+  {
+    rules: {
+      // Node runs our .ts files directly, so every relative import names its real extension.
+      'import-x/extensions': 'off'
+    }
+  }
+]
