@@ -5,7 +5,9 @@ export default [
   {
     rules: {
       // Node runs our .ts files directly, so every relative import names its real extension.
-      'import-x/extensions': 'off'
+      'import-x/extensions': 'off',
+      // `void promise` marks a deliberately unawaited call.
+      'no-void': ['error', { allowAsStatement: true }]
     }
   }
 ]

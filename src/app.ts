@@ -1,0 +1,69 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DestinationStream } from 'pino'
+import type { Config } from './config.ts'
+import { loggerOptions } from './logger.ts'
+import type { JobKind } from './jobs/kind.ts'
+import configPlugin from './plugins/config.ts'
+import errorsPlugin from './plugins/errors.ts'
+import swaggerPlugin from './plugins/swagger.ts'
+import storePlugin from './plugins/store.ts'
+import enginePlugin from './plugins/engine.ts'
+import callersPlugin from './plugins/callers.ts'
+import healthRoutes from './routes/health.ts'
+import jobRoutes from './routes/jobs.ts'
+import auditRoutes from './routes/audit.ts'
+
+export interface AppOptions {
+  config: Config
+  kinds: readonly JobKind[]
+  startWorkers?: boolean
+  now?: () => number
+}
+
+/** Fastify options shared by the server, the tests and the OpenAPI generator. */
+export function serverOptions (logger: FastifyServerOptions['logger']): FastifyServerOptions {
+  return {
+    logger,
+    genReqId: () => crypto.randomUUID(),
+    connectionTimeout: 120_000,
+    requestTimeout: 120_000,
+    keepAliveTimeout: 10_000,
+    forceCloseConnections: 'idle',
+    ajv: {
+      // Unknown fields are an error, not silently dropped.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false }
+    },
+    bodyLimit: 1_048_576,
+    routerOptions: { ignoreTrailingSlash: true }
+  }
+}
+
+/** The whole service as one plugin; `server.ts` listens, tests call `app.listen` on loopback. */
+export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  await fastify.register(configPlugin, { config: opts.config, now: opts.now })
+  await fastify.register(errorsPlugin)
+  await fastify.register(swaggerPlugin)
+  await fastify.register(callersPlugin)
+  await fastify.register(storePlugin)
+  await fastify.register(enginePlugin, { kinds: opts.kinds, startWorkers: opts.startWorkers ?? true })
+  await fastify.register(healthRoutes)
+  await fastify.register(jobRoutes)
+  await fastify.register(auditRoutes)
+}
+
+export interface BuildOptions extends AppOptions {
+  /** Where log lines go; stdout by default. Tests capture them to check that no secret leaks. */
+  logStream?: DestinationStream
+}
+
+export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
+  const logger = opts.logStream === undefined
+    ? loggerOptions(opts.config.LOG_LEVEL)
+    : { ...loggerOptions(opts.config.LOG_LEVEL), stream: opts.logStream }
+  const server = Fastify(serverOptions(logger)).withTypeProvider<TypeBoxTypeProvider>()
+  // fp keeps the app at the root context, so its error handler covers every route.
+  await server.register(fp(app), opts)
+  return server
+}

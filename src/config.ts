@@ -1,0 +1,72 @@
+import { Type, type Static, type TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+
+const Int = (opts: { default: number, minimum: number, maximum?: number, description: string }) =>
+  Type.Integer(opts)
+
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Enum(['development', 'production', 'test'], {
+    default: 'development', description: 'Runtime environment'
+  }),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Address the HTTP server binds to' }),
+  PORT: Int({ default: 3000, minimum: 0, maximum: 65535, description: 'TCP port of the HTTP server' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    default: 'info', description: 'pino log level'
+  }),
+  DATABASE_URL: Type.Optional(Type.String({
+    pattern: '^postgres(ql)?://', description: 'PostgreSQL connection string; when unset, SQLite is used'
+  })),
+  SQLITE_PATH: Type.String({ default: './data/orchestrator.db', minLength: 1, description: 'SQLite database file' }),
+  WORKER_CONCURRENCY: Int({ default: 16, minimum: 1, maximum: 512, description: 'Jobs one process runs at once' }),
+  WORKER_POLL_MS: Int({
+    default: 1000, minimum: 10, maximum: 60_000, description: 'Longest idle wait before a worker looks for due jobs again'
+  }),
+  LEASE_MS: Int({ default: 30_000, minimum: 500, maximum: 3_600_000, description: 'How long a claimed job stays owned without renewal' }),
+  STEP_MAX_ATTEMPTS: Int({ default: 5, minimum: 1, maximum: 100, description: 'Tries of one step before its job fails' }),
+  JOB_MAX_DURATION_MS: Int({
+    default: 86_400_000, minimum: 1000, maximum: 30 * 86_400_000, description: 'Deadline of a job whose kind sets none'
+  }),
+  IDEMPOTENCY_TTL_HOURS: Int({ default: 24, minimum: 24, maximum: 24 * 30, description: 'How long Idempotency-Key answers are kept' }),
+  SHUTDOWN_GRACE_MS: Int({
+    default: 10_000, minimum: 0, maximum: 600_000, description: 'How long shutdown waits for running steps before releasing them'
+  })
+}, { additionalProperties: true })
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  readonly variable: string
+  constructor (variable: string, message: string) {
+    super(message)
+    this.name = 'ConfigError'
+    this.variable = variable
+  }
+}
+
+function describeAccepted (schema: TSchema & Record<string, unknown>): string {
+  if (Array.isArray(schema.enum)) return 'one of ' + schema.enum.join(', ')
+  if (schema.type === 'integer') {
+    const max = schema.maximum === undefined ? '' : ` to ${schema.maximum}`
+    return `an integer from ${schema.minimum}${max}`
+  }
+  if (typeof schema.pattern === 'string') return `a string matching ${schema.pattern}`
+  return 'a non-empty string'
+}
+
+/** Reads the environment once, applies defaults, and says exactly which variable is wrong. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, string> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const value = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw)) as Record<string, unknown>
+  const first = [...Value.Errors(ConfigSchema, value)][0]
+  if (first !== undefined) {
+    const variable = first.instancePath.split('/')[1] ?? ''
+    const schema = (ConfigSchema.properties as unknown as Record<string, TSchema & Record<string, unknown>>)[variable]
+    const accepted = schema === undefined ? first.message : describeAccepted(schema)
+    throw new ConfigError(variable, `Invalid ${variable}=${JSON.stringify(raw[variable] ?? '')}: expected ${accepted} (${schema?.description ?? ''}).`)
+  }
+  return value as Config
+}

@@ -1,0 +1,89 @@
+import type { Kysely } from 'kysely'
+import { canonicalJson, sha256Hex } from '../canonical.ts'
+import type { Database } from '../store/schema.ts'
+import type { JobRow, JobsRepository } from '../store/jobs-repository.ts'
+import type { EventsRepository } from '../store/events-repository.ts'
+import type { AuditRepository } from '../store/audit-repository.ts'
+import type { OutboxRepository } from '../store/outbox-repository.ts'
+import type { JobError, JobKind, JobStatus } from './kind.ts'
+import { toJobResource } from './resource.ts'
+
+export interface FinishDeps {
+  db: Kysely<Database>
+  jobs: JobsRepository
+  events: EventsRepository
+  audit: AuditRepository
+  outbox: OutboxRepository
+}
+
+export interface Finish {
+  row: JobRow
+  kind: JobKind | undefined
+  status: Extract<JobStatus, 'succeeded' | 'failed' | 'cancelled' | 'timed_out'>
+  result?: unknown
+  error?: JobError
+  state?: unknown
+  /** The claim's token, or 'idle' for a job no worker holds (cancel of a queued job). */
+  fence: string | 'idle'
+  now: number
+  /** Timeline entries that belong to the same moment, e.g. the last step's timing. */
+  extraEvents?: Array<{ type: string, data: Record<string, unknown> }>
+}
+
+/**
+ * The terminal transition, its timeline event, its audit record and its callback are one
+ * transaction: either all of them exist or none does. Returns false when the fence no longer holds.
+ */
+export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> {
+  const { row, status, now } = f
+  const state = f.state ?? JSON.parse(row.state)
+  return await deps.db.transaction().execute(async (trx) => {
+    const patch = {
+      status,
+      state: JSON.stringify(state),
+      result: f.result === undefined ? null : JSON.stringify(f.result),
+      error: f.error === undefined ? null : JSON.stringify(f.error),
+      finishedAt: now,
+      updatedAt: now,
+      waitReason: null,
+      leaseOwner: null,
+      leaseToken: null,
+      leaseExpiresAt: null
+    }
+    const applied = f.fence === 'idle'
+      ? await deps.jobs.updateIfIdle(trx, row.id, patch)
+      : await deps.jobs.fencedUpdate(trx, row.id, f.fence, patch)
+    if (!applied) return false
+
+    const durationMs = now - row.createdAt
+    for (const entry of f.extraEvents ?? []) await deps.events.append(trx, row.id, entry.type, entry.data, now)
+    await deps.events.append(trx, row.id, 'status', { from: row.status, to: status, ...(f.error ? { error: f.error } : {}) }, now)
+    const input = JSON.parse(row.input)
+    await deps.audit.append(trx, {
+      event: `job.${status}`,
+      jobId: row.id,
+      kind: row.kind,
+      actor: row.caller,
+      details: {
+        status,
+        durationMs,
+        attempts: row.claims,
+        step: row.step,
+        inputSha256: sha256Hex(canonicalJson(input)),
+        ...(f.result === undefined ? {} : { resultSha256: sha256Hex(canonicalJson(f.result)) }),
+        ...(f.error === undefined ? {} : { error: { code: f.error.code, message: f.error.message } }),
+        ...(f.kind?.auditDetails?.(status, state, input) ?? {})
+      }
+    }, now)
+    if (row.callbackUrl !== null) {
+      const job = toJobResource({ ...row, ...patch })
+      await deps.outbox.enqueue(trx, {
+        jobId: row.id,
+        eventType: `job.${status}`,
+        url: row.callbackUrl,
+        payload: { type: `job.${status}`, timestamp: new Date(now).toISOString(), data: job }
+      }, now)
+    }
+    return true
+  })
+}

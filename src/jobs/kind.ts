@@ -1,0 +1,92 @@
+import type { TObject, Static } from 'typebox'
+import type { FastifyBaseLogger } from 'fastify'
+
+export const JOB_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'timed_out'] as const
+export type JobStatus = typeof JOB_STATUSES[number]
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
+export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status)
+
+/** What a failed job (or a failed step) reports: a stable code, a message a person can act on. */
+export interface JobError {
+  code: string
+  message: string
+  retryable: boolean
+  details?: unknown
+  genesys?: { status: number, code?: string, message?: string, contextId?: string, correlationId?: string }
+}
+
+/** Thrown by a step when it cannot go on; `retryable` errors re-run the step with backoff. */
+export class StepError extends Error {
+  readonly error: JobError
+  /** Overrides the engine's backoff, e.g. from a Retry-After header. */
+  readonly retryAfterMs?: number
+  constructor (error: JobError, retryAfterMs?: number) {
+    super(error.message)
+    this.name = 'StepError'
+    this.error = error
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+export type StepOutcome<S> =
+  | { type: 'next', step: string, state: S }
+  | { type: 'wait', step: string, state: S, until: number, reason: string }
+  | { type: 'succeed', result: unknown, state?: S }
+  | { type: 'fail', error: JobError, state?: S }
+
+export interface JobView<I> {
+  id: string
+  kind: string
+  input: I
+  labels: Record<string, string>
+  caller: string
+  createdAt: number
+  deadlineAt: number
+  claims: number
+}
+
+export interface StepContext<I, S> {
+  job: JobView<I>
+  step: string
+  state: S
+  /** Failed tries of this step so far. */
+  attempt: number
+  /** Aborted on cancellation, deadline, lost lease or shutdown: pass it to every remote call. */
+  signal: AbortSignal
+  log: FastifyBaseLogger
+  now (): number
+  /** Appends to the job's timeline; refused once the lease is lost. */
+  event (type: string, data: Record<string, unknown>): Promise<void>
+  progress (done: number, total: number): Promise<void>
+  /** Records state without leaving the step, so a long step resumes from here after a crash. */
+  checkpoint (state: S): Promise<void>
+}
+
+export interface SubmissionContext {
+  caller: string
+}
+
+/** A job kind: a name, a body schema, checks run at submission, and the steps that do the work. */
+export interface JobKind<B extends TObject = TObject, S = any> {
+  name: string
+  summary: string
+  description: string
+  body: B
+  example: Static<B>
+  /** Semantic checks beyond the schema; throw an AppError (400) to reject the submission. */
+  validate?: (body: Static<B>, ctx: SubmissionContext) => void | Promise<void>
+  /** Overall deadline of the job in ms; the engine default applies when absent. */
+  deadlineMs?: (body: Static<B>) => number | undefined
+  initialStep: string
+  initialState: (body: Static<B>) => S
+  steps: Record<string, (ctx: StepContext<Static<B>, S>) => Promise<StepOutcome<S>>>
+  /** Extra audit details for a terminal job, e.g. "the remote execution may still run". */
+  auditDetails?: (status: JobStatus, state: S, input: Static<B>) => Record<string, unknown>
+}
+
+export const next = <S>(step: string, state: S): StepOutcome<S> => ({ type: 'next', step, state })
+export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now = Date.now()): StepOutcome<S> =>
+  ({ type: 'wait', step, state, until: now + Math.max(0, delayMs), reason })
+export const succeed = <S>(result: unknown, state?: S): StepOutcome<S> => ({ type: 'succeed', result, state })
+export const fail = <S>(code: string, message: string, extra: Partial<JobError> = {}, state?: S): StepOutcome<S> =>
+  ({ type: 'fail', error: { code, message, retryable: false, ...extra }, state })

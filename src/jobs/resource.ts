@@ -1,0 +1,31 @@
+import type { JobRow } from '../store/jobs-repository.ts'
+import type { JobResource } from '../schemas/job.ts'
+import type { JobStatus } from './kind.ts'
+
+const iso = (ms: number) => new Date(ms).toISOString()
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms))
+
+/** The one public shape of a job, used by every route, the idempotency replay and callbacks. */
+export function toJobResource (row: JobRow): JobResource {
+  const resource: JobResource = {
+    id: row.id,
+    kind: row.kind,
+    status: row.status as JobStatus,
+    input: JSON.parse(row.input),
+    labels: JSON.parse(row.labels),
+    callbackUrl: row.callbackUrl,
+    step: row.step,
+    progress: row.progressTotal === null ? null : { done: row.progressDone ?? 0, total: row.progressTotal },
+    waitReason: row.waitReason,
+    cancelRequested: row.cancelRequested === 1,
+    attempts: row.claims,
+    createdAt: iso(row.createdAt),
+    startedAt: isoOrNull(row.startedAt),
+    finishedAt: isoOrNull(row.finishedAt),
+    updatedAt: iso(row.updatedAt),
+    deadlineAt: iso(row.deadlineAt)
+  }
+  if (row.result !== null) resource.result = JSON.parse(row.result)
+  if (row.error !== null) resource.error = JSON.parse(row.error)
+  return resource
+}

@@ -1,0 +1,41 @@
+import type { LoggerOptions } from 'pino'
+import { maskDeep, maskText } from './privacy/masking.ts'
+
+/** Structured secrets are removed by path; free-text personal data is masked on every line. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["x-webhook-secret"]',
+  'req.headers["webhook-signature"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'err.options.headers.authorization',
+  'err.options.headers.cookie',
+  '*.authorization',
+  '*.client_secret',
+  '*.clientSecret',
+  '*.access_token',
+  '*.accessToken',
+  '*.refresh_token',
+  '*.token',
+  '*.password',
+  '*.secret',
+  '*.apiKey'
+]
+
+export function loggerOptions (level: string): LoggerOptions {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    formatters: {
+      log: (object) => maskDeep(object)
+    },
+    hooks: {
+      logMethod (args, method) {
+        const masked = args.map((arg) => (typeof arg === 'string' ? maskText(arg) : arg))
+        method.apply(this, masked as Parameters<typeof method>)
+      }
+    }
+  }
+}

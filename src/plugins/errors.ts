@@ -1,0 +1,54 @@
+import fp from 'fastify-plugin'
+import type { FastifyError } from 'fastify'
+import { AppError } from '../errors.ts'
+
+interface ValidationIssue {
+  keyword: string
+  instancePath: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** Turns Ajv's findings into one sentence a person can act on. */
+export function describeValidation (context: string, issues: ValidationIssue[]): string {
+  const first = issues[0]
+  if (first === undefined) return `${context} is invalid`
+  const where = `${context}${first.instancePath.replaceAll('/', '.')}`
+  if (first.keyword === 'additionalProperties') return `${where} has an unknown field '${String(first.params.additionalProperty)}'`
+  if (first.keyword === 'required') return `${where} is missing the required field '${String(first.params.missingProperty)}'`
+  if (first.keyword === 'enum') return `${where} must be one of: ${(first.params.allowedValues as unknown[]).join(', ')}`
+  return `${where} ${first.message ?? 'is invalid'}`
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH'
+}
+
+/** One error body for every 4xx and 5xx: `{ statusCode, code, message, details? }`. */
+export default fp(async (app) => {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof AppError) {
+      if (err.headers !== undefined) void reply.headers(err.headers)
+      return reply.code(err.statusCode).send({ statusCode: err.statusCode, code: err.code, message: err.message, details: err.details })
+    }
+    if (err.validation !== undefined) {
+      const message = describeValidation(err.validationContext ?? 'request', err.validation as ValidationIssue[])
+      return reply.code(400).send({ statusCode: 400, code: 'VALIDATION_ERROR', message, details: err.validation })
+    }
+    const status = err.statusCode ?? 500
+    if (status < 500) {
+      const code = FASTIFY_CODES[err.code] ?? (err.code?.replace(/^FST_ERR_/, '') || 'BAD_REQUEST')
+      return reply.code(status).send({ statusCode: status, code, message: err.message })
+    }
+    request.log.error({ err }, 'request failed')
+    return reply.code(status).send({ statusCode: status, code: 'INTERNAL_ERROR', message: 'Internal server error; the request id in the logs identifies it' })
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ statusCode: 404, code: 'ROUTE_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` })
+  })
+}, { name: 'errors' })

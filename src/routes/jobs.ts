@@ -1,0 +1,211 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type TObject } from 'typebox'
+import { badRequest, conflict, notFound } from '../errors.ts'
+import { errorResponses, Labels } from '../schemas/common.ts'
+import { JobListSchema, JobStatusSchema } from '../schemas/job.ts'
+import { submitJob } from '../jobs/submit.ts'
+import { toJobResource } from '../jobs/resource.ts'
+import { finishJob } from '../jobs/finish.ts'
+import { isTerminal, type JobKind } from '../jobs/kind.ts'
+import { streamJobEvents, toEventResource } from './job-events-stream.ts'
+
+const JobIdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The job id' }) })
+
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 257,
+    description: 'Makes the submission safe to retry: the same key with the same body replays the first answer for 24 h'
+  }))
+})
+
+/** RFC 8941 sends the key as a quoted string; most clients send it bare. Both are accepted. */
+export function parseIdempotencyKey (raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined
+  const key = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw
+  if (!/^[\x21-\x7e]{8,255}$/.test(key)) {
+    throw badRequest('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 8 to 255 printable ASCII characters without spaces, e.g. a UUID')
+  }
+  return key
+}
+
+export function submissionBody (kind: JobKind): TObject {
+  return Type.Object({
+    ...kind.body.properties,
+    callbackUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2048, description: 'Where the signed completion event is posted' })),
+    labels: Type.Optional(Labels)
+  }, { additionalProperties: false, examples: [kind.example] })
+}
+
+interface Cursor { c: number, i: string }
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url')
+function decodeCursor (raw: string): Cursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor
+    if (typeof parsed.c === 'number' && typeof parsed.i === 'string') return parsed
+  } catch {}
+  throw badRequest('INVALID_CURSOR', 'cursor is not one this service issued; pass nextCursor from the previous page unchanged')
+}
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  for (const kind of app.kinds.values()) {
+    app.post(`/v1/jobs/${kind.name}`, {
+      schema: {
+        tags: ['Jobs'],
+        summary: kind.summary,
+        description: kind.description,
+        headers: IdempotencyHeaders,
+        body: submissionBody(kind),
+        response: {
+          202: { description: 'Accepted; the job runs in the background', ...Type.Ref('Job') },
+          ...errorResponses(400, 409, 422)
+        }
+      }
+    }, async (request, reply) => {
+      const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key'])
+      const body = request.body as Record<string, unknown>
+      if (kind.validate !== undefined) await kind.validate(body as never, { caller: request.caller })
+      const answer = await submitJob({
+        db: app.store.db,
+        ...app.repos,
+        now: app.now,
+        jobMaxDurationMs: app.config.JOB_MAX_DURATION_MS,
+        idempotencyTtlMs: app.config.IDEMPOTENCY_TTL_HOURS * 3_600_000
+      }, { kind, body, caller: request.caller, idempotencyKey })
+      if (!answer.replayed) app.engine.wake()
+      if (answer.replayed) void reply.header('idempotent-replayed', 'true')
+      return reply.code(answer.statusCode as 202).header('location', `/v1/jobs/${answer.job.id}`).send(answer.job)
+    })
+  }
+
+  app.get('/v1/jobs/:id', {
+    schema: {
+      tags: ['Jobs'],
+      summary: 'Read a job',
+      description: 'With `waitSeconds`, the answer is held until the job is terminal or the time is up (long-poll).',
+      params: JobIdParams,
+      querystring: Type.Object({
+        waitSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, description: 'Hold the answer up to this long for a terminal status' }))
+      }),
+      response: { 200: Type.Ref('Job'), ...errorResponses(400, 404) }
+    }
+  }, async (request) => {
+    const { id } = request.params
+    const until = app.now() + (request.query.waitSeconds ?? 0) * 1000
+    const gone = new AbortController()
+    request.raw.once('close', () => gone.abort())
+    for (;;) {
+      const row = await app.repos.jobs.get(id)
+      if (row === undefined) throw notFound('JOB_NOT_FOUND', `No job with id ${id}`)
+      const remaining = until - app.now()
+      if (isTerminal(row.status) || remaining <= 0 || gone.signal.aborted) return toJobResource(row)
+      // Changes made by this process wake us at once; other replicas' changes are seen within a second.
+      await app.notifier.nextChange(id, Math.min(remaining, 1000), gone.signal)
+    }
+  })
+
+  app.get('/v1/jobs', {
+    schema: {
+      tags: ['Jobs'],
+      summary: 'List jobs, newest first',
+      querystring: Type.Object({
+        kind: Type.Optional(Type.String({ maxLength: 64 })),
+        status: Type.Optional(JobStatusSchema),
+        label: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,63}:.{0,256}$' }), {
+          maxItems: 16, description: 'key:value; repeat to require several labels'
+        })),
+        limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+        cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' }))
+      }),
+      response: { 200: JobListSchema, ...errorResponses(400) }
+    }
+  }, async (request) => {
+    const { kind, status, label, limit, cursor } = request.query
+    const before = cursor === undefined ? undefined : decodeCursor(cursor)
+    const rows = await app.repos.jobs.list({
+      kind,
+      status,
+      labels: label?.map((l) => { const at = l.indexOf(':'); return [l.slice(0, at), l.slice(at + 1)] as [string, string] }),
+      limit: limit + 1,
+      before: before === undefined ? undefined : { createdAt: before.c, id: before.i }
+    })
+    const page = rows.slice(0, limit)
+    const last = page[page.length - 1]
+    return {
+      items: page.map(toJobResource),
+      nextCursor: rows.length > limit && last !== undefined ? encodeCursor({ c: last.createdAt, i: last.id }) : null
+    }
+  })
+
+  app.get('/v1/jobs/:id/events', {
+    schema: {
+      tags: ['Jobs'],
+      summary: "A job's timeline",
+      description: 'State changes, steps, remote ids, node transitions, progress and callback attempts. ' +
+        'Send `Accept: text/event-stream` to watch it live (Server-Sent Events; resumes from `Last-Event-ID`).',
+      params: JobIdParams,
+      querystring: Type.Object({
+        after: Type.Integer({ minimum: 0, default: 0, description: 'Only events with a greater seq' }),
+        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 500 })
+      }),
+      response: {
+        200: Type.Object({
+          jobId: Type.String(),
+          events: Type.Array(Type.Ref('JobEvent')),
+          nextAfter: Type.Integer({ description: 'Pass as `after` to continue' })
+        }),
+        ...errorResponses(400, 404)
+      }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const row = await app.repos.jobs.get(id)
+    if (row === undefined) throw notFound('JOB_NOT_FOUND', `No job with id ${id}`)
+    if ((request.headers.accept ?? '').includes('text/event-stream')) {
+      const lastId = Number(request.headers['last-event-id'])
+      return streamJobEvents(app, request, reply, id, Number.isInteger(lastId) && lastId > 0 ? lastId : request.query.after)
+    }
+    const events = await app.repos.events.list(id, request.query.after, request.query.limit)
+    return {
+      jobId: id,
+      events: events.map(toEventResource),
+      nextAfter: events.length > 0 ? events[events.length - 1]!.seq : request.query.after
+    }
+  })
+
+  app.post('/v1/jobs/:id/cancel', {
+    schema: {
+      tags: ['Jobs'],
+      summary: 'Cancel a job',
+      description: 'A queued or waiting job is cancelled at once (200). A running job is asked to stop at its next ' +
+        'safe point (202, `cancelRequested: true`). A finished job cannot be cancelled (409).',
+      params: JobIdParams,
+      response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errorResponses(404, 409) }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const row = await app.repos.jobs.get(id)
+    if (row === undefined) throw notFound('JOB_NOT_FOUND', `No job with id ${id}`)
+    if (isTerminal(row.status)) throw conflict('JOB_ALREADY_FINISHED', `Job ${id} already ended with status ${row.status}`)
+    if (row.status !== 'running') {
+      const cancelled = await finishJob({ db: app.store.db, ...app.repos }, {
+        row,
+        kind: app.kinds.get(row.kind),
+        status: 'cancelled',
+        error: { code: 'JOB_CANCELLED', message: 'The job was cancelled on request', retryable: false },
+        fence: 'idle',
+        now: app.now()
+      })
+      if (cancelled) {
+        app.notifier.changed(id)
+        return reply.code(200).send(toJobResource((await app.repos.jobs.get(id))!))
+      }
+    }
+    await app.repos.jobs.requestCancel(id, app.now())
+    app.engine.interrupt(id)
+    const current = (await app.repos.jobs.get(id))!
+    return reply.code(isTerminal(current.status) ? 200 : 202).send(toJobResource(current))
+  })
+}
+
+export default routes

@@ -1,0 +1,35 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { defaultKinds } from './jobs/kinds/index.ts'
+import type { JobKind } from './jobs/kind.ts'
+
+export interface RunOptions {
+  kinds?: readonly JobKind[]
+}
+
+function configOrExit (): Config {
+  try {
+    return loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`genesys-orchestrator: ${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+}
+
+/** Starts the service and shuts it down gracefully on SIGINT/SIGTERM or a fatal error. */
+export async function runServer (options: RunOptions = {}): Promise<void> {
+  const config = configOrExit()
+  const app = await buildApp({ config, kinds: options.kinds ?? defaultKinds })
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000 }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'fatal error, shutting down')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+  })
+  await app.listen({ host: config.HOST, port: config.PORT })
+}
+
+if (import.meta.main) await runServer()

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely, Selectable, Updateable } from 'kysely'
+import type { Database, JobsTable } from './schema.ts'
+import type { DialectName } from './database.ts'
+
+export type JobRow = Selectable<JobsTable>
+type Db = Kysely<Database>
+
+export interface JobListFilter {
+  kind?: string
+  status?: string
+  labels?: Array<[string, string]>
+  limit: number
+  /** Jobs strictly older than this (createdAt, id) pair: the last row of the previous page. */
+  before?: { createdAt: number, id: string }
+}
+
+export function createJobsRepository (db: Db, dialect: DialectName) {
+  return {
+    async insert (trx: Db, row: JobRow, labels: Record<string, string>): Promise<void> {
+      await trx.insertInto('jobs').values(row).execute()
+      const entries = Object.entries(labels)
+      if (entries.length > 0) {
+        await trx.insertInto('jobLabels').values(entries.map(([key, value]) => ({ jobId: row.id, key, value }))).execute()
+      }
+    },
+
+    async get (id: string, conn: Db = db): Promise<JobRow | undefined> {
+      return await conn.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+    },
+
+    async list (filter: JobListFilter): Promise<JobRow[]> {
+      let query = db.selectFrom('jobs').selectAll()
+      if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind)
+      if (filter.status !== undefined) query = query.where('status', '=', filter.status)
+      for (const [key, value] of filter.labels ?? []) {
+        query = query.where(({ exists, selectFrom }) => exists(
+          selectFrom('jobLabels').select('jobLabels.jobId')
+            .whereRef('jobLabels.jobId', '=', 'jobs.id').where('jobLabels.key', '=', key).where('jobLabels.value', '=', value)
+        ))
+      }
+      const before = filter.before
+      if (before !== undefined) {
+        query = query.where((eb) => eb.or([
+          eb('createdAt', '<', before.createdAt),
+          eb.and([eb('createdAt', '=', before.createdAt), eb('id', '<', before.id)])
+        ]))
+      }
+      return await query.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(filter.limit).execute()
+    },
+
+    /**
+     * Claims one due job in a single statement: queued or waiting jobs whose time has come, and
+     * running jobs whose lease expired (their worker died). A fresh token fences every later write.
+     */
+    async claimNext (owner: string, leaseMs: number, now: number): Promise<JobRow | undefined> {
+      const token = randomUUID()
+      return await db.updateTable('jobs')
+        .set((eb) => ({
+          status: 'running',
+          leaseOwner: owner,
+          leaseToken: token,
+          leaseExpiresAt: now + leaseMs,
+          claims: eb('claims', '+', 1),
+          startedAt: eb.fn.coalesce('startedAt', eb.val(now)),
+          waitReason: null,
+          updatedAt: now
+        }))
+        .where('id', '=', (eb) => eb.selectFrom('jobs').select('id')
+          .where((w) => w.or([
+            w.and([w('status', 'in', ['queued', 'waiting']), w('runAt', '<=', now)]),
+            w.and([w('status', '=', 'running'), w('leaseExpiresAt', '<', now)])
+          ]))
+          .orderBy('runAt').limit(1)
+          .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()))
+        .returningAll()
+        .executeTakeFirst()
+    },
+
+    /** The earliest moment a job could become claimable, so an idle worker sleeps exactly that long. */
+    async nextDueAt (): Promise<number | undefined> {
+      const row = await db.selectFrom('jobs')
+        .select((eb) => [
+          eb.fn.min<number | null>(eb.case().when('status', 'in', ['queued', 'waiting']).then(eb.ref('runAt'))
+            .when('status', '=', 'running').then(eb.ref('leaseExpiresAt')).end()).as('due')
+        ])
+        .where('status', 'in', ['queued', 'waiting', 'running'])
+        .executeTakeFirst()
+      return row?.due ?? undefined
+    },
+
+    /** Extends a lease; `undefined` means another worker owns the job now. */
+    async renewLease (id: string, token: string, expiresAt: number): Promise<{ cancelRequested: boolean } | undefined> {
+      const row = await db.updateTable('jobs').set({ leaseExpiresAt: expiresAt })
+        .where('id', '=', id).where('leaseToken', '=', token)
+        .returning('cancelRequested').executeTakeFirst()
+      return row === undefined ? undefined : { cancelRequested: row.cancelRequested === 1 }
+    },
+
+    /** Every write of a running job goes through here: zero rows means the lease was lost. */
+    async fencedUpdate (trx: Db, id: string, token: string, patch: Updateable<JobsTable>): Promise<boolean> {
+      const result = await trx.updateTable('jobs').set(patch)
+        .where('id', '=', id).where('leaseToken', '=', token).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
+    /** Moves a job nobody is running straight to a terminal state (cancel of a queued job). */
+    async updateIfIdle (trx: Db, id: string, patch: Updateable<JobsTable>): Promise<boolean> {
+      const result = await trx.updateTable('jobs').set(patch)
+        .where('id', '=', id).where('status', 'in', ['queued', 'waiting']).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
+    async requestCancel (id: string, now: number): Promise<boolean> {
+      const result = await db.updateTable('jobs').set({ cancelRequested: 1, updatedAt: now })
+        .where('id', '=', id).where('status', 'in', ['queued', 'running', 'waiting']).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
+    /** Brings a waiting job forward, e.g. when the event it waits for arrives. */
+    async wake (trx: Db, id: string, now: number): Promise<boolean> {
+      const result = await trx.updateTable('jobs').set({ runAt: now, updatedAt: now })
+        .where('id', '=', id).where('status', '=', 'waiting').where('runAt', '>', now).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    }
+  }
+}
+
+export type JobsRepository = ReturnType<typeof createJobsRepository>

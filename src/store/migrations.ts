@@ -1,0 +1,127 @@
+import type { Kysely } from 'kysely'
+import { Migrator, type Migration } from 'kysely/migration'
+import type { DialectName } from './database.ts'
+
+/** Migrations live in code so the service carries its schema with it; each one is append-only. */
+function migrations (dialect: DialectName): Record<string, Migration> {
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer'
+  return {
+    '0001_initial': {
+      async up (db: Kysely<any>) {
+        await db.schema.createTable('jobs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('caller', 'text', (c) => c.notNull())
+          .addColumn('input', 'text', (c) => c.notNull())
+          .addColumn('labels', 'text', (c) => c.notNull())
+          .addColumn('callback_url', 'text')
+          .addColumn('step', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('step_attempt', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('result', 'text')
+          .addColumn('error', 'text')
+          .addColumn('progress_done', 'integer')
+          .addColumn('progress_total', 'integer')
+          .addColumn('wait_reason', 'text')
+          .addColumn('run_at', 'bigint', (c) => c.notNull())
+          .addColumn('deadline_at', 'bigint', (c) => c.notNull())
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_token', 'text')
+          .addColumn('lease_expires_at', 'bigint')
+          .addColumn('claims', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('started_at', 'bigint')
+          .addColumn('finished_at', 'bigint')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute()
+        await db.schema.createIndex('jobs_due').on('jobs').columns(['status', 'run_at']).execute()
+        await db.schema.createIndex('jobs_lease').on('jobs').columns(['status', 'lease_expires_at']).execute()
+        await db.schema.createIndex('jobs_created').on('jobs').columns(['created_at', 'id']).execute()
+        await db.schema.createIndex('jobs_kind_created').on('jobs').columns(['kind', 'created_at']).execute()
+
+        await db.schema.createTable('job_labels')
+          .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('job_labels_pk', ['job_id', 'key'])
+          .execute()
+        await db.schema.createIndex('job_labels_kv').on('job_labels').columns(['key', 'value']).execute()
+
+        await db.schema.createTable('job_events')
+          .addColumn('seq', serial, (c) => dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+          .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute()
+        await db.schema.createIndex('job_events_job').on('job_events').columns(['job_id', 'seq']).execute()
+
+        await db.schema.createTable('idempotency_keys')
+          .addColumn('caller', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('status_code', 'integer', (c) => c.notNull())
+          .addColumn('response', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('idempotency_keys_pk', ['caller', 'key'])
+          .execute()
+        await db.schema.createIndex('idempotency_keys_expiry').on('idempotency_keys').column('expires_at').execute()
+
+        await db.schema.createTable('audit_records')
+          .addColumn('seq', 'bigint', (c) => c.primaryKey())
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('job_id', 'text')
+          .addColumn('kind', 'text')
+          .addColumn('actor', 'text')
+          .addColumn('details', 'text', (c) => c.notNull())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute()
+        await db.schema.createIndex('audit_job').on('audit_records').columns(['job_id', 'seq']).execute()
+        await db.schema.createIndex('audit_at').on('audit_records').columns(['at', 'seq']).execute()
+        await db.schema.createIndex('audit_event').on('audit_records').columns(['event', 'seq']).execute()
+
+        // One row that every append locks: it serialises the chain across processes and replicas.
+        await db.schema.createTable('audit_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute()
+        await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: '0'.repeat(64) }).execute()
+
+        await db.schema.createTable('callback_outbox')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('delivered_at', 'bigint')
+          .execute()
+        await db.schema.createIndex('callback_outbox_due').on('callback_outbox').columns(['status', 'next_attempt_at']).execute()
+      }
+    }
+  }
+}
+
+export async function migrateToLatest (db: Kysely<any>, dialect: DialectName): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(dialect) }
+  })
+  const { error, results } = await migrator.migrateToLatest()
+  const failed = results?.find((r) => r.status === 'Error')
+  if (error !== undefined) {
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error).message ?? error)}`, { cause: error })
+  }
+}

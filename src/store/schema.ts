@@ -1,0 +1,99 @@
+import type { Generated } from 'kysely'
+
+/** Row shapes as Kysely sees them (CamelCasePlugin maps to snake_case columns). Times are epoch ms. */
+export interface JobsTable {
+  id: string
+  kind: string
+  status: string
+  caller: string
+  input: string
+  labels: string
+  callbackUrl: string | null
+  step: string
+  state: string
+  stepAttempt: number
+  result: string | null
+  error: string | null
+  progressDone: number | null
+  progressTotal: number | null
+  waitReason: string | null
+  runAt: number
+  deadlineAt: number
+  leaseOwner: string | null
+  leaseToken: string | null
+  leaseExpiresAt: number | null
+  claims: number
+  cancelRequested: number
+  createdAt: number
+  startedAt: number | null
+  finishedAt: number | null
+  updatedAt: number
+}
+
+export interface JobLabelsTable {
+  jobId: string
+  key: string
+  value: string
+}
+
+export interface JobEventsTable {
+  seq: Generated<number>
+  jobId: string
+  at: number
+  type: string
+  data: string
+}
+
+export interface IdempotencyKeysTable {
+  caller: string
+  key: string
+  fingerprint: string
+  jobId: string
+  statusCode: number
+  response: string
+  createdAt: number
+  expiresAt: number
+}
+
+export interface AuditRecordsTable {
+  seq: number
+  id: string
+  at: number
+  event: string
+  jobId: string | null
+  kind: string | null
+  actor: string | null
+  details: string
+  prevHash: string
+  hash: string
+}
+
+export interface AuditHeadTable {
+  id: number
+  seq: number
+  hash: string
+}
+
+export interface CallbackOutboxTable {
+  id: string
+  jobId: string
+  eventType: string
+  url: string
+  payload: string
+  status: string
+  attempts: number
+  nextAttemptAt: number
+  lastError: string | null
+  createdAt: number
+  deliveredAt: number | null
+}
+
+export interface Database {
+  jobs: JobsTable
+  jobLabels: JobLabelsTable
+  jobEvents: JobEventsTable
+  idempotencyKeys: IdempotencyKeysTable
+  auditRecords: AuditRecordsTable
+  auditHead: AuditHeadTable
+  callbackOutbox: CallbackOutboxTable
+}
