@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { v7 as uuidv7 } from 'uuid'
 import type { Kysely } from 'kysely'
 import { canonicalJson, sha256Hex } from '../canonical.ts'
 import { conflict, unprocessable } from '../errors.ts'
@@ -41,7 +41,8 @@ export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Prom
   const now = deps.now()
   const deadlineMs = Math.min(kind.deadlineMs?.(input as never) ?? deps.jobMaxDurationMs, deps.jobMaxDurationMs)
   const row: JobRow = {
-    id: randomUUID(),
+    // Time-ordered ids keep "newest first" stable for jobs created in the same millisecond.
+    id: uuidv7(),
     kind: kind.name,
     status: 'queued',
     caller,
