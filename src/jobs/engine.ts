@@ -184,7 +184,8 @@ export function createEngine (deps: EngineDeps) {
     }
 
     for (;;) {
-      const interrupted = (controller.signal.reason as Interrupt | undefined)?.reason
+      // Once shutdown begins, a job gives up its lease at the next step boundary.
+      const interrupted = (controller.signal.reason as Interrupt | undefined)?.reason ?? (stopping ? 'shutdown' : undefined)
       if (interrupted === 'lease_lost') { log.warn('lease lost; this worker stops the job'); return }
       if (interrupted === 'shutdown') {
         // Leave the job claimable at once by any worker, resuming at the step it was in.

@@ -12,5 +12,6 @@ export const errorResponses = (...codes: number[]) =>
 
 export const Labels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,63}$' }), Type.String({ maxLength: 256 }), {
   maxProperties: 16,
+  additionalProperties: false,
   description: 'Up to 16 string pairs to find jobs by (`GET /v1/jobs?label=key:value`)'
 })

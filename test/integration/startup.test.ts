@@ -1,0 +1,62 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+const root = new URL('../..', import.meta.url).pathname
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+function npmStart (env: Record<string, string>) {
+  const child = spawn('npm', ['start', '--silent'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  let stderr = ''
+  let stdout = ''
+  child.stderr.on('data', (c) => { stderr += c })
+  child.stdout.on('data', (c) => { stdout += c })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { child, exited, output: () => ({ stdout, stderr }) }
+}
+
+test('startup: `npm start` answers /healthz 200 and /docs 200 within 10 s', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orchestrator-start-'))
+  const port = await freePort()
+  const started = Date.now()
+  const service = npmStart({ PORT: String(port), HOST: '127.0.0.1', SQLITE_PATH: join(dir, 'start.db'), DATABASE_URL: '' })
+  t.after(() => { try { process.kill(-service.child.pid!, 'SIGKILL') } catch {} rmSync(dir, { recursive: true, force: true }) })
+  let health = 0
+  let docs = 0
+  while (Date.now() - started < 10_000 && (health !== 200 || docs !== 200)) {
+    try {
+      health = (await fetch(`http://127.0.0.1:${port}/healthz`)).status
+      docs = (await fetch(`http://127.0.0.1:${port}/docs`, { redirect: 'follow' })).status
+    } catch {
+      await sleep(100)
+    }
+  }
+  const elapsed = Date.now() - started
+  t.diagnostic(`healthy after ${elapsed} ms`)
+  assert.equal(health, 200, service.output().stderr)
+  assert.equal(docs, 200)
+  assert.ok(elapsed < 10_000)
+})
+
+test('startup: `PORT=abc npm start` exits non-zero with one line naming PORT', async () => {
+  const service = npmStart({ PORT: 'abc' })
+  const code = await service.exited
+  assert.notEqual(code, 0)
+  // npm may add its own warnings about the machine's npm config; the service says one line.
+  const lines = service.output().stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm '))
+  assert.equal(lines.length, 1, lines.join('\n'))
+  assert.match(lines[0]!, /PORT/)
+  assert.match(lines[0]!, /integer from 0 to 65535/)
+})
