@@ -20,7 +20,11 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  const store = await openStore({ databaseUrl: app.config.DATABASE_URL, sqlitePath: app.config.SQLITE_PATH })
+  const store = await openStore({
+    databaseUrl: app.config.DATABASE_URL,
+    sqlitePath: app.config.SQLITE_PATH,
+    onConnectionError: (err) => app.log.warn({ err }, 'an idle database connection failed; it will be replaced')
+  })
   app.log.info({ database: store.dialect, location: store.location }, 'database ready')
   app.decorate('store', store)
   app.decorate('repos', {

@@ -23,6 +23,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
 export interface StoreOptions {
   databaseUrl?: string
   sqlitePath: string
+  /** Told about connection errors of idle pooled clients (e.g. a PostgreSQL restart). */
+  onConnectionError?: (err: Error) => void
 }
 
 export async function openStore (options: StoreOptions): Promise<Store> {
@@ -31,6 +33,8 @@ export async function openStore (options: StoreOptions): Promise<Store> {
   let location: string
   if (options.databaseUrl !== undefined) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 })
+    // An idle client losing its connection is not fatal: the pool replaces it on the next query.
+    pool.on('error', (err) => options.onConnectionError?.(err))
     dialect = new PostgresDialect({ pool })
     name = 'postgres'
     const url = new URL(options.databaseUrl)

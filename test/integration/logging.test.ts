@@ -5,8 +5,8 @@ import { api, startService } from '../helpers/service.ts'
 
 test('logging: request ids on every request line, authorization headers and secrets redacted, personal data masked', async (t) => {
   const db = await createTestDatabase()
-  t.after(() => db.drop())
   const svc = await startService(t, db.env)
+  t.after(() => db.drop())
   await api(svc.url, 'GET', '/v1/jobs', undefined, { authorization: 'Bearer super-secret-key-123' })
   svc.app.log.info({ headers: { authorization: 'Bearer super-secret-key-123' }, client: { clientSecret: 'shh-123', access_token: 'tok-456' } }, 'calling out for jane@example.com with card 4111111111111111')
 
@@ -25,8 +25,8 @@ test('logging: request ids on every request line, authorization headers and secr
 
 test('logging: background work logs carry the job id', async (t) => {
   const db = await createTestDatabase()
-  t.after(() => db.drop())
   const svc = await startService(t, { ...db.env, STEP_MAX_ATTEMPTS: '1' })
+  t.after(() => db.drop())
   const job = (await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'throw', message: 'kaboom' }] })).body
   await api(svc.url, 'GET', `/v1/jobs/${job.id}?waitSeconds=20`)
   const failure = svc.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'step failed')
