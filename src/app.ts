@@ -2,22 +2,25 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
+import type { Ajv } from 'ajv'
 import type { Config } from './config.ts'
 import { loggerOptions } from './logger.ts'
-import type { JobKind } from './jobs/kind.ts'
+import { defaultKinds, type KindsFactory } from './jobs/kinds/index.ts'
 import configPlugin from './plugins/config.ts'
 import errorsPlugin from './plugins/errors.ts'
 import swaggerPlugin from './plugins/swagger.ts'
 import storePlugin from './plugins/store.ts'
 import enginePlugin from './plugins/engine.ts'
 import callersPlugin from './plugins/callers.ts'
+import genesysPlugin from './plugins/genesys.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
 import auditRoutes from './routes/audit.ts'
 
 export interface AppOptions {
   config: Config
-  kinds: readonly JobKind[]
+  /** The job kinds to offer; the five Genesys kinds by default. */
+  kinds?: KindsFactory
   startWorkers?: boolean
   now?: () => number
 }
@@ -33,7 +36,9 @@ export function serverOptions (logger: FastifyServerOptions['logger']): FastifyS
     forceCloseConnections: 'idle',
     ajv: {
       // Unknown fields are an error, not silently dropped.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false }
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+      // `x-error-code` on a schema names the stable error code a violation of it answers with.
+      plugins: [(ajv: Ajv) => ajv.addKeyword({ keyword: 'x-error-code', schemaType: 'string' })]
     },
     bodyLimit: 1_048_576,
     routerOptions: { ignoreTrailingSlash: true }
@@ -47,7 +52,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(swaggerPlugin)
   await fastify.register(callersPlugin)
   await fastify.register(storePlugin)
-  await fastify.register(enginePlugin, { kinds: opts.kinds, startWorkers: opts.startWorkers ?? true })
+  await fastify.register(genesysPlugin)
+  await fastify.register(enginePlugin, { kinds: opts.kinds ?? defaultKinds, startWorkers: opts.startWorkers ?? true })
   await fastify.register(healthRoutes)
   await fastify.register(jobRoutes)
   await fastify.register(auditRoutes)

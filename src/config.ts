@@ -27,6 +27,17 @@ export const ConfigSchema = Type.Object({
     default: 86_400_000, minimum: 1000, maximum: 30 * 86_400_000, description: 'Deadline of a job whose kind sets none'
   }),
   IDEMPOTENCY_TTL_HOURS: Int({ default: 24, minimum: 24, maximum: 24 * 30, description: 'How long Idempotency-Key answers are kept' }),
+  GENESYS_REGION: Type.Optional(Type.String({
+    pattern: '^[a-z0-9.-]+\\.[a-z]{2,}$', description: 'Genesys Cloud region domain, e.g. mypurecloud.com or usw2.pure.cloud'
+  })),
+  GENESYS_API_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'API base URL; overrides the region' })),
+  GENESYS_LOGIN_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Login (token) base URL; overrides the region' })),
+  GENESYS_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, description: 'OAuth client id (client credentials); unset runs against the sandbox' })),
+  GENESYS_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'OAuth client secret' })),
+  GENESYS_RATE_LIMIT_PER_MINUTE: Int({ default: 300, minimum: 1, maximum: 100_000, description: 'Requests per minute per token' }),
+  GENESYS_CONCURRENCY: Int({ default: 10, minimum: 1, maximum: 200, description: 'Genesys requests in flight at once' }),
+  GENESYS_TIMEOUT_MS: Int({ default: 30_000, minimum: 1000, maximum: 300_000, description: 'Default timeout of one Genesys request' }),
+  GENESYS_MAX_RETRY_AFTER_MS: Int({ default: 180_000, minimum: 1000, maximum: 3_600_000, description: 'Longest pause a 429 Retry-After may impose' }),
   SHUTDOWN_GRACE_MS: Int({
     default: 10_000, minimum: 0, maximum: 600_000, description: 'How long shutdown waits for running steps before releasing them'
   })
@@ -68,5 +79,21 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     const accepted = schema === undefined ? first.message : describeAccepted(schema)
     throw new ConfigError(variable, `Invalid ${variable}=${JSON.stringify(raw[variable] ?? '')}: expected ${accepted} (${schema?.description ?? ''}).`)
   }
-  return value as Config
+  const config = value as Config
+  checkGenesysSettings(config)
+  return config
+}
+
+/** Credentials come as a pair with somewhere to use them; without any, the sandbox stands in. */
+function checkGenesysSettings (config: Config): void {
+  const hasId = config.GENESYS_CLIENT_ID !== undefined
+  if (hasId && config.GENESYS_CLIENT_SECRET === undefined) {
+    throw new ConfigError('GENESYS_CLIENT_SECRET', 'GENESYS_CLIENT_SECRET is missing: it is required with GENESYS_CLIENT_ID (the OAuth client\'s secret).')
+  }
+  if (hasId && config.GENESYS_REGION === undefined && (config.GENESYS_API_URL === undefined || config.GENESYS_LOGIN_URL === undefined)) {
+    throw new ConfigError('GENESYS_REGION', 'GENESYS_REGION is missing: set it (e.g. mypurecloud.com) or both GENESYS_API_URL and GENESYS_LOGIN_URL.')
+  }
+  if (!hasId && config.NODE_ENV === 'production') {
+    throw new ConfigError('GENESYS_CLIENT_ID', 'GENESYS_CLIENT_ID is missing: production runs against a real Genesys Cloud org, not the sandbox (set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION).')
+  }
 }

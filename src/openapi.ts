@@ -1,10 +1,10 @@
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { defaultKinds } from './jobs/kinds/index.ts'
-import type { JobKind } from './jobs/kind.ts'
+import type { KindsFactory } from './jobs/kinds/index.ts'
 
 /** The OpenAPI document as the running service would serve it, without starting workers. */
-export async function generateOpenapi (kinds: readonly JobKind[] = defaultKinds): Promise<string> {
+export async function generateOpenapi (kinds: KindsFactory = defaultKinds): Promise<string> {
   const config = loadConfig({ LOG_LEVEL: 'silent', SQLITE_PATH: ':memory:' })
   const app = await buildApp({ config, kinds, startWorkers: false })
   try {

@@ -1,11 +1,10 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
-import { defaultKinds } from './jobs/kinds/index.ts'
-import type { JobKind } from './jobs/kind.ts'
+import type { KindsFactory } from './jobs/kinds/index.ts'
 
 export interface RunOptions {
-  kinds?: readonly JobKind[]
+  kinds?: KindsFactory
 }
 
 function configOrExit (): Config {
@@ -23,7 +22,7 @@ function configOrExit (): Config {
 /** Starts the service and shuts it down gracefully on SIGINT/SIGTERM or a fatal error. */
 export async function runServer (options: RunOptions = {}): Promise<void> {
   const config = configOrExit()
-  const app = await buildApp({ config, kinds: options.kinds ?? defaultKinds })
+  const app = await buildApp({ config, kinds: options.kinds })
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000 }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'fatal error, shutting down')
     else app.log.info({ signal }, 'shutting down')

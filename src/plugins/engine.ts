@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { createEngine, type Engine } from '../jobs/engine.ts'
 import { createNotifier, type Notifier } from '../jobs/notifier.ts'
 import type { JobKind } from '../jobs/kind.ts'
+import type { KindsFactory } from '../jobs/kinds/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,13 +13,13 @@ declare module 'fastify' {
 }
 
 export interface EnginePluginOptions {
-  kinds: readonly JobKind[]
+  kinds: KindsFactory
   /** Off for tools that only need the routes, such as the OpenAPI generator. */
   startWorkers: boolean
 }
 
 export default fp<EnginePluginOptions>(async (app, opts) => {
-  const kinds = new Map(opts.kinds.map((k) => [k.name, k]))
+  const kinds = new Map(opts.kinds({ genesys: app.genesys, now: app.now }).map((k) => [k.name, k]))
   const notifier = createNotifier()
   const engine = createEngine({
     db: app.store.db,
@@ -44,4 +45,4 @@ export default fp<EnginePluginOptions>(async (app, opts) => {
     })
   }
   app.addHook('preClose', async () => { await engine.stop(app.config.SHUTDOWN_GRACE_MS) })
-}, { name: 'engine', dependencies: ['config', 'store'] })
+}, { name: 'engine', dependencies: ['config', 'store', 'genesys'] })

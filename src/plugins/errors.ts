@@ -5,8 +5,25 @@ import { AppError } from '../errors.ts'
 interface ValidationIssue {
   keyword: string
   instancePath: string
+  schemaPath?: string
   message?: string
   params: Record<string, unknown>
+}
+
+/**
+ * The `x-error-code` of the innermost schema on the failing path, e.g. `TIMEOUT_OUT_OF_RANGE` on a
+ * `timeoutMs` property, so each rule answers with its own code.
+ */
+export function errorCodeFor (schema: unknown, schemaPath: string | undefined): string | undefined {
+  if (schemaPath === undefined || !schemaPath.startsWith('#/')) return undefined
+  let node = schema as Record<string, unknown> | undefined
+  let code: string | undefined
+  for (const segment of schemaPath.slice(2).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))) {
+    if (node === undefined || node === null || typeof node !== 'object') break
+    if (typeof node['x-error-code'] === 'string') code = node['x-error-code']
+    node = node[segment] as Record<string, unknown> | undefined
+  }
+  return code
 }
 
 /** Turns Ajv's findings into one sentence a person can act on. */
@@ -36,8 +53,12 @@ export default fp(async (app) => {
       return reply.code(err.statusCode).send({ statusCode: err.statusCode, code: err.code, message: err.message, details: err.details })
     }
     if (err.validation !== undefined) {
-      const message = describeValidation(err.validationContext ?? 'request', err.validation as ValidationIssue[])
-      return reply.code(400).send({ statusCode: 400, code: 'VALIDATION_ERROR', message, details: err.validation })
+      const context = err.validationContext ?? 'request'
+      const issues = err.validation as ValidationIssue[]
+      const message = describeValidation(context, issues)
+      const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
+      const code = errorCodeFor(schema, issues[0]?.schemaPath) ?? 'VALIDATION_ERROR'
+      return reply.code(400).send({ statusCode: 400, code, message, details: err.validation })
     }
     const status = err.statusCode ?? 500
     if (status < 500) {

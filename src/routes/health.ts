@@ -13,7 +13,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     logLevel: 'warn',
     schema: {
       tags: ['Health'],
-      summary: 'Readiness: the database answers',
+      summary: 'Readiness: the database answers and a Genesys token can be had',
       response: { 200: Check, 503: Check }
     }
   }, async (request, reply) => {
@@ -24,6 +24,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     } catch (err) {
       request.log.warn({ err }, 'database not reachable')
       checks.database = 'unreachable'
+    }
+    try {
+      await app.genesys.client.tokens.get()
+      checks.genesysToken = 'ok'
+    } catch (err) {
+      request.log.warn({ err }, 'no Genesys token')
+      checks.genesysToken = 'unavailable'
     }
     const ready = Object.values(checks).every((c) => c === 'ok')
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks })

@@ -16,7 +16,7 @@ test('openapi: the committed openapi.yaml matches the route schemas (run `npm ru
 
 test('openapi: the drift check fails when a route schema changes without regenerating', async () => {
   const committed = await readFile(committedPath, 'utf8')
-  const changed = await generateOpenapi([...defaultKinds, ...testKinds])
+  const changed = await generateOpenapi((deps) => [...defaultKinds(deps), ...testKinds])
   assert.notEqual(changed, committed)
   assert.match(changed, /\/v1\/jobs\/test-script:/)
 })
@@ -26,7 +26,7 @@ test('openapi: openapi.yaml validates as OpenAPI 3.x with a third-party validato
   assert.match(document.openapi, /^3\./)
   await SwaggerParser.validate(document)
   // A document with submission routes validates too, with an example for every body.
-  const withKinds = parse(await generateOpenapi([...defaultKinds, ...testKinds]))
+  const withKinds = parse(await generateOpenapi((deps) => [...defaultKinds(deps), ...testKinds]))
   await SwaggerParser.validate(withKinds)
   for (const [path, item] of Object.entries<any>(withKinds.paths)) {
     const media = item.post?.requestBody?.content?.['application/json']

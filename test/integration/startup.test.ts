@@ -50,6 +50,25 @@ test('startup: `npm start` answers /healthz 200 and /docs 200 within 10 s', asyn
   assert.ok(elapsed < 10_000)
 })
 
+test('startup: without Genesys credentials `npm start` runs in sandbox mode, says so, and /readyz reports the token OK', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orchestrator-start-'))
+  const port = await freePort()
+  const service = npmStart({ PORT: String(port), HOST: '127.0.0.1', SQLITE_PATH: join(dir, 'start.db'), DATABASE_URL: '', GENESYS_CLIENT_ID: '' })
+  t.after(() => { try { process.kill(-service.child.pid!, 'SIGKILL') } catch {} rmSync(dir, { recursive: true, force: true }) })
+  let ready: { status: string, checks: Record<string, string> } | undefined
+  const until = Date.now() + 10_000
+  while (Date.now() < until && ready?.status !== 'ready') {
+    try {
+      ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json() as typeof ready
+    } catch {
+      await sleep(100)
+    }
+  }
+  assert.deepEqual(ready, { status: 'ready', checks: { database: 'ok', genesysToken: 'ok' } })
+  const lines = service.output().stdout.split('\n').filter((l) => l.includes('built-in Genesys sandbox'))
+  assert.equal(lines.length, 1, 'one clear line says it runs against the sandbox')
+})
+
 test('startup: `PORT=abc npm start` exits non-zero with one line naming PORT', async () => {
   const service = npmStart({ PORT: 'abc' })
   const code = await service.exited

@@ -1,4 +1,22 @@
+import type { Genesys } from '../../clients/genesys/index.ts'
 import type { JobKind } from '../kind.ts'
+import { createActionServices } from './action-services.ts'
+import { createDataActionKind } from './data-action.ts'
+import { createCustomCodeKind } from './custom-code.ts'
+
+/** What job kinds are built from: one set per app, so caches and clients are shared by its kinds. */
+export interface KindDeps {
+  genesys: Genesys
+  now: () => number
+}
+
+export type KindsFactory = (deps: KindDeps) => readonly JobKind[]
 
 /** Every job kind the service offers; each lives in its own module beside this file. */
-export const defaultKinds: readonly JobKind[] = []
+export const defaultKinds: KindsFactory = (deps) => {
+  const actions = createActionServices(deps.genesys)
+  return [
+    createDataActionKind(deps, actions),
+    createCustomCodeKind(deps, actions)
+  ] as unknown as readonly JobKind[]
+}

@@ -1,0 +1,59 @@
+import type { GenesysClient } from './client.ts'
+
+export interface AggregationQuery {
+  interval: string
+  granularity?: string
+  timeZone?: string
+  groupBy?: string[]
+  filter?: { type: 'and' | 'or', predicates?: Array<{ dimension: string, value: string }>, clauses?: unknown[] }
+  metrics: string[]
+  pageSize?: number
+}
+
+export const ASYNC_QUERY_STATES = ['QUEUED', 'PENDING', 'FAILED', 'CANCELLED', 'FULFILLED', 'EXPIRED'] as const
+
+export interface AsyncQueryStatus {
+  state: typeof ASYNC_QUERY_STATES[number]
+  errorMessage?: string
+  expirationDate?: string
+  submissionDate?: string
+  completionDate?: string
+}
+
+export interface AggregateStats { count?: number, sum?: number, min?: number, max?: number, [key: string]: number | undefined }
+
+export interface AggregateResultGroup {
+  group: Record<string, string>
+  data?: Array<{ interval: string, metrics: Array<{ metric: string, qualifier?: string | null, stats: AggregateStats }> }>
+}
+
+export interface AggregateResultsPage {
+  results?: AggregateResultGroup[]
+  cursor?: string
+}
+
+const base = '/api/v2/analytics/conversations/aggregates/jobs'
+
+/** Asynchronous conversation aggregates (`analytics:conversationAggregate:view`). */
+export function analyticsApi (client: GenesysClient) {
+  return {
+    /** Submitting twice only creates a second job to read: harmless, so it may be retried. */
+    async submitAggregatesJob (query: AggregationQuery, signal?: AbortSignal): Promise<{ jobId: string }> {
+      return (await client.request<{ jobId: string }>({ name: 'analytics.submitAggregatesJob', method: 'POST', path: base, json: query, safe: true, signal })).body
+    },
+
+    async getAggregatesJob (jobId: string, signal?: AbortSignal): Promise<AsyncQueryStatus> {
+      return (await client.request<AsyncQueryStatus>({ name: 'analytics.getAggregatesJob', method: 'GET', path: `${base}/${encodeURIComponent(jobId)}`, signal })).body
+    },
+
+    async getAggregatesResults (jobId: string, cursor?: string, signal?: AbortSignal): Promise<AggregateResultsPage> {
+      return (await client.request<AggregateResultsPage>({
+        name: 'analytics.getAggregatesResults',
+        method: 'GET',
+        path: `${base}/${encodeURIComponent(jobId)}/results`,
+        searchParams: cursor === undefined ? undefined : { cursor },
+        signal
+      })).body
+    }
+  }
+}

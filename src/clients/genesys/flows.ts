@@ -1,0 +1,56 @@
+import type { GenesysClient } from './client.ts'
+import type { JsonSchemaDocument } from './integrations.ts'
+
+export interface Flow {
+  id: string
+  name?: string
+  type?: string
+  inputSchema?: JsonSchemaDocument
+  outputSchema?: JsonSchemaDocument
+  publishedVersion?: { id?: string, inputSchema?: JsonSchemaDocument, outputSchema?: JsonSchemaDocument }
+}
+
+export interface FlowExecutionLaunchRequest {
+  flowId: string
+  flowVersion?: string
+  inputData?: Record<string, unknown>
+  name?: string
+}
+
+export interface FlowExecutionLaunchResponse {
+  id: string
+  name?: string
+  flowVersion?: { id?: string, selfUri?: string }
+  selfUri?: string
+}
+
+export const FLOW_EXECUTION_STATUSES = ['UNKNOWN', 'RUNNING', 'ERROR', 'TERMINATED', 'COMPLETED', 'FAILED'] as const
+
+export interface FlowRuntimeExecution {
+  id: string
+  name?: string
+  status: typeof FLOW_EXECUTION_STATUSES[number]
+  dateLaunched?: string
+  dateCompleted?: string
+  completionReason?: string
+  flowErrorInfo?: Record<string, unknown>
+  outputData?: Record<string, unknown>
+}
+
+/** Architect workflows (`architect:flow:view`, `architect:flow:launch`, `architect:flowExecution:view`). */
+export function flowsApi (client: GenesysClient) {
+  return {
+    async getFlow (flowId: string, signal?: AbortSignal): Promise<Flow> {
+      return (await client.request<Flow>({ name: 'flows.getFlow', method: 'GET', path: `/api/v2/flows/${encodeURIComponent(flowId)}`, signal })).body
+    },
+
+    /** Genesys offers no idempotency key for launches: never retried once it may have arrived. */
+    async launchExecution (launch: FlowExecutionLaunchRequest, signal?: AbortSignal): Promise<FlowExecutionLaunchResponse> {
+      return (await client.request<FlowExecutionLaunchResponse>({ name: 'flows.launchExecution', method: 'POST', path: '/api/v2/flows/executions', json: launch, signal })).body
+    },
+
+    async getExecution (executionId: string, signal?: AbortSignal): Promise<FlowRuntimeExecution> {
+      return (await client.request<FlowRuntimeExecution>({ name: 'flows.getExecution', method: 'GET', path: `/api/v2/flows/executions/${encodeURIComponent(executionId)}`, signal })).body
+    }
+  }
+}

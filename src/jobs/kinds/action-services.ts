@@ -1,0 +1,111 @@
+import { Ajv, type ValidateFunction } from 'ajv'
+import addFormats from 'ajv-formats'
+import { LRUCache } from 'lru-cache'
+import { canonicalJson, sha256Hex } from '../../canonical.ts'
+import { GenesysError, type Genesys } from '../../clients/genesys/index.ts'
+import type { Action, FunctionConfig, FunctionRuntime, JsonSchemaDocument } from '../../clients/genesys/integrations.ts'
+import { fail, StepError, type StepOutcome } from '../kind.ts'
+
+export interface ContractIssue { path: string, message: string }
+
+export interface CachedOutput { output: unknown, correlationId?: string }
+
+/** The result cache key: the same action with the same inputs gives the same answer. */
+export const resultCacheKey = (actionId: string, inputs: unknown): string => sha256Hex(canonicalJson({ actionId, inputs }))
+
+export function createResultCache (max = 1024): LRUCache<string, CachedOutput> {
+  return new LRUCache<string, CachedOutput>({ max, ttl: 300_000, ttlAutopurge: false })
+}
+
+/**
+ * Reading and running data actions, shared by every kind that executes them: action definitions
+ * and function configurations are cached briefly, input contracts are compiled once.
+ */
+export function createActionServices (genesys: Genesys) {
+  const definitions = new LRUCache<string, Action>({ max: 512, ttl: 300_000 })
+  const functions = new LRUCache<string, FunctionConfig>({ max: 512, ttl: 60_000 })
+  const runtimes = new LRUCache<'all', FunctionRuntime[]>({ max: 1, ttl: 300_000 })
+  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false })
+  addFormats.default(ajv)
+  const validators = new WeakMap<JsonSchemaDocument, ValidateFunction>()
+
+  function validatorFor (schema: JsonSchemaDocument): ValidateFunction {
+    let validate = validators.get(schema)
+    if (validate === undefined) {
+      // Genesys documents declare draft-04 in `$schema`, which Ajv would try to resolve; the
+      // keywords contracts use mean the same in the draft Ajv speaks.
+      const { $schema: _ignored, ...rest } = schema
+      validate = ajv.compile(rest)
+      validators.set(schema, validate)
+    }
+    return validate
+  }
+
+  return {
+    async action (actionId: string, opts: { includeConfig?: boolean, signal?: AbortSignal } = {}): Promise<Action> {
+      const key = `${actionId}|${opts.includeConfig === true}`
+      const cached = definitions.get(key)
+      if (cached !== undefined) return cached
+      const action = await genesys.integrations.getAction(actionId, opts)
+      definitions.set(key, action)
+      return action
+    },
+
+    async functionConfig (actionId: string, signal?: AbortSignal): Promise<FunctionConfig> {
+      const cached = functions.get(actionId)
+      if (cached !== undefined) return cached
+      const config = await genesys.integrations.getFunction(actionId, signal)
+      functions.set(actionId, config)
+      return config
+    },
+
+    async runtimes (signal?: AbortSignal): Promise<FunctionRuntime[]> {
+      const cached = runtimes.get('all')
+      if (cached !== undefined) return cached
+      const list = await genesys.integrations.listFunctionRuntimes(signal)
+      runtimes.set('all', list)
+      return list
+    },
+
+    /** Violations of the action's input contract, in the words a caller can act on. */
+    contractIssues (action: Action, inputs: unknown): ContractIssue[] {
+      const schema = action.contract?.input?.inputSchema
+      if (schema === undefined) return []
+      const validate = validatorFor(schema)
+      if (validate(inputs)) return []
+      return (validate.errors ?? []).map((e) => ({
+        path: `inputs${e.instancePath.replaceAll('/', '.')}`,
+        message: e.keyword === 'required'
+          ? `is missing '${String(e.params.missingProperty)}'`
+          : e.keyword === 'additionalProperties' ? `has an unknown field '${String(e.params.additionalProperty)}'` : (e.message ?? 'is invalid')
+      }))
+    },
+
+    /** Executes the action and times it; the answer body is the action's output. */
+    async execute (actionId: string, inputs: Record<string, unknown>, opts: { timeoutMs: number, signal?: AbortSignal, now: () => number }) {
+      const started = opts.now()
+      const { body, correlationId } = await genesys.integrations.executeAction(actionId, inputs, { timeoutMs: opts.timeoutMs, signal: opts.signal })
+      return { output: body, correlationId, latencyMs: opts.now() - started }
+    }
+  }
+}
+
+export type ActionServices = ReturnType<typeof createActionServices>
+
+/**
+ * Turns a Genesys refusal into the job's outcome: throttling, Genesys-side unavailability and lost
+ * connections are retried by the engine with backoff; anything else fails the job with Genesys's
+ * own status, code, message and ids kept.
+ */
+export function outcomeOfGenesysError<S> (err: unknown, what: string, codes: Partial<Record<number, string>> & { default: string }): StepOutcome<S> {
+  if (!(err instanceof GenesysError)) throw err
+  if (err.retryable) {
+    throw new StepError({
+      code: err.status === 429 ? 'GENESYS_RATE_LIMITED' : 'GENESYS_UNAVAILABLE',
+      message: `${what}: Genesys did not answer usefully (${err.status === 0 ? err.code ?? 'no answer' : `HTTP ${err.status}`}); retrying`,
+      retryable: true,
+      genesys: err.toJobField()
+    }, err.retryAfterMs)
+  }
+  return fail(codes[err.status] ?? codes.default, `${what}: ${err.message}`, { genesys: err.toJobField() })
+}

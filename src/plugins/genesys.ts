@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto'
+import fp from 'fastify-plugin'
+import { createGenesys, resolveHosts, type Genesys, type GenesysClientOptions } from '../clients/genesys/index.ts'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    genesys: Genesys
+    /** `sandbox` when no Genesys credentials are configured and the built-in stand-in serves. */
+    genesysMode: 'live' | 'sandbox'
+    /** The in-process sandbox in sandbox mode, so the app can point its webhooks back at itself. */
+    sandbox: Sandbox | undefined
+  }
+}
+
+export default fp(async (app) => {
+  const config = app.config
+  let connection: Pick<GenesysClientOptions, 'hosts' | 'clientId' | 'clientSecret'>
+  let sandbox: Sandbox | undefined
+  if (config.GENESYS_CLIENT_ID !== undefined && config.GENESYS_CLIENT_SECRET !== undefined) {
+    connection = {
+      hosts: resolveHosts({ region: config.GENESYS_REGION, apiUrl: config.GENESYS_API_URL, loginUrl: config.GENESYS_LOGIN_URL }),
+      clientId: config.GENESYS_CLIENT_ID,
+      clientSecret: config.GENESYS_CLIENT_SECRET
+    }
+    app.log.info({ apiUrl: connection.hosts.apiUrl }, 'running against Genesys Cloud')
+  } else {
+    const credentials = { clientId: 'sandbox-client', clientSecret: randomBytes(24).toString('base64url') }
+    sandbox = await startSandbox({ host: '127.0.0.1', port: 0, ...credentials })
+    connection = { hosts: { apiUrl: sandbox.url, loginUrl: sandbox.url }, ...credentials }
+    app.log.info({ sandbox: sandbox.url }, 'no GENESYS_CLIENT_ID set: running against the built-in Genesys sandbox')
+    app.addHook('onClose', async () => { await sandbox?.close() })
+  }
+  const genesys = createGenesys({
+    ...connection,
+    rateLimit: { limit: config.GENESYS_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 },
+    concurrency: config.GENESYS_CONCURRENCY,
+    defaultTimeoutMs: config.GENESYS_TIMEOUT_MS,
+    maxRetryAfterMs: config.GENESYS_MAX_RETRY_AFTER_MS,
+    log: app.log.child({ component: 'genesys' }),
+    now: app.now
+  })
+  app.decorate('genesys', genesys)
+  app.decorate('genesysMode', sandbox === undefined ? 'live' : 'sandbox')
+  app.decorate('sandbox', sandbox)
+}, { name: 'genesys', dependencies: ['config'] })

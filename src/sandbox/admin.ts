@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { Faults, RateLimit, WebhookSettings } from './options.ts'
+import type { SandboxStats } from './stats.ts'
+
+/** What tests and operators can change on a running sandbox; the same calls back the JS API. */
+export interface SandboxControls {
+  stats (): SandboxStats
+  resetStats (): void
+  setFaults (faults: Partial<Faults>): Faults
+  setRateLimit (limit: RateLimit): RateLimit
+  revokeTokens (): number
+  setWebhooks (webhooks: WebhookSettings | undefined): void
+  seedRunningEvaluations (count: number): void
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const bad = (reply: FastifyReply, message: string) => reply.code(400).send({ error: 'bad_request', message })
+
+/** Out-of-band routes: no auth, no rate limit, no faults, and not counted in the stats. */
+export function adminRoutes (controls: SandboxControls) {
+  return async function (app: FastifyInstance): Promise<void> {
+    app.get('/__sandbox/stats', async () => controls.stats())
+
+    app.post('/__sandbox/reset', async (_request, reply) => {
+      controls.resetStats()
+      return await reply.code(204).send()
+    })
+
+    app.put('/__sandbox/faults', async (request, reply) => {
+      if (!isObject(request.body)) return await bad(reply, 'body must be an object of fault settings')
+      try {
+        return controls.setFaults(request.body as Partial<Faults>)
+      } catch (error) {
+        return await bad(reply, (error as Error).message)
+      }
+    })
+
+    app.put('/__sandbox/limits', async (request, reply) => {
+      if (!isObject(request.body)) return await bad(reply, 'body must be { limit, windowMs }')
+      try {
+        return controls.setRateLimit(request.body as unknown as RateLimit)
+      } catch (error) {
+        return await bad(reply, (error as Error).message)
+      }
+    })
+
+    app.post('/__sandbox/tokens/revoke', async () => ({ revoked: controls.revokeTokens() }))
+
+    app.put('/__sandbox/webhooks', async (request, reply) => {
+      const body = request.body
+      const fields = ['flowEventsUrl', 'flowEventsSecret', 'signingSecret']
+      if (!isObject(body) || Object.entries(body).some(([k, v]) => !fields.includes(k) || typeof v !== 'string')) {
+        return await bad(reply, `body must be an object whose only fields are the strings ${fields.join(', ')}`)
+      }
+      controls.setWebhooks(body as WebhookSettings)
+      return await reply.code(204).send()
+    })
+
+    app.post('/__sandbox/evaluations/running', async (request, reply) => {
+      const count = isObject(request.body) ? request.body.count : undefined
+      if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 1000) return await bad(reply, 'body must be { count } with an integer count from 0 to 1000')
+      controls.seedRunningEvaluations(count)
+      return { running: count }
+    })
+  }
+}

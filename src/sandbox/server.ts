@@ -1,0 +1,184 @@
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+import { adminRoutes, type SandboxControls } from './admin.ts'
+import { analyticsRoutes } from './analytics.ts'
+import { authenticate, bearerOf, createTokenStore, tokenRoutes } from './auth.ts'
+import { recordBodySize } from './body-size.ts'
+import { createContext, type RequestMeta, type SandboxContext } from './context.ts'
+import { CORRELATION_HEADER, platformError, STATUS_CODES } from './errors.ts'
+import { drawFault, FAULT_MESSAGES } from './faults.ts'
+import { flowRoutes } from './flows.ts'
+import { integrationRoutes } from './integrations.ts'
+import { createEvaluations } from './llm-evaluations.ts'
+import { checkRateLimit, mergeFaults, resolveOptions, type Faults, type RateLimit, type SandboxOptions, type WebhookSettings } from './options.ts'
+import { createRateLimiter, type RateDecision } from './rate-limit.ts'
+import type { SandboxStats } from './stats.ts'
+
+export interface Sandbox {
+  /** Serves both the login host's `/oauth/token` and the api host's `/api/v2/...`. */
+  url: string
+  stats (): SandboxStats
+  setFaults (faults: Partial<Faults>): void
+  setRateLimit (limit: RateLimit): void
+  revokeTokens (): number
+  setWebhooks (webhooks: WebhookSettings | undefined): void
+  seedRunningEvaluations (count: number): void
+  resetStats (): void
+  close (): Promise<void>
+}
+
+/** Big enough for a 5 000-row evaluation dataset; the per-action 413 limits are checked in the routes. */
+const BODY_LIMIT = 8 * 1024 * 1024
+
+const isApi = (url: string) => url.startsWith('/api/v2/')
+const isAdmin = (url: string) => url.startsWith('/__sandbox/')
+const routeKey = (request: FastifyRequest) => `${request.method} ${request.routeOptions.url ?? '(unmatched)'}`
+
+function setRateHeaders (reply: FastifyReply, decision: RateDecision): void {
+  void reply.headers({
+    'inin-ratelimit-count': String(decision.count),
+    'inin-ratelimit-allowed': String(decision.limit),
+    'inin-ratelimit-reset': String(decision.resetSeconds)
+  })
+}
+
+function tooManyRequests (ctx: SandboxContext, reply: FastifyReply, meta: RequestMeta, seconds: number, limit: number): FastifyReply {
+  ctx.stats.data.rateLimited++
+  meta.retryAfterMs = seconds * 1000
+  void reply.header('Retry-After', String(seconds))
+  return platformError(reply, 429, 'too.many.requests.retry.after', `Rate limit exceeded the maximum. Retry the request in [${seconds}] seconds`, {
+    messageParams: { seconds: String(seconds) },
+    limit: { key: 'client.credentials.token.rate.per.minute', namespace: 'platform.api', value: limit }
+  })
+}
+
+export async function startSandbox (options: SandboxOptions = {}): Promise<Sandbox> {
+  const resolved = resolveOptions(options)
+  const ctx = createContext(resolved)
+  const tokens = createTokenStore(ctx)
+  const limiter = createRateLimiter(ctx.rateLimit)
+  const evaluations = createEvaluations(ctx)
+  const metas = new WeakMap<FastifyRequest, RequestMeta>()
+
+  const app = Fastify({
+    logger: resolved.logger,
+    bodyLimit: BODY_LIMIT,
+    forceCloseConnections: true,
+    routerOptions: { ignoreTrailingSlash: true }
+  })
+
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const raw = body as Buffer
+    recordBodySize(request.raw, raw.length)
+    if (raw.length === 0) {
+      done(null, undefined)
+      return
+    }
+    try {
+      done(null, JSON.parse(raw.toString('utf8')))
+    } catch (error) {
+      done(Object.assign(error as Error, { statusCode: 400 }), undefined)
+    }
+  })
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const status = error.name === 'AbortError' ? 503 : error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+    const message = status === 503 ? 'The sandbox is shutting down' : status === 500 ? 'Internal server error' : error.message
+    return platformError(reply, status, STATUS_CODES[status] ?? 'bad.request', message)
+  })
+
+  app.setNotFoundHandler((request, reply) => platformError(reply, 404, 'not.found', `HTTP 404 Not Found: ${request.method} ${request.url.split('?')[0]}`))
+
+  // Auth and rate-limit accounting, before the body is even read, as the platform's edge does.
+  app.addHook('onRequest', async (request, reply) => {
+    const bearer = bearerOf(request)
+    const meta: RequestMeta = { arrivedAt: ctx.now(), token: bearer?.slice(0, 8) ?? '' }
+    metas.set(request, meta)
+    if (!isApi(request.url)) return
+    void reply.header(CORRELATION_HEADER, crypto.randomUUID())
+    setRateHeaders(reply, limiter.idle())
+    if (!authenticate(tokens, bearer, reply)) return reply
+    const decision = limiter.take(bearer, meta.arrivedAt)
+    setRateHeaders(reply, decision)
+    if (!decision.allowed) return tooManyRequests(ctx, reply, meta, decision.resetSeconds, decision.limit)
+  })
+
+  // Faults are drawn after parsing and before the handler, so a faulted request has no side effect.
+  app.addHook('preHandler', async (request, reply) => {
+    if (!isApi(request.url)) return
+    const fault = drawFault(ctx.faults, ctx.faultRng)
+    if (fault.slow) ctx.stats.count('faults', 'slow')
+    if (fault.delayMs > 0) await ctx.scheduler.sleep(fault.delayMs)
+    if (fault.kind === 'none') return
+    ctx.stats.count('faults', String(fault.kind))
+    const meta = metas.get(request) as RequestMeta
+    if (fault.kind === 'reset') {
+      meta.recorded = true
+      ctx.stats.recordRequest(routeKey(request), 0, { at: meta.arrivedAt, token: meta.token, route: routeKey(request), status: 0 })
+      reply.hijack()
+      request.raw.socket.destroy()
+      return
+    }
+    if (fault.kind === 429) return tooManyRequests(ctx, reply, meta, 1, ctx.rateLimit.limit)
+    return platformError(reply, fault.kind, STATUS_CODES[fault.kind], FAULT_MESSAGES[fault.kind])
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const meta = metas.get(request)
+    if (meta === undefined || meta.recorded === true || isAdmin(request.url)) return
+    meta.recorded = true
+    const route = routeKey(request)
+    ctx.stats.recordRequest(route, reply.statusCode, {
+      at: meta.arrivedAt,
+      token: meta.token,
+      route,
+      status: reply.statusCode,
+      ...(meta.retryAfterMs === undefined ? {} : { retryAfterMs: meta.retryAfterMs })
+    })
+  })
+
+  const controls: SandboxControls = {
+    stats: () => ctx.stats.snapshot(),
+    resetStats: () => ctx.stats.reset(),
+    setFaults: (faults) => (ctx.faults = mergeFaults(ctx.faults, faults)),
+    setRateLimit: (limit) => {
+      ctx.rateLimit = checkRateLimit(limit)
+      limiter.configure(ctx.rateLimit)
+      return ctx.rateLimit
+    },
+    revokeTokens: () => tokens.revokeAll(),
+    setWebhooks: (webhooks) => { ctx.webhooks = { ...webhooks } },
+    seedRunningEvaluations: (count) => evaluations.seedRunning(count)
+  }
+
+  await app.register(tokenRoutes(ctx, tokens))
+  await app.register(integrationRoutes(ctx))
+  await app.register(flowRoutes(ctx))
+  await app.register(analyticsRoutes(ctx))
+  await app.register(evaluations.routes)
+  await app.register(adminRoutes(controls))
+
+  await app.listen({ host: resolved.host, port: resolved.port })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : resolved.port
+  const host = resolved.host === '0.0.0.0' ? '127.0.0.1' : resolved.host === '::' ? '[::1]' : resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
+
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${host}:${port}`,
+    stats: controls.stats,
+    setFaults: (faults) => { controls.setFaults(faults) },
+    setRateLimit: (limit) => { controls.setRateLimit(limit) },
+    revokeTokens: controls.revokeTokens,
+    setWebhooks: controls.setWebhooks,
+    seedRunningEvaluations: controls.seedRunningEvaluations,
+    resetStats: controls.resetStats,
+    close () {
+      closing ??= (async () => {
+        ctx.scheduler.close()
+        await app.close()
+      })()
+      return closing
+    }
+  }
+}

@@ -1,0 +1,164 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { harness, receiver, sleep, UUID, waitFor } from './helpers.ts'
+import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
+
+const { flows } = SANDBOX_FIXTURES
+const NODE_MS = 100
+const STATUSES = ['UNKNOWN', 'RUNNING', 'COMPLETED', 'FAILED', 'ERROR', 'TERMINATED']
+
+test('sandbox: GET flow returns the workflow with its published input schema', async (t) => {
+  const { api } = await harness(t)
+  const flow = await api('GET', `/api/v2/flows/${flows.completes}`)
+  assert.equal(flow.status, 200)
+  assert.equal(flow.body.id, flows.completes)
+  assert.equal(flow.body.type, 'workflow')
+  assert.equal(flow.body.selfUri, `/api/v2/flows/${flows.completes}`)
+  assert.equal(flow.body.publishedVersion.id, '3.0')
+  assert.deepEqual(flow.body.publishedVersion.inputSchema.required, ['Flow.customerId'])
+  assert.equal(flow.body.publishedVersion.inputSchema.properties['Flow.customerId'].type, 'string')
+  assert.deepEqual(flow.body.inputSchema, flow.body.publishedVersion.inputSchema)
+  assert.ok(flow.body.outputSchema !== undefined)
+
+  const bare = await api('GET', `/api/v2/flows/${flows.noSchema}`)
+  assert.equal(bare.body.inputSchema, undefined)
+  assert.equal(bare.body.publishedVersion.inputSchema, undefined)
+
+  const missing = await api('GET', '/api/v2/flows/00000000-0000-4000-8000-000000000000')
+  assert.equal(missing.status, 404)
+  assert.equal(missing.body.code, 'not.found')
+})
+
+test('sandbox: a launched flow moves one node per flowNodeMs to COMPLETED with outputData', async (t) => {
+  const { sandbox, api } = await harness(t, { timing: { flowNodeMs: NODE_MS } })
+  const body = { flowId: flows.completes, inputData: { 'Flow.customerId': 'C-42' }, name: 'job 1' }
+  const launch = await api('POST', '/api/v2/flows/executions', body)
+  assert.equal(launch.status, 200)
+  assert.deepEqual(Object.keys(launch.body).sort(), ['flowVersion', 'id', 'name', 'selfUri'])
+  assert.match(launch.body.id, UUID)
+  assert.equal(launch.body.name, 'job 1')
+  assert.deepEqual(launch.body.flowVersion, { id: '3.0', selfUri: `/api/v2/flows/${flows.completes}/versions/3.0` })
+  assert.equal(launch.body.selfUri, `/api/v2/flows/executions/${launch.body.id}`)
+
+  const path = `/api/v2/flows/executions/${launch.body.id}`
+  const first = await api('GET', path)
+  assert.equal(first.body.status, 'UNKNOWN', 'a first poll inside the first node')
+  const second = await api('GET', path)
+  assert.equal(second.body.status, 'RUNNING')
+  assert.equal(second.body.outputData, undefined)
+  assert.equal(second.body.dateCompleted, undefined)
+
+  const done = await waitFor(async () => { const r = await api('GET', path); return r.body.status === 'COMPLETED' && r.body })
+  assert.deepEqual(done.outputData, { 'Flow.result': 'ok', 'Flow.echo': 'C-42' })
+  assert.equal(Date.parse(done.dateCompleted) - Date.parse(done.dateLaunched), 3 * NODE_MS, 'three nodes')
+  assert.equal(done.flowVersion.id, '3.0')
+  assert.equal(done.flowErrorInfo, undefined)
+  assert.equal(typeof done.completionReason, 'string')
+  assert.equal(done.selfUri, path)
+
+  const stats = sandbox.stats()
+  assert.equal(stats.flowLaunches.length, 1)
+  assert.equal(stats.flowLaunches[0].executionId, launch.body.id)
+  assert.deepEqual(stats.flowLaunches[0].body, body)
+})
+
+test('sandbox: every terminal status, with flowErrorInfo on failures, and endless never ends', async (t) => {
+  const { api } = await harness(t, { timing: { flowNodeMs: 30 } })
+  const launch = async (flowId: string) => (await api('POST', '/api/v2/flows/executions', { flowId })).body.id as string
+  const ids = {
+    fails: await launch(flows.fails),
+    errors: await launch(flows.errors),
+    terminated: await launch(flows.terminated),
+    endless: await launch(flows.endless),
+    noSchema: await launch(flows.noSchema)
+  }
+  await sleep(120)
+  const get = async (id: string) => (await api('GET', `/api/v2/flows/executions/${id}`)).body
+  const expected = { fails: 'FAILED', errors: 'ERROR', terminated: 'TERMINATED', endless: 'RUNNING', noSchema: 'COMPLETED' } as const
+  for (const [name, status] of Object.entries(expected)) {
+    const execution = await get(ids[name as keyof typeof ids])
+    assert.equal(execution.status, status, name)
+    assert.ok(STATUSES.includes(execution.status))
+    if (status === 'FAILED' || status === 'ERROR' || status === 'TERMINATED') {
+      assert.equal(typeof execution.flowErrorInfo.message, 'string')
+      assert.equal(typeof execution.flowErrorInfo.code, 'string')
+      assert.match(execution.flowErrorInfo.contextId, UUID)
+      assert.equal(execution.outputData, undefined)
+      assert.ok(execution.dateCompleted !== undefined)
+    }
+  }
+  assert.deepEqual((await get(ids.noSchema)).outputData, { 'Flow.result': 'ok' })
+  assert.equal((await get(ids.endless)).dateCompleted, undefined)
+  const unknown = await api('GET', '/api/v2/flows/executions/00000000-0000-4000-8000-000000000000')
+  assert.equal(unknown.status, 404)
+})
+
+test('sandbox: a launch is checked against the flow and its published input schema', async (t) => {
+  const { sandbox, api } = await harness(t)
+  const bad = await api('POST', '/api/v2/flows/executions', { flowId: flows.completes, inputData: { 'Flow.customerId': 42 } })
+  assert.equal(bad.status, 400)
+  assert.equal(bad.body.code, 'bad.request')
+  assert.equal(bad.body.status, 400)
+  assert.equal(bad.body.details[0].fieldName, 'inputData.Flow.customerId')
+  assert.equal((await api('POST', '/api/v2/flows/executions', { flowId: flows.completes })).status, 400, 'required input missing')
+  assert.equal((await api('POST', '/api/v2/flows/executions', { inputData: {} })).status, 400, 'flowId missing')
+  assert.equal((await api('POST', '/api/v2/flows/executions', { flowId: flows.completes, flowVersion: '9.0', inputData: { 'Flow.customerId': 'x' } })).status, 400)
+  const unknown = await api('POST', '/api/v2/flows/executions', { flowId: '00000000-0000-4000-8000-000000000000' })
+  assert.equal(unknown.status, 404)
+  assert.equal(unknown.body.code, 'not.found')
+  assert.equal((await api('POST', '/api/v2/flows/executions', { flowId: flows.noSchema, inputData: { anything: [1] } })).status, 200)
+  assert.equal(sandbox.stats().flowLaunches.length, 1)
+})
+
+test('sandbox: node events are posted with the secret header, the job id and one retry', async (t) => {
+  const hook = await receiver(t, (n) => (n === 1 ? 500 : 200))
+  const { sandbox, api } = await harness(t, { timing: { flowNodeMs: 40 }, webhooks: { flowEventsUrl: hook.url, flowEventsSecret: 's3cret' } })
+  const launch = await api('POST', '/api/v2/flows/executions', { flowId: flows.completes, inputData: { 'Flow.customerId': 'C-1', 'Flow.orchestratorJobId': 'job-123' } })
+  // 3 nodes × enter/exit + flow.complete, plus the retry of the first (answered 500).
+  await waitFor(() => hook.received.length >= 8, 3000, 'eight deliveries')
+  const events = hook.received.map((r) => r.body)
+  assert.equal(events.filter((e) => e.eventId === events[0].eventId).length, 2, 'the refused delivery came again with the same event')
+  // Events at the same instant: a node's exit comes before the next node's enter, the flow's end last.
+  const rank: Record<string, number> = { 'flow.node.exit': 0, 'flow.node.enter': 1, 'flow.complete': 2 }
+  const unique = [...new Map(events.map((e) => [e.eventId, e])).values()]
+    .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || rank[a.eventType] - rank[b.eventType])
+  assert.deepEqual(unique.map((e) => `${e.eventType}:${e.nodeId}:${e.nodeType}`), [
+    'flow.node.enter:start:Start', 'flow.node.exit:start:Start',
+    'flow.node.enter:lookupCustomer:CallDataAction', 'flow.node.exit:lookupCustomer:CallDataAction',
+    'flow.node.enter:setResult:UpdateData', 'flow.node.exit:setResult:UpdateData',
+    'flow.complete:setResult:UpdateData'
+  ])
+  for (const [i, r] of hook.received.entries()) {
+    assert.equal(r.headers['x-webhook-secret'], 's3cret', `delivery ${i}`)
+    assert.equal(r.headers['content-type'], 'application/json')
+    assert.equal(r.body.flowExecutionId, launch.body.id)
+    assert.equal(r.body.jobId, 'job-123')
+    assert.equal(r.body.flowId, flows.completes)
+    assert.match(r.body.eventId, UUID)
+    assert.ok(!Number.isNaN(Date.parse(r.body.timestamp)))
+    assert.equal(typeof r.body.message, 'string')
+  }
+  const enterTimes = unique.filter((e) => e.eventType === 'flow.node.enter').map((e) => Date.parse(e.timestamp))
+  assert.deepEqual(enterTimes.map((at) => at - enterTimes[0]), [0, 40, 80])
+  // The sandbox records an attempt once it has read the answer, a moment after the receiver saw it.
+  const deliveries = await waitFor(() => { const d = sandbox.stats().webhookDeliveries; return d.length >= 8 && d }, 2000, 'recorded deliveries')
+  assert.equal(deliveries.filter((d) => d.status === 500).length, 1)
+  assert.ok(deliveries.some((d) => d.attempt === 2 && d.status === 200))
+})
+
+test('sandbox: a failing flow ends its events with flow.error; dropWebhooks sends nothing', async (t) => {
+  const hook = await receiver(t)
+  const { sandbox, api } = await harness(t, { timing: { flowNodeMs: 20 }, webhooks: { flowEventsUrl: hook.url } })
+  await api('POST', '/api/v2/flows/executions', { flowId: flows.fails })
+  await waitFor(() => hook.received.some((r) => r.body.eventType === 'flow.error'), 2000, 'flow.error')
+  const types = hook.received.map((r) => r.body.eventType)
+  assert.deepEqual(types.slice().sort(), ['flow.error', 'flow.node.enter', 'flow.node.enter', 'flow.node.exit'])
+  assert.equal(hook.received[0].body.jobId, null)
+  assert.equal(hook.received[0].headers['x-webhook-secret'], undefined)
+
+  sandbox.setFaults({ dropWebhooks: true })
+  await api('POST', '/api/v2/flows/executions', { flowId: flows.noSchema })
+  await sleep(100)
+  assert.equal(hook.received.length, 4)
+  assert.equal(sandbox.stats().webhooksDropped, 5)
+})

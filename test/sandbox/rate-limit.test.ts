@@ -1,0 +1,73 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { call, harness, requestToken, sleep, UUID } from './helpers.ts'
+import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
+
+const ACTION = `/api/v2/integrations/actions/${SANDBOX_FIXTURES.actions.echo}`
+
+test('sandbox: every api response carries the correlation id and inin-ratelimit headers', async (t) => {
+  const { api } = await harness(t, { rateLimit: { limit: 50, windowMs: 60_000 } })
+  const first = await api('GET', ACTION)
+  const second = await api('GET', '/api/v2/integrations/actions/custom_-_missing')
+  assert.match(first.headers.get('inin-correlation-id') ?? '', UUID)
+  assert.notEqual(first.headers.get('inin-correlation-id'), second.headers.get('inin-correlation-id'))
+  assert.equal(second.status, 404)
+  assert.equal(first.headers.get('inin-ratelimit-count'), '1')
+  assert.equal(second.headers.get('inin-ratelimit-count'), '2')
+  assert.equal(first.headers.get('inin-ratelimit-allowed'), '50')
+  const reset = Number(second.headers.get('inin-ratelimit-reset'))
+  assert.ok(Number.isInteger(reset) && reset >= 59 && reset <= 60, `reset ${reset}`)
+})
+
+test('sandbox: over the per-token limit the answer is 429 with Retry-After and the platform body', async (t) => {
+  const { sandbox, api } = await harness(t, { rateLimit: { limit: 3, windowMs: 5_000 } })
+  for (let i = 0; i < 3; i++) assert.equal((await api('GET', ACTION)).status, 200)
+  const limited = await api('GET', ACTION)
+  assert.equal(limited.status, 429)
+  const retryAfter = Number(limited.headers.get('retry-after'))
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 4 && retryAfter <= 5, `Retry-After ${retryAfter}`)
+  assert.equal(limited.body.code, 'too.many.requests.retry.after')
+  assert.equal(limited.body.status, 429)
+  assert.equal(limited.body.message, `Rate limit exceeded the maximum. Retry the request in [${retryAfter}] seconds`)
+  assert.equal(limited.body.contextId, limited.headers.get('inin-correlation-id'))
+  assert.equal(limited.headers.get('inin-ratelimit-count'), '3')
+  assert.equal(limited.headers.get('inin-ratelimit-reset'), String(retryAfter))
+
+  // Another token has its own window.
+  const other = (await requestToken(sandbox.url)).body.access_token as string
+  assert.equal((await call(sandbox.url, other, 'GET', ACTION)).status, 200)
+
+  const stats = sandbox.stats()
+  assert.equal(stats.rateLimited, 1)
+  assert.equal(stats.requests['GET /api/v2/integrations/actions/:actionId']['429'], 1)
+  const entry = stats.log.find((e) => e.status === 429)
+  assert.ok(entry !== undefined)
+  assert.equal(entry.retryAfterMs, retryAfter * 1000)
+  assert.equal(entry.route, 'GET /api/v2/integrations/actions/:actionId')
+  assert.equal(entry.token.length, 8)
+  assert.ok(stats.log.every((e, i) => i === 0 || e.at >= stats.log[i - 1].at))
+})
+
+test('sandbox: a window shorter than a second reopens on time although Retry-After says 1', async (t) => {
+  const { sandbox, api } = await harness(t, { rateLimit: { limit: 2, windowMs: 150 } })
+  await api('GET', ACTION)
+  await api('GET', ACTION)
+  const limited = await api('GET', ACTION)
+  assert.equal(limited.status, 429)
+  assert.equal(limited.headers.get('retry-after'), '1')
+  assert.equal(limited.headers.get('inin-ratelimit-reset'), '1')
+  await sleep(160)
+  const reopened = await api('GET', ACTION)
+  assert.equal(reopened.status, 200)
+  assert.equal(reopened.headers.get('inin-ratelimit-count'), '1')
+
+  // Changing the limit starts every window afresh.
+  sandbox.setRateLimit({ limit: 1, windowMs: 60_000 })
+  assert.equal((await api('GET', ACTION)).headers.get('inin-ratelimit-allowed'), '1')
+  assert.equal((await api('GET', ACTION)).status, 429)
+  const put = await fetch(`${sandbox.url}/__sandbox/limits`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ limit: 10, windowMs: 1000 }) })
+  assert.deepEqual(await put.json(), { limit: 10, windowMs: 1000 })
+  assert.equal((await api('GET', ACTION)).status, 200)
+  const invalid = await fetch(`${sandbox.url}/__sandbox/limits`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ limit: 0, windowMs: 1000 }) })
+  assert.equal(invalid.status, 400)
+})
