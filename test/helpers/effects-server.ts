@@ -5,6 +5,8 @@ export interface EffectsServer {
   url: string
   /** Executions per `jobId:step`. */
   counts: Map<string, number>
+  /** The workers that started each `jobId:step`, in order. */
+  starters: Map<string, string[]>
   /** Executions per `jobId:step` that began while another worker was inside the same step. */
   overlaps: number
   hits: number
@@ -17,10 +19,12 @@ export interface EffectsServer {
  */
 export async function startEffectsServer (): Promise<EffectsServer> {
   const counts = new Map<string, number>()
+  const starters = new Map<string, string[]>()
   const inside = new Map<string, Set<string>>()
   const state: EffectsServer = {
     url: '',
     counts,
+    starters,
     overlaps: 0,
     hits: 0,
     close: async () => { await new Promise<void>((resolve) => server.close(() => resolve())) }
@@ -37,6 +41,7 @@ export async function startEffectsServer (): Promise<EffectsServer> {
         if ([...workers].some((w) => w !== worker)) state.overlaps += 1
         workers.add(worker)
         counts.set(key, (counts.get(key) ?? 0) + 1)
+        starters.set(key, [...(starters.get(key) ?? []), worker])
       } else {
         workers.delete(worker)
       }

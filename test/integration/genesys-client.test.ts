@@ -48,13 +48,13 @@ test('genesys client: 200 concurrent calls with an expired token cause exactly o
 
 test('genesys client: a token revoked mid-run costs one re-login and the calls succeed', async () => {
   const { sandbox, genesys, remember } = await setup({ rateLimit: { limit: 100_000, windowMs: 60_000 } }, { concurrency: 5 })
-  let done = 0
+  const progress = { done: 0 }
   const calls = Array.from({ length: 100 }, async () => {
     const action = await genesys.integrations.getAction(echo)
-    done += 1
+    progress.done += 1
     return action
   })
-  while (done < 30) await sleep(5)
+  while (progress.done < 30) await sleep(5)
   await remember()
   assert.ok(sandbox.revokeTokens() >= 1)
   const results = await Promise.all(calls)

@@ -38,14 +38,16 @@ test('leases: a worker whose lease expired has its late write rejected and stops
   const effects = await startEffectsServer()
   t.after(async () => { await effects.close(); await db.drop() })
   const env = { ...db.env, LEASE_MS: '1000', WORKER_POLL_MS: '50' }
-  const stalled = await spawnService(env)
-  t.after(() => stalled.kill('SIGTERM'))
+  const services = [await spawnService(env), await spawnService(env)]
+  t.after(() => Promise.all(services.map((s) => s.kill('SIGTERM'))))
 
-  // The first claim busy-waits 2.5 s: its event loop cannot renew the 1 s lease.
-  const job = (await api(stalled.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 1, stepMs: 50, blockMs: 2500 })).body
+  // Whichever process claims first busy-waits 2.5 s: its event loop cannot renew the 1 s lease,
+  // and the other process reclaims the job.
+  const job = (await api(services[0]!.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 1, stepMs: 50, blockMs: 2500 })).body
   await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 10_000, 'first claim to start')
-  const rescuer = await spawnService(env)
-  t.after(() => rescuer.kill('SIGTERM'))
+  const firstWorker = effects.starters.get(`${job.id}:work-0`)![0]
+  const stalled = services.find((s) => `pid-${s.child.pid}` === firstWorker)!
+  const rescuer = services.find((s) => s !== stalled)!
 
   const final = await eventually(async () => {
     const r = await api(rescuer.url, 'GET', `/v1/jobs/${job.id}?waitSeconds=10`)

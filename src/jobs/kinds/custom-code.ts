@@ -22,9 +22,9 @@ const Body = Type.Object({
   cache: Type.Boolean({ default: true, description: 'Answer repeated identical inputs from the result cache' }),
   cacheTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 300, 'x-error-code': 'CACHE_TTL_OUT_OF_RANGE', description: 'How long a result stays cached' })
 })
-type Body = Static<typeof Body>
+type BodyInput = Static<typeof Body>
 
-export function checkCustomCodeBody (body: Body): void {
+export function checkCustomCodeBody (body: BodyInput): void {
   const bytes = Buffer.byteLength(JSON.stringify(body.inputs))
   if (bytes > MAX_FUNCTION_PAYLOAD_BYTES) {
     throw badRequest('PAYLOAD_TOO_LARGE', `inputs are ${bytes} bytes; Genesys Functions accept at most ${MAX_FUNCTION_PAYLOAD_BYTES}. Send less data.`)

@@ -28,10 +28,10 @@ const Body = Type.Object({
   cacheTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 300, 'x-error-code': 'CACHE_TTL_OUT_OF_RANGE', description: 'How long a result stays cached' }),
   traceId: Type.Optional(Type.String({ maxLength: 128, description: 'Your correlation id, echoed in the result' }))
 })
-type Body = Static<typeof Body>
+type BodyInput = Static<typeof Body>
 
 /** Checks that need more than the schema: Genesys's payload limit, nesting depth, reference cycles. */
-export function checkDataActionBody (body: Body): void {
+export function checkDataActionBody (body: BodyInput): void {
   const bytes = Buffer.byteLength(JSON.stringify(body))
   if (bytes > MAX_REQUEST_BYTES) {
     throw badRequest('REQUEST_TOO_LARGE', `The request is ${bytes} bytes; Genesys accepts at most ${MAX_REQUEST_BYTES} (request.bytes.max). Send less data in inputs.`)
