@@ -13,9 +13,11 @@ import storePlugin from './plugins/store.ts'
 import enginePlugin from './plugins/engine.ts'
 import callersPlugin from './plugins/callers.ts'
 import genesysPlugin from './plugins/genesys.ts'
+import metricsPlugin from './plugins/metrics.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
 import auditRoutes from './routes/audit.ts'
+import webhookRoutes from './routes/webhooks.ts'
 
 export interface AppOptions {
   config: Config
@@ -52,11 +54,13 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(swaggerPlugin)
   await fastify.register(callersPlugin)
   await fastify.register(storePlugin)
+  await fastify.register(metricsPlugin)
   await fastify.register(genesysPlugin)
   await fastify.register(enginePlugin, { kinds: opts.kinds ?? defaultKinds, startWorkers: opts.startWorkers ?? true })
   await fastify.register(healthRoutes)
   await fastify.register(jobRoutes)
   await fastify.register(auditRoutes)
+  await fastify.register(webhookRoutes)
 }
 
 export interface BuildOptions extends AppOptions {

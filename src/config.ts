@@ -38,6 +38,16 @@ export const ConfigSchema = Type.Object({
   GENESYS_CONCURRENCY: Int({ default: 10, minimum: 1, maximum: 200, description: 'Genesys requests in flight at once' }),
   GENESYS_TIMEOUT_MS: Int({ default: 30_000, minimum: 1000, maximum: 300_000, description: 'Default timeout of one Genesys request' }),
   GENESYS_MAX_RETRY_AFTER_MS: Int({ default: 180_000, minimum: 1000, maximum: 3_600_000, description: 'Longest pause a 429 Retry-After may impose' }),
+  WEBHOOK_SECRET: Type.Optional(Type.String({
+    minLength: 16, description: 'Shared secret Genesys-side senders put in the X-Webhook-Secret header (at least 16 characters)'
+  })),
+  WEBHOOK_SIGNING_SECRET: Type.Optional(Type.String({
+    pattern: '^whsec_[A-Za-z0-9+/=]{32,}$', description: 'Standard Webhooks secret (whsec_…) to verify webhook-signature headers with'
+  })),
+  WEBHOOK_REQUIRE_SIGNATURE: Type.Boolean({ default: false, description: 'Refuse inbound webhooks that carry no Standard Webhooks signature' }),
+  PUBLIC_BASE_URL: Type.Optional(Type.String({
+    pattern: '^https?://', description: 'How Genesys reaches this service (for webhook URLs it is given), e.g. https://orchestrator.example.com'
+  })),
   SHUTDOWN_GRACE_MS: Int({
     default: 10_000, minimum: 0, maximum: 600_000, description: 'How long shutdown waits for running steps before releasing them'
   })
@@ -60,7 +70,9 @@ function describeAccepted (schema: TSchema & Record<string, unknown>): string {
     const max = schema.maximum === undefined ? '' : ` to ${schema.maximum}`
     return `an integer from ${schema.minimum}${max}`
   }
+  if (schema.type === 'boolean') return 'true or false'
   if (typeof schema.pattern === 'string') return `a string matching ${schema.pattern}`
+  if (typeof schema.minLength === 'number' && schema.minLength > 1) return `a string of at least ${schema.minLength} characters`
   return 'a non-empty string'
 }
 
@@ -92,6 +104,12 @@ function checkGenesysSettings (config: Config): void {
   }
   if (hasId && config.GENESYS_REGION === undefined && (config.GENESYS_API_URL === undefined || config.GENESYS_LOGIN_URL === undefined)) {
     throw new ConfigError('GENESYS_REGION', 'GENESYS_REGION is missing: set it (e.g. mypurecloud.com) or both GENESYS_API_URL and GENESYS_LOGIN_URL.')
+  }
+  if (config.NODE_ENV === 'production' && config.WEBHOOK_SECRET === undefined) {
+    throw new ConfigError('WEBHOOK_SECRET', 'WEBHOOK_SECRET is missing: production receivers need a shared secret of at least 16 characters (e.g. openssl rand -base64 32).')
+  }
+  if (config.WEBHOOK_REQUIRE_SIGNATURE && config.WEBHOOK_SIGNING_SECRET === undefined) {
+    throw new ConfigError('WEBHOOK_SIGNING_SECRET', 'WEBHOOK_SIGNING_SECRET is missing: WEBHOOK_REQUIRE_SIGNATURE needs the whsec_… secret to verify signatures with.')
   }
   if (!hasId && config.NODE_ENV === 'production') {
     throw new ConfigError('GENESYS_CLIENT_ID', 'GENESYS_CLIENT_ID is missing: production runs against a real Genesys Cloud org, not the sandbox (set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION).')

@@ -23,6 +23,8 @@ export interface EngineDeps extends FinishDeps {
   options: EngineOptions
   /** Names this worker in leases; unique per process by default. */
   owner?: string
+  /** Told when a step ends, for metrics. */
+  onStep?: (step: { kind: string, step: string, outcome: string, durationMs: number }) => void
 }
 
 type StopReason = 'cancelled' | 'deadline' | 'lease_lost' | 'shutdown'
@@ -214,6 +216,7 @@ export function createEngine (deps: EngineDeps) {
           { code: 'STEP_FAILED', message: `Step '${step}' failed: ${(err as Error).message}`, retryable: true }
         attempt += 1
         const entry = { type: 'step', data: { step, outcome: 'error', durationMs, attempt, error } }
+        deps.onStep?.({ kind: row.kind, step, outcome: 'error', durationMs })
         if (!error.retryable || attempt >= options.stepMaxAttempts) {
           if (!(err instanceof StepError)) log.error({ err, step }, 'step failed')
           return await finish('failed', { error, extraEvents: [entry] })
@@ -233,12 +236,13 @@ export function createEngine (deps: EngineDeps) {
       }
 
       const durationMs = now() - startedAt
+      deps.onStep?.({ kind: row.kind, step, outcome: outcome.type, durationMs })
       const done: TimelineEntry = { type: 'step', data: { step, outcome: outcome.type, durationMs } }
       if (outcome.type === 'succeed') return await finish('succeeded', { result: outcome.result, state: outcome.state ?? state, extraEvents: [done] })
       if (outcome.type === 'fail') return await finish('failed', { error: outcome.error, state: outcome.state ?? state, extraEvents: [done] })
       if (outcome.type === 'next') {
-        const ok = await fenced(row.id, token, { step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0 },
-          [{ type: 'step', data: { ...done.data, next: outcome.step } }])
+        const ok = await fenced(row.id, token, { step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0, ...(outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef }) },
+          [{ type: 'step', data: { ...done.data, next: outcome.step } }, ...(outcome.timeline ?? [])])
         if (!ok) { log.warn('lease lost; this worker stops the job'); return }
         step = outcome.step
         state = outcome.state
@@ -256,8 +260,9 @@ export function createEngine (deps: EngineDeps) {
         waitReason: outcome.reason,
         leaseOwner: null,
         leaseToken: null,
-        leaseExpiresAt: null
-      }, [{ type: 'step', data: { ...done.data, next: outcome.step } },
+        leaseExpiresAt: null,
+        ...(outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef })
+      }, [{ type: 'step', data: { ...done.data, next: outcome.step } }, ...(outcome.timeline ?? []),
         { type: 'waiting', data: { reason: outcome.reason, step: outcome.step, until: new Date(runAt).toISOString() } }])
       return
     }

@@ -14,6 +14,8 @@ export interface FinishDeps {
   events: EventsRepository
   audit: AuditRepository
   outbox: OutboxRepository
+  /** Told after the terminal transaction commits, e.g. for metrics. */
+  onFinished?: (job: { kind: string, status: string, durationMs: number, result: unknown }) => void
 }
 
 export interface Finish {
@@ -37,7 +39,7 @@ export interface Finish {
 export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> {
   const { row, status, now } = f
   const state = f.state ?? JSON.parse(row.state)
-  return await deps.db.transaction().execute(async (trx) => {
+  const finished = await deps.db.transaction().execute(async (trx) => {
     const patch = {
       status,
       state: JSON.stringify(state),
@@ -86,4 +88,6 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
     }
     return true
   })
+  if (finished) deps.onFinished?.({ kind: row.kind, status, durationMs: now - row.createdAt, result: f.result })
+  return finished
 }

@@ -28,9 +28,12 @@ export class StepError extends Error {
   }
 }
 
+/** Timeline entries written in the same transaction as the outcome they belong to. */
+export type TimelineEntries = Array<{ type: string, data: Record<string, unknown> }>
+
 export type StepOutcome<S> =
-  | { type: 'next', step: string, state: S }
-  | { type: 'wait', step: string, state: S, until: number, reason: string }
+  | { type: 'next', step: string, state: S, remoteRef?: string, timeline?: TimelineEntries }
+  | { type: 'wait', step: string, state: S, until: number, reason: string, remoteRef?: string, timeline?: TimelineEntries }
   | { type: 'succeed', result: unknown, state?: S }
   | { type: 'fail', error: JobError, state?: S }
 
@@ -84,9 +87,10 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   auditDetails?: (status: JobStatus, state: S, input: Static<B>) => Record<string, unknown>
 }
 
-export const next = <S>(step: string, state: S): StepOutcome<S> => ({ type: 'next', step, state })
-export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now = Date.now()): StepOutcome<S> =>
-  ({ type: 'wait', step, state, until: now + Math.max(0, delayMs), reason })
+/** Go on to `step`; `remoteRef` names the remote object the job now follows, so webhooks find it. */
+export const next = <S>(step: string, state: S, remoteRef?: string): StepOutcome<S> => ({ type: 'next', step, state, remoteRef })
+export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now = Date.now(), remoteRef?: string): StepOutcome<S> =>
+  ({ type: 'wait', step, state, until: now + Math.max(0, delayMs), reason, remoteRef })
 export const succeed = <S>(result: unknown, state?: S): StepOutcome<S> => ({ type: 'succeed', result, state })
 export const fail = <S>(code: string, message: string, extra: Partial<JobError> = {}, state?: S): StepOutcome<S> =>
   ({ type: 'fail', error: { code, message, retryable: false, ...extra }, state })

@@ -67,7 +67,8 @@ export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Prom
     createdAt: now,
     startedAt: null,
     finishedAt: null,
-    updatedAt: now
+    updatedAt: now,
+    remoteRef: null
   }
   const job = toJobResource(row)
   const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body }))

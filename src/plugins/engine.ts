@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
 import { createEngine, type Engine } from '../jobs/engine.ts'
 import { createNotifier, type Notifier } from '../jobs/notifier.ts'
 import type { JobKind } from '../jobs/kind.ts'
@@ -18,6 +19,15 @@ export interface EnginePluginOptions {
   startWorkers: boolean
 }
 
+/** Counts a finished job, its duration and whether a cache answered it. */
+export function jobFinishedMetrics (app: FastifyInstance) {
+  return ({ kind, status, durationMs, result }: { kind: string, status: string, durationMs: number, result: unknown }) => {
+    app.telemetry.jobsFinished.inc({ kind, outcome: status })
+    app.telemetry.jobDuration.observe({ kind, outcome: status }, durationMs / 1000)
+    if ((result as { cacheHit?: unknown } | undefined)?.cacheHit === true) app.telemetry.cacheHits.inc({ kind })
+  }
+}
+
 export default fp<EnginePluginOptions>(async (app, opts) => {
   const kinds = new Map(opts.kinds({ genesys: app.genesys, now: app.now }).map((k) => [k.name, k]))
   const notifier = createNotifier()
@@ -26,6 +36,8 @@ export default fp<EnginePluginOptions>(async (app, opts) => {
     ...app.repos,
     kinds,
     notifier,
+    onFinished: jobFinishedMetrics(app),
+    onStep: ({ kind, step, outcome, durationMs }) => app.telemetry.stepDuration.observe({ kind, step, outcome }, durationMs / 1000),
     log: app.log.child({ component: 'engine' }),
     now: app.now,
     options: {
@@ -45,4 +57,4 @@ export default fp<EnginePluginOptions>(async (app, opts) => {
     })
   }
   app.addHook('preClose', async () => { await engine.stop(app.config.SHUTDOWN_GRACE_MS) })
-}, { name: 'engine', dependencies: ['config', 'store', 'genesys'] })
+}, { name: 'engine', dependencies: ['config', 'store', 'genesys', 'metrics'] })

@@ -30,6 +30,17 @@ export default fp(async (app) => {
     connection = { hosts: { apiUrl: sandbox.url, loginUrl: sandbox.url }, ...credentials }
     app.log.info({ sandbox: sandbox.url }, 'no GENESYS_CLIENT_ID set: running against the built-in Genesys sandbox')
     app.addHook('onClose', async () => { await sandbox?.close() })
+    // The sandbox's workflows post their node events back here, as a real workflow's data action would.
+    app.addHook('onListen', async () => {
+      const address = app.server.address()
+      if (address === null || typeof address === 'string') return
+      const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : (address.address === '0.0.0.0' ? '127.0.0.1' : address.address)
+      sandbox?.setWebhooks({
+        flowEventsUrl: `http://${host}:${address.port}/v1/webhooks/genesys/flow-events`,
+        flowEventsSecret: app.webhookSecret,
+        signingSecret: app.webhookSigningSecret
+      })
+    })
   }
   const genesys = createGenesys({
     ...connection,
@@ -38,9 +49,20 @@ export default fp(async (app) => {
     defaultTimeoutMs: config.GENESYS_TIMEOUT_MS,
     maxRetryAfterMs: config.GENESYS_MAX_RETRY_AFTER_MS,
     log: app.log.child({ component: 'genesys' }),
+    observer: {
+      response: ({ operation, status, durationMs }) => {
+        app.telemetry.genesysRequests.inc({ operation, status: String(status) })
+        app.telemetry.genesysRequestDuration.observe({ operation }, durationMs / 1000)
+      },
+      throttled: ({ operation, pauseMs }) => {
+        app.telemetry.genesysThrottled.inc({ operation })
+        app.telemetry.genesysPauseSeconds.inc(pauseMs / 1000)
+      },
+      tokenRefresh: ({ outcome }) => app.telemetry.genesysTokenRefreshes.inc({ outcome })
+    },
     now: app.now
   })
   app.decorate('genesys', genesys)
   app.decorate('genesysMode', sandbox === undefined ? 'live' : 'sandbox')
   app.decorate('sandbox', sandbox)
-}, { name: 'genesys', dependencies: ['config'] })
+}, { name: 'genesys', dependencies: ['config', 'metrics'] })

@@ -23,6 +23,7 @@ export default fp(async (app) => {
       tags: [
         { name: 'Jobs', description: 'Submit, read, watch and cancel jobs' },
         { name: 'Audit', description: 'The append-only, hash-chained audit log' },
+        { name: 'Webhooks', description: 'Receivers for events that Genesys-side flows send' },
         { name: 'Health', description: 'Liveness and readiness' }
       ]
     },

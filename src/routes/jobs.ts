@@ -6,6 +6,7 @@ import { JobListSchema, JobStatusSchema } from '../schemas/job.ts'
 import { submitJob } from '../jobs/submit.ts'
 import { toJobResource } from '../jobs/resource.ts'
 import { finishJob } from '../jobs/finish.ts'
+import { jobFinishedMetrics } from '../plugins/engine.ts'
 import { isTerminal, type JobKind } from '../jobs/kind.ts'
 import { streamJobEvents, toEventResource } from './job-events-stream.ts'
 
@@ -72,7 +73,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         jobMaxDurationMs: app.config.JOB_MAX_DURATION_MS,
         idempotencyTtlMs: app.config.IDEMPOTENCY_TTL_HOURS * 3_600_000
       }, { kind, body, caller: request.caller, idempotencyKey })
-      if (!answer.replayed) app.engine.wake()
+      if (!answer.replayed) {
+        app.telemetry.jobsSubmitted.inc({ kind: kind.name })
+        app.engine.wake()
+      }
       if (answer.replayed) void reply.header('idempotent-replayed', 'true')
       return reply.code(answer.statusCode as 202).header('location', `/v1/jobs/${answer.job.id}`).send(answer.job)
     })
@@ -188,7 +192,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (row === undefined) throw notFound('JOB_NOT_FOUND', `No job with id ${id}`)
     if (isTerminal(row.status)) throw conflict('JOB_ALREADY_FINISHED', `Job ${id} already ended with status ${row.status}`)
     if (row.status !== 'running') {
-      const cancelled = await finishJob({ db: app.store.db, ...app.repos }, {
+      const cancelled = await finishJob({ db: app.store.db, ...app.repos, onFinished: jobFinishedMetrics(app) }, {
         row,
         kind: app.kinds.get(row.kind),
         status: 'cancelled',

@@ -111,6 +111,10 @@ export function createJobsRepository (db: Db, dialect: DialectName) {
       return result.numUpdatedRows > 0n
     },
 
+    async findByRemoteRef (ref: string): Promise<JobRow | undefined> {
+      return await db.selectFrom('jobs').selectAll().where('remoteRef', '=', ref).orderBy('createdAt', 'desc').executeTakeFirst()
+    },
+
     async requestCancel (id: string, now: number): Promise<boolean> {
       const result = await db.updateTable('jobs').set({ cancelRequested: 1, updatedAt: now })
         .where('id', '=', id).where('status', 'in', ['queued', 'running', 'waiting']).executeTakeFirst()

@@ -110,6 +110,25 @@ function migrations (dialect: DialectName): Record<string, Migration> {
           .execute()
         await db.schema.createIndex('callback_outbox_due').on('callback_outbox').columns(['status', 'next_attempt_at']).execute()
       }
+    },
+    '0002_remote_refs_and_webhooks': {
+      async up (db: Kysely<any>) {
+        // The remote id a job waits on (a flow execution, an evaluation), so webhooks find the job.
+        await db.schema.alterTable('jobs').addColumn('remote_ref', 'text').execute()
+        await db.schema.createIndex('jobs_remote_ref').on('jobs').column('remote_ref').execute()
+
+        // Every inbound webhook event, stored before it is acknowledged; the key deduplicates replays.
+        await db.schema.createTable('webhook_events')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'bigint', (c) => c.notNull())
+          .addColumn('job_id', 'text')
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('webhook_events_pk', ['source', 'event_id'])
+          .execute()
+        await db.schema.createIndex('webhook_events_job').on('webhook_events').columns(['job_id', 'received_at']).execute()
+      }
     }
   }
 }

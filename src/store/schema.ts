@@ -28,6 +28,7 @@ export interface JobsTable {
   startedAt: number | null
   finishedAt: number | null
   updatedAt: number
+  remoteRef: string | null
 }
 
 export interface JobLabelsTable {
@@ -88,6 +89,15 @@ export interface CallbackOutboxTable {
   deliveredAt: number | null
 }
 
+export interface WebhookEventsTable {
+  source: string
+  eventId: string
+  receivedAt: number
+  jobId: string | null
+  eventType: string
+  payload: string
+}
+
 export interface Database {
   jobs: JobsTable
   jobLabels: JobLabelsTable
@@ -96,4 +106,5 @@ export interface Database {
   auditRecords: AuditRecordsTable
   auditHead: AuditHeadTable
   callbackOutbox: CallbackOutboxTable
+  webhookEvents: WebhookEventsTable
 }

@@ -1,12 +1,9 @@
-import { Ajv, type ValidateFunction } from 'ajv'
-import addFormats from 'ajv-formats'
 import { LRUCache } from 'lru-cache'
 import { canonicalJson, sha256Hex } from '../../canonical.ts'
 import { GenesysError, type Genesys } from '../../clients/genesys/index.ts'
-import type { Action, FunctionConfig, FunctionRuntime, JsonSchemaDocument } from '../../clients/genesys/integrations.ts'
+import type { Action, FunctionConfig, FunctionRuntime } from '../../clients/genesys/integrations.ts'
 import { fail, StepError, type StepOutcome } from '../kind.ts'
-
-export interface ContractIssue { path: string, message: string }
+import { createContractChecker, type ContractIssue } from './json-contract.ts'
 
 export interface CachedOutput { output: unknown, correlationId?: string }
 
@@ -25,21 +22,7 @@ export function createActionServices (genesys: Genesys) {
   const definitions = new LRUCache<string, Action>({ max: 512, ttl: 300_000 })
   const functions = new LRUCache<string, FunctionConfig>({ max: 512, ttl: 60_000 })
   const runtimes = new LRUCache<'all', FunctionRuntime[]>({ max: 1, ttl: 300_000 })
-  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false })
-  addFormats.default(ajv)
-  const validators = new WeakMap<JsonSchemaDocument, ValidateFunction>()
-
-  function validatorFor (schema: JsonSchemaDocument): ValidateFunction {
-    let validate = validators.get(schema)
-    if (validate === undefined) {
-      // Genesys documents declare draft-04 in `$schema`, which Ajv would try to resolve; the
-      // keywords contracts use mean the same in the draft Ajv speaks.
-      const { $schema: _ignored, ...rest } = schema
-      validate = ajv.compile(rest)
-      validators.set(schema, validate)
-    }
-    return validate
-  }
+  const checkContract = createContractChecker()
 
   return {
     async action (actionId: string, opts: { includeConfig?: boolean, signal?: AbortSignal } = {}): Promise<Action> {
@@ -70,15 +53,7 @@ export function createActionServices (genesys: Genesys) {
     /** Violations of the action's input contract, in the words a caller can act on. */
     contractIssues (action: Action, inputs: unknown): ContractIssue[] {
       const schema = action.contract?.input?.inputSchema
-      if (schema === undefined) return []
-      const validate = validatorFor(schema)
-      if (validate(inputs)) return []
-      return (validate.errors ?? []).map((e) => ({
-        path: `inputs${e.instancePath.replaceAll('/', '.')}`,
-        message: e.keyword === 'required'
-          ? `is missing '${String(e.params.missingProperty)}'`
-          : e.keyword === 'additionalProperties' ? `has an unknown field '${String(e.params.additionalProperty)}'` : (e.message ?? 'is invalid')
-      }))
+      return schema === undefined ? [] : checkContract(schema, inputs, 'inputs')
     },
 
     /** Executes the action and times it; the answer body is the action's output. */

@@ -4,6 +4,7 @@ import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
 import type { KindDeps } from './index.ts'
+import { describeIssues } from './json-contract.ts'
 
 /** Genesys Functions' request and response payload cap. */
 export const MAX_FUNCTION_PAYLOAD_BYTES = 750_000
@@ -88,7 +89,7 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
         }
         const issues = actions.contractIssues(action, inputs)
         if (issues.length > 0) {
-          return fail('INPUT_CONTRACT_VIOLATION', 'inputs do not match the custom code schema: ' + issues.map((i) => `${i.path} ${i.message}`).join('; '), { details: issues })
+          return fail('INPUT_CONTRACT_VIOLATION', 'inputs do not match the custom code schema: ' + describeIssues(issues), { details: issues })
         }
         await ctx.event('remote', { function: fn.function?.handler ?? null, runtime, timeoutSeconds: functionTimeout })
         return next('execute', { cacheKey: key, timeoutSeconds: timeoutSeconds ?? functionTimeout })

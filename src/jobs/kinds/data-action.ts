@@ -5,6 +5,7 @@ import { findCycle, nestingDepth } from '../graph.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
 import type { KindDeps } from './index.ts'
+import { describeIssues } from './json-contract.ts'
 
 /** Genesys's `request.bytes.max`. */
 export const MAX_REQUEST_BYTES = 512_000
@@ -79,7 +80,7 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
         const issues = actions.contractIssues(action, inputs)
         if (issues.length > 0) {
           return fail('INPUT_CONTRACT_VIOLATION', `inputs do not match the input contract of ${action.name ?? actionId}: ` +
-            issues.map((i) => `${i.path} ${i.message}`).join('; '), { details: issues })
+            describeIssues(issues), { details: issues })
         }
         await ctx.event('remote', { action: action.name ?? actionId, version: action.version ?? null, contract: 'valid' })
         return next('execute', { cacheKey: key })

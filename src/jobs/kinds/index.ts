@@ -3,6 +3,7 @@ import type { JobKind } from '../kind.ts'
 import { createActionServices } from './action-services.ts'
 import { createDataActionKind } from './data-action.ts'
 import { createCustomCodeKind } from './custom-code.ts'
+import { createFlowExecutionKind } from './flow-execution.ts'
 
 /** What job kinds are built from: one set per app, so caches and clients are shared by its kinds. */
 export interface KindDeps {
@@ -17,6 +18,7 @@ export const defaultKinds: KindsFactory = (deps) => {
   const actions = createActionServices(deps.genesys)
   return [
     createDataActionKind(deps, actions),
-    createCustomCodeKind(deps, actions)
+    createCustomCodeKind(deps, actions),
+    createFlowExecutionKind(deps)
   ] as unknown as readonly JobKind[]
 }

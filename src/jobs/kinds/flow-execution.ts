@@ -1,0 +1,172 @@
+import { Type, type Static } from 'typebox'
+import { canonicalJson, sha256Hex } from '../../canonical.ts'
+import { badRequest } from '../../errors.ts'
+import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
+import type { Genesys } from '../../clients/genesys/index.ts'
+import { fail, next, succeed, waitFor, type JobKind, type JobStatus, type StepOutcome } from '../kind.ts'
+import { outcomeOfGenesysError } from './action-services.ts'
+import { createContractChecker, describeIssues } from './json-contract.ts'
+import type { KindDeps } from './index.ts'
+
+export const MAX_VARIABLE_NAME = 64
+export const MAX_STRING_VALUE = 1024
+const IDENTIFIER = /^(Flow\.)?[A-Za-z_][A-Za-z0-9_]*$/
+/** Where the job id travels in `inputData`, so flow events and executions can be traced back. */
+export const JOB_ID_INPUT = 'Flow.orchestratorJobId'
+
+const Body = Type.Object({
+  flowId: Type.String({ minLength: 1, maxLength: 200, description: 'The Architect workflow to launch' }),
+  flowVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'A published version; the latest when absent' })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Display name of the execution' })),
+  variables: Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 256, description: `An identifier of at most ${MAX_VARIABLE_NAME} characters; \`Flow.\` may prefix it` }),
+    value: Type.Unknown({ description: `A string (at most ${MAX_STRING_VALUE} characters), number, boolean, array or object` })
+  }, { additionalProperties: false }), { maxItems: 200, default: [], description: "The workflow's input variables" }),
+  routingPriority: Type.Optional(Type.Integer({ minimum: 1, maximum: 99, 'x-error-code': 'PRIORITY_OUT_OF_RANGE', description: '1 to 99' })),
+  timeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, 'x-error-code': 'TIMEOUT_OUT_OF_RANGE', description: 'Give up waiting after this long; the job ends timed_out' }),
+  pollIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 5000, 'x-error-code': 'POLL_INTERVAL_OUT_OF_RANGE', description: 'First wait between status polls; later waits grow' })
+})
+type BodyInput = Static<typeof Body>
+
+export function checkFlowBody (body: BodyInput): void {
+  const seen = new Set<string>()
+  for (const [i, { name, value }] of body.variables.entries()) {
+    const where = `variables[${i}]`
+    if (name.length > MAX_VARIABLE_NAME) throw badRequest('VARIABLE_NAME_TOO_LONG', `${where}.name is ${name.length} characters; at most ${MAX_VARIABLE_NAME} are allowed`)
+    if (!IDENTIFIER.test(name)) throw badRequest('VARIABLE_NAME_INVALID', `${where}.name '${name}' is not an identifier: use letters, digits and _, not starting with a digit, optionally prefixed by 'Flow.'`)
+    if (seen.has(name)) throw badRequest('VARIABLE_DUPLICATE', `${where}.name '${name}' is given twice`)
+    seen.add(name)
+    if (name === JOB_ID_INPUT) throw badRequest('VARIABLE_RESERVED', `${where}.name '${JOB_ID_INPUT}' is reserved: the service sets it to the job id`)
+    if (typeof value === 'string' && value.length > MAX_STRING_VALUE) throw badRequest('VARIABLE_VALUE_TOO_LONG', `${where}.value is ${value.length} characters; strings may be at most ${MAX_STRING_VALUE}`)
+    if (value === null || value === undefined || !['string', 'number', 'boolean', 'object'].includes(typeof value)) {
+      throw badRequest('VARIABLE_TYPE_UNSUPPORTED', `${where}.value is ${value === null ? 'null' : typeof value}; use a string, number, boolean, array or object`)
+    }
+  }
+}
+
+export const inputDataOf = (body: BodyInput, jobId: string): Record<string, unknown> =>
+  ({ ...Object.fromEntries(body.variables.map((v) => [v.name, v.value])), [JOB_ID_INPUT]: jobId })
+
+interface State {
+  inputSha256?: string
+  flowExecutionId?: string
+  launchedAt?: number
+  polls: number
+}
+
+/** Waits grow by half each poll, up to eight times the first, so a long flow costs few calls. */
+export const pollDelayMs = (intervalMs: number, polls: number): number => Math.round(Math.min(intervalMs * 1.5 ** polls, intervalMs * 8))
+
+const FAILED_STATUSES: Record<string, string> = { FAILED: 'FLOW_FAILED', ERROR: 'FLOW_ERROR', TERMINATED: 'FLOW_TERMINATED' }
+
+async function poll (genesys: Genesys, ctx: Parameters<JobKind<typeof Body, State>['steps'][string]>[0], now: () => number): Promise<StepOutcome<State>> {
+  const { state } = ctx
+  const executionId = state.flowExecutionId!
+  let execution
+  try {
+    execution = await genesys.flows.getExecution(executionId, ctx.signal)
+  } catch (err) {
+    return outcomeOfGenesysError(err, `Reading flow execution ${executionId}`, { 404: 'FLOW_EXECUTION_NOT_FOUND', default: 'FLOW_POLL_FAILED' })
+  }
+  const polls = state.polls + 1
+  const latencyMs = now() - (state.launchedAt ?? ctx.job.createdAt)
+  if (execution.status === 'COMPLETED') {
+    return succeed({ flowExecutionId: executionId, status: execution.status, outputData: execution.outputData ?? {}, latencyMs, polls, inputSha256: state.inputSha256 }, { ...state, polls })
+  }
+  const failure = FAILED_STATUSES[execution.status]
+  if (failure !== undefined) {
+    const info = execution.flowErrorInfo as { message?: string } | undefined
+    return fail(failure, `The flow execution ended ${execution.status}${info?.message === undefined ? '' : `: ${info.message}`}`,
+      { details: { flowExecutionId: executionId, status: execution.status, flowErrorInfo: execution.flowErrorInfo ?? null, completionReason: execution.completionReason ?? null, latencyMs } },
+      { ...state, polls })
+  }
+  const delay = pollDelayMs(ctx.job.input.pollIntervalMs, state.polls)
+  return waitFor('poll', { ...state, polls }, delay, `flow execution ${execution.status}; next poll in ${delay} ms`, now())
+}
+
+export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, State> {
+  const checkContract = createContractChecker()
+  const { genesys, now } = deps
+  return {
+    name: 'flow-execution',
+    summary: 'Launch an Architect workflow and wait for its outcome',
+    description: 'Checks the variables, reads the flow (`GET /api/v2/flows/{flowId}`) and checks them against its published input ' +
+      'schema, launches it (`POST /api/v2/flows/executions`, with the job id as `Flow.orchestratorJobId`) and polls ' +
+      '`GET /api/v2/flows/executions/{id}` with backoff: COMPLETED succeeds with `outputData`; FAILED, ERROR and TERMINATED fail with the ' +
+      "flow's error info. Genesys cannot cancel an execution, so on timeout the job ends `timed_out` while the execution may still run. " +
+      'Node events the workflow posts to `/v1/webhooks/genesys/flow-events` join the timeline; `flow.complete` makes the job poll at once. ' +
+      'Genesys permissions: `architect:flow:view`, `architect:flow:launch`, `architect:flowExecution:view`.',
+    body: Body,
+    example: {
+      flowId: SANDBOX_FIXTURES.flows.completes,
+      name: 'Order follow-up',
+      variables: [{ name: 'Flow.customerId', value: 'C-1001' }, { name: 'Flow.priority', value: 3 }],
+      routingPriority: 50,
+      timeoutMs: 300_000,
+      pollIntervalMs: 5000
+    },
+    validate: checkFlowBody,
+    deadlineMs: (body) => body.timeoutMs,
+    initialStep: 'prepare',
+    initialState: () => ({ polls: 0 }),
+    auditDetails: (status: JobStatus, state: State) => {
+      if (state.flowExecutionId === undefined) return {}
+      const stillRunning = status === 'timed_out' || status === 'cancelled'
+      return {
+        flowExecutionId: state.flowExecutionId,
+        ...(stillRunning ? { remoteMayStillRun: true, note: 'Genesys cannot cancel a flow execution: it may still be running; polling stopped' } : {})
+      }
+    },
+    steps: {
+      async prepare (ctx) {
+        const { flowId } = ctx.job.input
+        const inputData = inputDataOf(ctx.job.input, ctx.job.id)
+        let flow
+        try {
+          flow = await genesys.flows.getFlow(flowId, ctx.signal)
+        } catch (err) {
+          return outcomeOfGenesysError(err, `Reading flow ${flowId}`, { 404: 'FLOW_NOT_FOUND', default: 'FLOW_LOOKUP_FAILED' })
+        }
+        const schema = flow.publishedVersion?.inputSchema ?? flow.inputSchema
+        const issues = schema === undefined ? [] : checkContract(schema, inputData, 'inputData')
+        if (issues.length > 0) {
+          return fail('INPUT_SCHEMA_VIOLATION', `The variables do not match the flow's published input schema: ${describeIssues(issues)}`, { details: issues })
+        }
+        return next('launch', { ...ctx.state, inputSha256: sha256Hex(canonicalJson(inputData)) })
+      },
+
+      /**
+       * Genesys takes no idempotency key for a launch: the execution id is recorded in the same
+       * write that ends this step, right after Genesys answers. A crash in between launches again.
+       */
+      async launch (ctx) {
+        const { flowId, flowVersion, name } = ctx.job.input
+        let launched
+        try {
+          launched = await genesys.flows.launchExecution({
+            flowId,
+            ...(flowVersion === undefined ? {} : { flowVersion }),
+            inputData: inputDataOf(ctx.job.input, ctx.job.id),
+            name: name ?? `orchestrator job ${ctx.job.id}`
+          }, ctx.signal)
+        } catch (err) {
+          return outcomeOfGenesysError(err, `Launching flow ${flowId}`, { 404: 'FLOW_NOT_FOUND', default: 'FLOW_LAUNCH_FAILED' })
+        }
+        const { pollIntervalMs } = ctx.job.input
+        return {
+          type: 'wait',
+          step: 'poll',
+          state: { ...ctx.state, flowExecutionId: launched.id, launchedAt: now(), polls: 0 },
+          until: now() + pollIntervalMs,
+          reason: `flow execution launched; first poll in ${pollIntervalMs} ms`,
+          remoteRef: launched.id,
+          timeline: [{ type: 'remote', data: { flowExecutionId: launched.id, flowVersion: launched.flowVersion?.id ?? null } }]
+        }
+      },
+
+      async poll (ctx) {
+        return await poll(genesys, ctx, now)
+      }
+    }
+  }
+}

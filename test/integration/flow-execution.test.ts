@@ -1,0 +1,203 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
+import type { Sandbox } from '../../src/sandbox/index.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { api, eventually, startService, type RunningService } from '../helpers/service.ts'
+import { startTestSandbox } from '../helpers/genesys-env.ts'
+import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+
+checkLogsForSecretsAfterAll()
+const WEBHOOK_SECRET = 'flow-events-shared-secret-7d2c9a'
+trackSecret(WEBHOOK_SECRET)
+let db: TestDatabase
+let sandbox: Sandbox
+let svc: RunningService
+const flows = SANDBOX_FIXTURES.flows
+
+before(async () => {
+  db = await createTestDatabase()
+  const sb = await startTestSandbox({ timing: { flowNodeMs: 80 } })
+  sandbox = sb.sandbox
+  svc = await startService(undefined, { ...db.env, ...sb.env, WEBHOOK_SECRET })
+  sandbox.setWebhooks({ flowEventsUrl: `${svc.url}/v1/webhooks/genesys/flow-events`, flowEventsSecret: WEBHOOK_SECRET })
+})
+after(async () => {
+  trackSecret(await svc.app.genesys.client.tokens.get())
+  await svc.close()
+  await sandbox.close()
+  await db.drop()
+})
+
+const customer = [{ name: 'Flow.customerId', value: 'C-1001' }]
+const submit = (body: Record<string, unknown>) => api(svc.url, 'POST', '/v1/jobs/flow-execution', { pollIntervalMs: 100, ...body })
+async function run (body: Record<string, unknown>) {
+  const res = await submit(body)
+  assert.equal(res.status, 202, JSON.stringify(res.body))
+  return (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)).body
+}
+const timeline = async (id: string) => (await api(svc.url, 'GET', `/v1/jobs/${id}/events?limit=1000`)).body.events as Array<{ type: string, data: Record<string, any> }>
+const launchesFor = (jobId: string) => sandbox.stats().flowLaunches.filter((l) => (l.body as { inputData?: Record<string, unknown> }).inputData?.['Flow.orchestratorJobId'] === jobId)
+
+test('flow-execution: a workflow that completes succeeds with its outputData; inputData carries every variable and the job id', async () => {
+  const variables = [...customer, { name: 'Flow.count', value: 3 }, { name: 'flag', value: true }, { name: 'Flow.items', value: ['a', 'b'] }, { name: 'Flow.meta', value: { k: 'v' } }]
+  const job = await run({ flowId: flows.completes, variables, name: 'happy path' })
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
+  assert.equal(job.result.outputData['Flow.result'], 'ok')
+  assert.equal(job.result.outputData['Flow.echo'], 'C-1001')
+  assert.match(job.result.inputSha256, /^[0-9a-f]{64}$/)
+  assert.equal(typeof job.result.latencyMs, 'number')
+  const [launch] = launchesFor(job.id)
+  assert.ok(launch !== undefined)
+  assert.deepEqual((launch.body as { inputData: unknown }).inputData, {
+    'Flow.customerId': 'C-1001', 'Flow.count': 3, flag: true, 'Flow.items': ['a', 'b'], 'Flow.meta': { k: 'v' }, 'Flow.orchestratorJobId': job.id
+  })
+  assert.equal((launch.body as { name: string }).name, 'happy path')
+})
+
+test('flow-execution: FAILED, ERROR and TERMINATED fail the job with the flow error info kept', async () => {
+  for (const [flowId, code] of [[flows.fails, 'FLOW_FAILED'], [flows.errors, 'FLOW_ERROR'], [flows.terminated, 'FLOW_TERMINATED']] as const) {
+    const job = await run({ flowId, variables: [] })
+    assert.equal(job.status, 'failed')
+    assert.equal(job.error.code, code)
+    assert.ok(job.error.details.flowExecutionId.length > 0)
+    assert.ok('flowErrorInfo' in job.error.details)
+  }
+  const failed = await run({ flowId: flows.fails, variables: [] })
+  assert.ok(failed.error.details.flowErrorInfo !== null, 'FAILED carries flowErrorInfo')
+})
+
+test('flow-execution: validation answers 400 per rule', async () => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ variables: [{ name: `Flow.${'x'.repeat(60)}`, value: 1 }] }, 'VARIABLE_NAME_TOO_LONG'],
+    [{ variables: [{ name: '9lives', value: 1 }] }, 'VARIABLE_NAME_INVALID'],
+    [{ variables: [{ name: 'Flow.a-b', value: 1 }] }, 'VARIABLE_NAME_INVALID'],
+    [{ variables: [{ name: 'Flow.note', value: 'x'.repeat(1025) }] }, 'VARIABLE_VALUE_TOO_LONG'],
+    [{ variables: [{ name: 'Flow.nothing', value: null }] }, 'VARIABLE_TYPE_UNSUPPORTED'],
+    [{ variables: [], routingPriority: 0 }, 'PRIORITY_OUT_OF_RANGE'],
+    [{ variables: [], routingPriority: 100 }, 'PRIORITY_OUT_OF_RANGE']
+  ]
+  for (const [body, code] of cases) {
+    const res = await submit({ flowId: flows.completes, ...body })
+    assert.equal(res.status, 400, code)
+    assert.equal(res.body.code, code)
+    assert.ok(res.body.message.length > 20)
+  }
+  const longest = await submit({ flowId: flows.noSchema, variables: [{ name: 'Flow.note', value: 'x'.repeat(1024) }], routingPriority: 99 })
+  assert.equal(longest.status, 202)
+  await api(svc.url, 'GET', `/v1/jobs/${longest.body.id}?waitSeconds=30`)
+})
+
+test("flow-execution: input data violating the flow's published input schema fails the job before launch", async () => {
+  const job = await run({ flowId: flows.completes, variables: [{ name: 'Flow.customerId', value: 42 }] })
+  assert.equal(job.status, 'failed')
+  assert.equal(job.error.code, 'INPUT_SCHEMA_VIOLATION')
+  assert.match(job.error.message, /Flow\.customerId/)
+  assert.equal(launchesFor(job.id).length, 0, 'nothing was launched')
+})
+
+test('flow-execution: past timeoutMs the job ends timed_out, polling stops, and the audit record says the execution may still run', async () => {
+  const job = await run({ flowId: flows.endless, variables: [], timeoutMs: 1500, pollIntervalMs: 150 })
+  assert.equal(job.status, 'timed_out')
+  const executionId = (await timeline(job.id)).find((e) => e.type === 'remote')!.data.flowExecutionId as string
+  await sleep(800)
+  const finishedAt = Date.parse(job.finishedAt)
+  const lateRequests = sandbox.stats().log.filter((e) => e.route === 'GET /api/v2/flows/executions/:id' && e.at > finishedAt)
+  assert.deepEqual(lateRequests, [], 'no poll after the job ended')
+  const audit = (await api(svc.url, 'GET', `/v1/audit?jobId=${job.id}&event=job.timed_out`)).body.items[0]
+  assert.equal(audit.details.remoteMayStillRun, true)
+  assert.equal(audit.details.flowExecutionId, executionId)
+  assert.match(audit.details.note, /may still be running/)
+})
+
+test('flow-execution: polling starts at pollIntervalMs and backs off', async () => {
+  const res = await submit({ flowId: flows.endless, variables: [], timeoutMs: 4000, pollIntervalMs: 200 })
+  const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)).body
+  assert.equal(job.status, 'timed_out')
+  const polls = (await timeline(job.id)).filter((e) => e.type === 'step' && e.data.step === 'poll').map((e) => Date.parse((e as unknown as { at: string }).at))
+  const waits = (await timeline(job.id)).filter((e) => e.type === 'waiting').map((e) => e.data.reason as string)
+  assert.ok(polls.length >= 4 && polls.length <= 10, `${polls.length} polls in 4 s`)
+  const delays = waits.map((r) => Number(/next poll in (\d+) ms/.exec(r)?.[1] ?? /first poll in (\d+) ms/.exec(r)?.[1]))
+  assert.equal(delays[0], 200)
+  for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! >= delays[i - 1]!, `delays grow: ${delays.join(', ')}`)
+  assert.ok(delays.at(-1)! > 200)
+  for (let i = 1; i < polls.length; i++) assert.ok(polls[i]! - polls[i - 1]! >= 190, 'polls are at least the interval apart')
+})
+
+test('flow-execution: a 429 storm delays polling but does not fail the job', async () => {
+  const res = await submit({ flowId: flows.completes, variables: customer, pollIntervalMs: 100 })
+  await eventually(async () => ((await timeline(res.body.id)).some((e) => e.type === 'remote') ? true : undefined), 10_000, 'launch')
+  sandbox.setFaults({ rate429: 1 })
+  await sleep(1500)
+  sandbox.setFaults({ rate429: 0 })
+  const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)).body
+  assert.equal(job.status, 'succeeded')
+})
+
+test('flow-execution receiver: node events join the timeline in order; flow.complete makes the job poll at once', async () => {
+  const started = Date.now()
+  const job = await run({ flowId: flows.completes, variables: customer, pollIntervalMs: 60_000 })
+  assert.equal(job.status, 'succeeded')
+  assert.ok(Date.now() - started < 10_000, 'it did not wait for the 60 s poll interval')
+  const events = await timeline(job.id)
+  const nodes = events.filter((e) => e.type === 'node').map((e) => `${e.data.eventType as string}:${e.data.nodeId as string}`)
+  assert.ok(nodes.length >= 4, nodes.join(', '))
+  const enters = nodes.filter((n) => n.startsWith('flow.node.enter'))
+  for (const enter of enters) {
+    const node = enter.split(':')[1]
+    assert.ok(nodes.indexOf(`flow.node.exit:${node}`) > nodes.indexOf(enter), `exit of ${node} follows its enter`)
+  }
+  assert.ok(events.some((e) => e.type === 'flow_complete'))
+  const audit = (await api(svc.url, 'GET', `/v1/audit?jobId=${job.id}&limit=100`)).body.items.map((r: { event: string }) => r.event)
+  assert.ok(audit.includes('webhook.flow.complete'))
+  assert.ok(audit.includes('webhook.flow.node.enter'))
+})
+
+test('flow-execution receiver: flow.error is logged, counted and audited', async () => {
+  const job = await run({ flowId: flows.fails, variables: [] })
+  await eventually(async () => ((await timeline(job.id)).some((e) => e.type === 'flow_error') ? true : undefined), 10_000, 'flow.error on the timeline')
+  assert.ok(svc.logs.some((l) => l.includes('workflow reported an error')))
+  const metrics = await (await fetch(`${svc.url}/metrics`)).text()
+  assert.match(metrics, /orchestrator_webhook_events_total\{source="genesys\.flow-events",type="flow\.error",outcome="accepted"\} [1-9]/)
+  const audit = (await api(svc.url, 'GET', `/v1/audit?jobId=${job.id}&event=webhook.flow.error`)).body.items
+  assert.equal(audit.length, 1)
+})
+
+const post = (body: unknown, headers: Record<string, string> = { 'x-webhook-secret': WEBHOOK_SECRET }) =>
+  api(svc.url, 'POST', '/v1/webhooks/genesys/flow-events', body, headers)
+const storedEvents = async () => (await svc.app.store.db.selectFrom('webhookEvents').select('eventId').execute()).length
+
+test('flow-execution receiver: unknown executions are acknowledged and audited as unmatched; a repeated event id changes nothing', async () => {
+  const unknown = await post({ eventId: `evt-${Date.now()}`, eventType: 'flow.node.enter', flowExecutionId: 'no-such-execution', nodeId: 'n1' })
+  assert.equal(unknown.status, 200)
+  assert.equal(unknown.body.status, 'unmatched')
+  const audit = (await api(svc.url, 'GET', '/v1/audit?event=webhook.unmatched')).body.items
+  assert.ok(audit.some((r: { details: { eventId: string } }) => r.details.eventId === unknown.body.eventId))
+
+  const job = await run({ flowId: flows.noSchema, variables: [] })
+  const before = await timeline(job.id)
+  const event = { eventId: `evt-repeat-${Date.now()}`, eventType: 'flow.node.enter', jobId: job.id, nodeId: 'extra', message: 'hello' }
+  const first = await post(event)
+  assert.deepEqual(first.body, { status: 'accepted', eventId: event.eventId, jobId: job.id })
+  const again = await post(event)
+  assert.equal(again.status, 200)
+  assert.equal(again.body.status, 'duplicate')
+  const after = await timeline(job.id)
+  assert.equal(after.length, before.length + 1, 'one timeline entry for two deliveries')
+})
+
+test('flow-execution receiver: without the shared secret the answer is 401 and nothing is stored', async () => {
+  const before = await storedEvents()
+  const missing = await post({ eventId: 'evt-nosecret', eventType: 'flow.complete', jobId: 'x' }, {})
+  assert.equal(missing.status, 401)
+  assert.equal(missing.body.code, 'WEBHOOK_UNAUTHORIZED')
+  const wrong = await post({ eventId: 'evt-wrong', eventType: 'flow.complete', jobId: 'x' }, { 'x-webhook-secret': 'not-the-secret-at-all' })
+  assert.equal(wrong.status, 401)
+  const invalidJson = await fetch(`${svc.url}/v1/webhooks/genesys/flow-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' })
+  assert.equal(invalidJson.status, 401, 'an unauthenticated sender learns nothing about the body')
+  assert.equal(await storedEvents(), before)
+  const uncorrelated = await post({ eventType: 'flow.complete' })
+  assert.equal(uncorrelated.status, 400)
+  assert.equal(uncorrelated.body.code, 'EVENT_NOT_CORRELATED')
+})
