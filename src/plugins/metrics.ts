@@ -5,7 +5,7 @@ import { createTelemetry, type Telemetry } from '../telemetry.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    telemetry: Telemetry
+    telemetry: Telemetry & { jobsCurrent: client.Gauge }
   }
 }
 
@@ -16,7 +16,8 @@ declare module 'fastify' {
 export default fp(async (app) => {
   const registry = new client.Registry()
   const telemetry = createTelemetry(registry)
-  new client.Gauge({
+  // Read from the database at scrape time, so every replica reports the shared truth.
+  const current = new client.Gauge({
     name: 'orchestrator_jobs_current',
     help: 'Jobs not yet finished, by status',
     labelNames: ['status'],
@@ -40,5 +41,5 @@ export default fp(async (app) => {
       overrides: { histogram: { registers: [registry] }, summary: { registers: [registry] } }
     }
   })
-  app.decorate('telemetry', telemetry)
+  app.decorate('telemetry', { ...telemetry, jobsCurrent: current })
 }, { name: 'metrics', dependencies: ['config', 'store'] })
