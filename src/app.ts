@@ -38,7 +38,7 @@ export function serverOptions (logger: FastifyServerOptions['logger']): FastifyS
     forceCloseConnections: 'idle',
     ajv: {
       // Unknown fields are an error, not silently dropped.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, discriminator: true },
       // `x-error-code` on a schema names the stable error code a violation of it answers with.
       plugins: [(ajv: Ajv) => ajv.addKeyword({ keyword: 'x-error-code', schemaType: 'string' })]
     },

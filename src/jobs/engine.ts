@@ -178,6 +178,29 @@ export function createEngine (deps: EngineDeps) {
         }
         notifier.changed(row.id)
       },
+      async saveItems (items, progress) {
+        const at = now()
+        const ok = await deps.db.transaction().execute(async (trx) => {
+          if (!await jobs.fencedUpdate(trx, row.id, token, { progressDone: progress.done, progressTotal: progress.total, updatedAt: at })) return false
+          if (items.length > 0) {
+            await trx.insertInto('jobItems').values(items.map((i) => ({ jobId: row.id, idx: i.index, data: JSON.stringify(i.data) })))
+              .onConflict((oc) => oc.columns(['jobId', 'idx']).doNothing()).execute()
+          }
+          await events.append(trx, row.id, 'progress', progress, at)
+          return true
+        })
+        if (!ok) { stop('lease_lost'); throw new Interrupt('lease_lost') }
+        notifier.changed(row.id)
+      },
+      async loadItems () {
+        const rows = await deps.db.selectFrom('jobItems').select(['idx', 'data']).where('jobId', '=', row.id).execute()
+        return new Map(rows.map((r) => [r.idx, JSON.parse(r.data) as unknown]))
+      },
+      async latestWebhook (source) {
+        const hit = await deps.db.selectFrom('webhookEvents').select('payload')
+          .where('jobId', '=', row.id).where('source', '=', source).orderBy('receivedAt', 'desc').executeTakeFirst()
+        return hit === undefined ? undefined : JSON.parse(hit.payload) as Record<string, unknown>
+      },
       async checkpoint (next) {
         if (!await fenced(row.id, token, { state: JSON.stringify(next) })) { stop('lease_lost'); throw new Interrupt('lease_lost') }
         state = next

@@ -79,11 +79,12 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
     }, now)
     if (row.callbackUrl !== null) {
       const job = toJobResource({ ...row, ...patch })
+      const own = status === 'succeeded' ? f.kind?.callbackPayload?.(f.result, { id: row.id, finishedAt: job.finishedAt ?? '' }) : undefined
       await deps.outbox.enqueue(trx, {
         jobId: row.id,
         eventType: `job.${status}`,
         url: row.callbackUrl,
-        payload: { type: `job.${status}`, timestamp: new Date(now).toISOString(), data: job }
+        payload: own ?? { type: `job.${status}`, timestamp: new Date(now).toISOString(), data: job }
       }, now)
     }
     return true

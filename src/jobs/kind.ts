@@ -63,6 +63,15 @@ export interface StepContext<I, S> {
   progress (done: number, total: number): Promise<void>
   /** Records state without leaving the step, so a long step resumes from here after a crash. */
   checkpoint (state: S): Promise<void>
+  /**
+   * Records finished items (e.g. dataset rows) and the progress they make, in one write; an item
+   * recorded once is kept however often the step runs again.
+   */
+  saveItems (items: Array<{ index: number, data: unknown }>, progress: { done: number, total: number }): Promise<void>
+  /** Every item recorded so far, by index. */
+  loadItems (): Promise<Map<number, unknown>>
+  /** The newest inbound webhook payload for this job from `source`, if any. */
+  latestWebhook (source: string): Promise<Record<string, unknown> | undefined>
 }
 
 export interface SubmissionContext {
@@ -85,6 +94,8 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   steps: Record<string, (ctx: StepContext<Static<B>, S>) => Promise<StepOutcome<S>>>
   /** Extra audit details for a terminal job, e.g. "the remote execution may still run". */
   auditDetails?: (status: JobStatus, state: S, input: Static<B>) => Record<string, unknown>
+  /** The body of the completion callback for a succeeded job, when the kind has its own format. */
+  callbackPayload?: (result: unknown, job: { id: string, finishedAt: string }) => unknown
 }
 
 /** Go on to `step`; `remoteRef` names the remote object the job now follows, so webhooks find it. */

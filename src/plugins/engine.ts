@@ -19,6 +19,15 @@ export interface EnginePluginOptions {
   startWorkers: boolean
 }
 
+/** PUBLIC_BASE_URL, or the address this server listens on. */
+export function publicBaseUrl (app: FastifyInstance): string {
+  if (app.config.PUBLIC_BASE_URL !== undefined) return app.config.PUBLIC_BASE_URL.replace(/\/+$/, '')
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') return `http://127.0.0.1:${app.config.PORT}`
+  const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : (address.address === '0.0.0.0' ? '127.0.0.1' : address.address)
+  return `http://${host}:${address.port}`
+}
+
 /** Counts a finished job, its duration and whether a cache answered it. */
 export function jobFinishedMetrics (app: FastifyInstance) {
   return ({ kind, status, durationMs, result }: { kind: string, status: string, durationMs: number, result: unknown }) => {
@@ -29,7 +38,7 @@ export function jobFinishedMetrics (app: FastifyInstance) {
 }
 
 export default fp<EnginePluginOptions>(async (app, opts) => {
-  const kinds = new Map(opts.kinds({ genesys: app.genesys, now: app.now }).map((k) => [k.name, k]))
+  const kinds = new Map(opts.kinds({ genesys: app.genesys, now: app.now, publicBaseUrl: () => publicBaseUrl(app) }).map((k) => [k.name, k]))
   const notifier = createNotifier()
   const engine = createEngine({
     db: app.store.db,

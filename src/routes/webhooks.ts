@@ -31,6 +31,18 @@ const FlowEvent = Type.Object({
   examples: [{ eventId: 'b6c1d7e2-3f4a-4b5c-8d9e-0f1a2b3c4d5e', eventType: 'flow.node.enter', flowExecutionId: 'e1f2a3b4-0000-4000-8000-000000000001', flowId: 'd90ffcb2-edde-46e3-80a5-dcf581ee22d7', nodeId: 'node-1', nodeType: 'Task', timestamp: '2026-11-23T10:00:00.000Z', message: 'entered node-1' }]
 })
 
+const EvaluationEvent = Type.Object({
+  evaluationId: Type.String({ minLength: 1, maxLength: 200 }),
+  status: Type.Enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED']),
+  startTime: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  completionTime: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  metrics: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+  privacyMaskingApplied: Type.Optional(Type.Boolean())
+}, {
+  description: 'The LLM Gateway completion event (design document 000)',
+  examples: [{ evaluationId: '6f1c1f8e-8d8a-4a57-9d0e-2b1c3d4e5f60', status: 'COMPLETED', startTime: '2026-11-23T10:00:00.000Z', completionTime: '2026-11-23T10:04:00.000Z', metrics: { accuracy: 0.92, latencyMs: 840 }, privacyMaskingApplied: true }]
+})
+
 const Acknowledged = Type.Object({
   status: Type.Enum(['accepted', 'duplicate', 'unmatched'], { description: 'unmatched: no job is waiting on it (acknowledged and audited)' }),
   eventId: Type.String(),
@@ -137,6 +149,35 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       timeline: { type: body.eventType === 'flow.error' ? 'flow_error' : body.eventType === 'flow.complete' ? 'flow_complete' : 'node', data },
       wake: body.eventType === 'flow.complete' || body.eventType === 'flow.error',
       auditDetails: { eventType: body.eventType, flowExecutionId: body.flowExecutionId ?? null, nodeId: body.nodeId ?? null, message: body.message ?? null }
+    })
+  })
+
+  app.post('/v1/webhooks/genesys/llm-evaluations', {
+    onRequest: screen(true),
+    preValidation: verify(true),
+    bodyLimit: MAX_WEBHOOK_BYTES,
+    schema: {
+      tags: ['Webhooks'],
+      summary: 'Receive an LLM Gateway evaluation completion',
+      description: 'The gateway posts here (the `webhookUrl` the job gave it) when an evaluation ends. A valid Standard Webhooks signature ' +
+        '(WEBHOOK_SIGNING_SECRET) or the `X-Webhook-Secret` header authenticates it. The waiting job completes from it at once; a repeated ' +
+        '`webhook-id` changes nothing.',
+      headers: SecretHeaders,
+      body: EvaluationEvent,
+      response: { 200: Acknowledged, ...errorResponses(400, 401) }
+    }
+  }, async (request) => {
+    const body = request.body
+    const terminal = body.status === 'COMPLETED' || body.status === 'FAILED'
+    return await receive(request, {
+      source: 'genesys.llm-evaluations',
+      eventId: eventIdOf(request, undefined),
+      eventType: `evaluation.${body.status.toLowerCase()}`,
+      payload: body,
+      remoteRef: body.evaluationId,
+      timeline: { type: 'evaluation', data: { evaluationId: body.evaluationId, status: body.status, metrics: body.metrics ?? null } },
+      wake: terminal,
+      auditDetails: { evaluationId: body.evaluationId, status: body.status, privacyMaskingApplied: body.privacyMaskingApplied ?? null }
     })
   })
 }

@@ -129,6 +129,18 @@ function migrations (dialect: DialectName): Record<string, Migration> {
           .execute()
         await db.schema.createIndex('webhook_events_job').on('webhook_events').columns(['job_id', 'received_at']).execute()
       }
+    },
+    '0003_job_items': {
+      async up (db: Kysely<any>) {
+        // Per-item results of jobs that work through many items (dataset rows), written in batches
+        // so a restart resumes after the last recorded item instead of from the start.
+        await db.schema.createTable('job_items')
+          .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+          .addColumn('idx', 'integer', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('job_items_pk', ['job_id', 'idx'])
+          .execute()
+      }
     }
   }
 }

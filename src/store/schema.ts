@@ -98,6 +98,12 @@ export interface WebhookEventsTable {
   payload: string
 }
 
+export interface JobItemsTable {
+  jobId: string
+  idx: number
+  data: string
+}
+
 export interface Database {
   jobs: JobsTable
   jobLabels: JobLabelsTable
@@ -107,4 +113,5 @@ export interface Database {
   auditHead: AuditHeadTable
   callbackOutbox: CallbackOutboxTable
   webhookEvents: WebhookEventsTable
+  jobItems: JobItemsTable
 }

@@ -4,11 +4,15 @@ import { createActionServices } from './action-services.ts'
 import { createDataActionKind } from './data-action.ts'
 import { createCustomCodeKind } from './custom-code.ts'
 import { createFlowExecutionKind } from './flow-execution.ts'
+import { createRoutingEvaluationKind } from './routing-evaluation.ts'
+import { createLlmEvaluationKind } from './llm-evaluation.ts'
 
 /** What job kinds are built from: one set per app, so caches and clients are shared by its kinds. */
 export interface KindDeps {
   genesys: Genesys
   now: () => number
+  /** How Genesys reaches this service, for the webhook URLs it is given. */
+  publicBaseUrl: () => string
 }
 
 export type KindsFactory = (deps: KindDeps) => readonly JobKind[]
@@ -19,6 +23,8 @@ export const defaultKinds: KindsFactory = (deps) => {
   return [
     createDataActionKind(deps, actions),
     createCustomCodeKind(deps, actions),
-    createFlowExecutionKind(deps)
+    createFlowExecutionKind(deps),
+    createRoutingEvaluationKind(deps),
+    createLlmEvaluationKind(deps, actions)
   ] as unknown as readonly JobKind[]
 }

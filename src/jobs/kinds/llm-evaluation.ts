@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Type, type Static } from 'typebox'
+import { badRequest } from '../../errors.ts'
+import { GenesysError } from '../../clients/genesys/index.ts'
+import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
+import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
+import { fail, next, succeed, waitFor, type JobKind, type StepContext, type StepOutcome } from '../kind.ts'
+import { outcomeOfGenesysError, type ActionServices } from './action-services.ts'
+import { computeMetrics, type RowOutcome } from './llm/metrics.ts'
+import type { KindDeps } from './index.ts'
+
+export const COMPLIANCE_TAG = 'AI_EVAL_V2'
+export const MAX_ROWS = 5000
+const KNOWN_DIRECTIVES = ['accuracy', 'latency', 'hallucination_rate', 'toxicity_score'] as const
+const JUDGED = ['hallucination_rate', 'toxicity_score'] as const
+
+const DataActionEngine = Type.Object({
+  type: Type.Literal('data-action'),
+  actionId: Type.String({ minLength: 1, maxLength: 256, description: 'The data action that fronts the model' }),
+  inputField: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Input the prompt goes in (default `prompt`)' })),
+  outputField: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Output the answer comes from (default `output`)' })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, 'x-error-code': 'CONCURRENCY_OUT_OF_RANGE', description: 'Rows in flight at once, 1 to 10 (default 5)' })),
+  judgeActionId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'A data action scoring `{prompt, output, expectedOutput}` as `{hallucination, toxicity}`' }))
+}, { additionalProperties: false })
+
+const GatewayEngine = Type.Object({
+  type: Type.Literal('gateway'),
+  runningLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Wait while this many evaluations are RUNNING (default 10)' })),
+  pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'Fallback poll when no completion webhook comes (default 10 000)' })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Page size when counting RUNNING evaluations (default 100)' }))
+}, { additionalProperties: false })
+
+/** A discriminated union: Ajv then reports errors of the engine the caller meant, not of both. */
+const Engine = Type.Unsafe<Static<typeof DataActionEngine> | Static<typeof GatewayEngine>>({
+  oneOf: [DataActionEngine, GatewayEngine],
+  discriminator: { propertyName: 'type' },
+  description: '`data-action`: each prompt runs through a data action that fronts the model. `gateway`: the LLM Gateway evaluations API (design document 000), for orgs that have it.'
+})
+
+const Body = Type.Object({
+  evaluationId: Type.Optional(Type.String({ format: 'uuid', description: 'Generated when absent' })),
+  datasetMatrix: Type.Array(Type.Object({
+    prompt: Type.String({ minLength: 1, maxLength: 20_000 }),
+    expectedOutput: Type.String({ maxLength: 20_000 }),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
+  }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_ROWS, 'x-error-code': 'DATASET_SIZE_INVALID', description: '1 to 5 000 rows' }),
+  metricCalculationDirectives: Type.Object({
+    accuracy: Type.Boolean({ default: true }),
+    latency: Type.Boolean({ default: true }),
+    hallucination_rate: Type.Boolean({ default: false }),
+    toxicity_score: Type.Boolean({ default: false })
+  }, { additionalProperties: Type.Boolean(), default: {}, description: 'Which metrics to compute; the gateway engine passes other directives on to Genesys' }),
+  privacyMasking: Type.Object({
+    enabled: Type.Boolean({ default: false }),
+    patterns: Type.Array(Type.Enum([...MASK_PATTERNS]), { uniqueItems: true, default: [], description: 'Empty: all of PII, PHI, CCN, EMAIL, PHONE' })
+  }, { additionalProperties: false, default: {} }),
+  engine: Engine
+})
+type BodyInput = Static<typeof Body>
+type DataActionSettings = Static<typeof DataActionEngine>
+type GatewaySettings = Static<typeof GatewayEngine>
+
+export function checkLlmBody (body: BodyInput): void {
+  const d = body.metricCalculationDirectives as Record<string, boolean>
+  if (body.engine.type === 'data-action') {
+    const unknown = Object.keys(d).filter((k) => !(KNOWN_DIRECTIVES as readonly string[]).includes(k))
+    if (unknown.length > 0) throw badRequest('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${unknown.join(', ')} cannot be computed by the data-action engine (it computes ${KNOWN_DIRECTIVES.join(', ')})`)
+    const judged = JUDGED.filter((m) => d[m] === true)
+    if (judged.length > 0 && body.engine.judgeActionId === undefined) {
+      throw badRequest('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${judged.join(' and ')} need a judge: set engine.judgeActionId to a data action that scores {prompt, output, expectedOutput}`)
+    }
+  }
+}
+
+const patternsOf = (body: BodyInput): MaskPattern[] => (body.privacyMasking.patterns.length > 0 ? body.privacyMasking.patterns : [...MASK_PATTERNS])
+export const maskedPrompt = (body: BodyInput, prompt: string): string => (body.privacyMasking.enabled ? maskText(prompt, patternsOf(body)) : prompt)
+
+interface State {
+  evaluationId: string
+  startedAt?: number
+  remoteId?: string
+  capacityChecks: number
+  polls: number
+}
+
+const FLUSH_ROWS = 25
+const FLUSH_MS = 250
+
+async function executeWithRetry (actions: ActionServices, actionId: string, inputs: Record<string, unknown>, ctx: StepContext<BodyInput, State>, now: () => number) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await actions.execute(actionId, inputs, { timeoutMs: 60_000, signal: ctx.signal, now })
+    } catch (err) {
+      if (!(err instanceof GenesysError) || !err.retryable || attempt >= 4 || ctx.signal.aborted) throw err
+      await sleep(err.retryAfterMs ?? 200 * 2 ** attempt, undefined, { signal: ctx.signal })
+    }
+  }
+}
+
+/** Runs every row not yet recorded, `concurrency` at a time, saving results in small batches. */
+async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, State>, now: () => number): Promise<StepOutcome<State>> {
+  const body = ctx.job.input
+  const engine = body.engine as DataActionSettings
+  const rows = body.datasetMatrix
+  const d = body.metricCalculationDirectives
+  const judge = engine.judgeActionId !== undefined && (d.hallucination_rate || d.toxicity_score)
+  const done = await ctx.loadItems() as Map<number, RowOutcome>
+  const pending = rows.map((_, i) => i).filter((i) => !done.has(i))
+  let buffer: Array<{ index: number, data: RowOutcome }> = []
+  let lastFlush = now()
+  const flush = async () => {
+    if (buffer.length === 0) return
+    const batch = buffer
+    buffer = []
+    lastFlush = now()
+    for (const item of batch) done.set(item.index, item.data)
+    await ctx.saveItems(batch, { done: done.size, total: rows.length })
+  }
+  let cursor = 0
+  const workers = Array.from({ length: Math.min(engine.concurrency ?? 5, pending.length) }, async () => {
+    while (cursor < pending.length) {
+      const index = pending[cursor++]!
+      const row = rows[index]!
+      const prompt = maskedPrompt(body, row.prompt)
+      let outcome: RowOutcome
+      try {
+        const answer = await executeWithRetry(actions, engine.actionId, { [engine.inputField ?? 'prompt']: prompt }, ctx, now)
+        const raw = (answer.output as Record<string, unknown> | null)?.[engine.outputField ?? 'output']
+        const output = typeof raw === 'string' ? raw : JSON.stringify(raw ?? null)
+        outcome = { output, expectedOutput: row.expectedOutput, latencyMs: answer.latencyMs }
+        if (judge) {
+          const verdict = (await executeWithRetry(actions, engine.judgeActionId!, { prompt, output, expectedOutput: row.expectedOutput }, ctx, now)).output as { hallucination?: number, toxicity?: number }
+          outcome.hallucination = Number(verdict.hallucination ?? 0)
+          outcome.toxicity = Number(verdict.toxicity ?? 0)
+        }
+      } catch (err) {
+        if (ctx.signal.aborted) throw err
+        outcome = { expectedOutput: row.expectedOutput, error: { code: err instanceof GenesysError ? `GENESYS_${err.status}` : 'ROW_FAILED', message: (err as Error).message } }
+      }
+      buffer.push({ index, data: outcome })
+      if (buffer.length >= FLUSH_ROWS || now() - lastFlush >= FLUSH_MS) await flush()
+    }
+  })
+  await Promise.all(workers)
+  await flush()
+  const outcomes = rows.map((_, i) => done.get(i)!)
+  const metrics = computeMetrics(outcomes, { accuracy: d.accuracy, latency: d.latency, hallucination_rate: d.hallucination_rate && judge, toxicity_score: d.toxicity_score && judge })
+  const failures = outcomes.map((o, i) => ({ row: i, error: o.error })).filter((f) => f.error !== undefined).slice(0, 20)
+  return succeed({
+    evaluationId: ctx.state.evaluationId,
+    engine: 'data-action',
+    metrics,
+    accuracyRate: metrics.accuracy ?? null,
+    executionLatencyMs: now() - (ctx.state.startedAt ?? ctx.job.createdAt),
+    privacyMaskingApplied: body.privacyMasking.enabled,
+    complianceTag: COMPLIANCE_TAG,
+    ...(failures.length > 0 ? { failedRowSamples: failures } : {})
+  }, ctx.state)
+}
+
+export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices): JobKind<typeof Body, State> {
+  const { genesys, now } = deps
+  const gateway = (ctx: StepContext<BodyInput, State>) => ctx.job.input.engine as GatewaySettings
+
+  async function awaitCompletion (ctx: StepContext<BodyInput, State>): Promise<StepOutcome<State>> {
+    const id = ctx.state.remoteId!
+    const state = { ...ctx.state, polls: ctx.state.polls + 1 }
+    // The completion webhook, when it came, is the answer; otherwise ask Genesys (fallback polling).
+    let report = await ctx.latestWebhook('genesys.llm-evaluations') as { status?: string, startTime?: string, completionTime?: string, metrics?: Record<string, unknown>, privacyMaskingApplied?: boolean } | undefined
+    let via = 'webhook'
+    if (report?.status !== 'COMPLETED' && report?.status !== 'FAILED') {
+      try {
+        report = await genesys.llm.get(id, ctx.signal)
+        via = 'poll'
+      } catch (err) {
+        return outcomeOfGenesysError(err, `Reading evaluation ${id}`, { 404: 'EVALUATION_NOT_FOUND', default: 'EVALUATION_POLL_FAILED' })
+      }
+    }
+    if (report.status === 'COMPLETED' || report.status === 'FAILED') {
+      const started = report.startTime === undefined ? ctx.state.startedAt ?? ctx.job.createdAt : Date.parse(report.startTime)
+      const completed = report.completionTime === undefined ? now() : Date.parse(report.completionTime)
+      const result = {
+        evaluationId: id,
+        engine: 'gateway',
+        status: report.status,
+        completedVia: via,
+        metrics: report.metrics ?? {},
+        accuracyRate: (report.metrics?.accuracy as number | undefined) ?? null,
+        executionLatencyMs: Math.max(0, completed - started),
+        privacyMaskingApplied: report.privacyMaskingApplied ?? ctx.job.input.privacyMasking.enabled,
+        complianceTag: COMPLIANCE_TAG
+      }
+      if (report.status === 'FAILED') return fail('EVALUATION_FAILED', `The LLM Gateway reported the evaluation ${id} FAILED`, { details: result }, state)
+      return succeed(result, state)
+    }
+    const delay = gateway(ctx).pollIntervalMs ?? 10_000
+    return waitFor('await', state, delay, `evaluation ${report.status ?? 'pending'}; waiting for the completion webhook (fallback poll in ${delay} ms)`, now())
+  }
+
+  return {
+    name: 'llm-evaluation',
+    summary: 'Evaluate an LLM against a dataset',
+    description: 'Two engines. `data-action` (the real path: orgs front their models with data actions): every row\'s prompt, masked first ' +
+      'when privacyMasking is on, runs through the action at most `concurrency` at a time under the shared rate limit; accuracy is the ' +
+      'share of rows whose normalised output equals the normalised expected output, latency p50/p95/max; hallucination_rate and ' +
+      'toxicity_score come from a judge data action (required for them). `gateway`: the LLM Gateway evaluations API of design document 000, ' +
+      'created once under a stable Idempotency-Key, validated, aggregated, and completed by its webhook to ' +
+      '`/v1/webhooks/genesys/llm-evaluations` or by fallback polling. Genesys permission for the data-action engine: `integrations:action:execute`.',
+    body: Body,
+    example: {
+      datasetMatrix: [
+        { prompt: 'status order check', expectedOutput: 'check order status' },
+        { prompt: 'refund a request', expectedOutput: 'request a refund' }
+      ],
+      metricCalculationDirectives: { accuracy: true, latency: true, hallucination_rate: false, toxicity_score: false },
+      privacyMasking: { enabled: true, patterns: ['EMAIL', 'PHONE', 'CCN'] },
+      engine: { type: 'data-action', actionId: SANDBOX_FIXTURES.actions.llm, concurrency: 5 }
+    },
+    validate: checkLlmBody,
+    initialStep: 'start',
+    initialState: (body) => ({ evaluationId: body.evaluationId ?? randomUUID(), capacityChecks: 0, polls: 0 }),
+    auditDetails: (status, state, input) => ({
+      complianceTag: COMPLIANCE_TAG,
+      evaluationId: state.evaluationId,
+      engine: input.engine.type,
+      rows: input.datasetMatrix.length,
+      privacyMaskingApplied: input.privacyMasking.enabled,
+      outcome: status
+    }),
+    steps: {
+      async start (ctx) {
+        const state = { ...ctx.state, startedAt: ctx.state.startedAt ?? now() }
+        return next(ctx.job.input.engine.type === 'data-action' ? 'rows' : 'capacity', state)
+      },
+
+      async rows (ctx) {
+        return await runRows(actions, ctx, now)
+      },
+
+      /** Waits, instead of failing, while the gateway runs as many evaluations as it allows. */
+      async capacity (ctx) {
+        const settings = gateway(ctx)
+        const limit = settings.runningLimit ?? 10
+        let running
+        try {
+          running = await genesys.llm.countRunning({ pageSize: settings.pageSize ?? 100, signal: ctx.signal })
+        } catch (err) {
+          return outcomeOfGenesysError(err, 'Counting running evaluations', { default: 'EVALUATION_LIST_FAILED' })
+        }
+        const checks = ctx.state.capacityChecks + 1
+        if (running.running >= limit) {
+          const delay = Math.min(1000 * 1.5 ** Math.min(checks, 8), 30_000)
+          return waitFor('capacity', { ...ctx.state, capacityChecks: checks }, delay,
+            `${running.running} evaluations RUNNING (limit ${limit}, ${running.pages} page(s) read); checking again in ${Math.round(delay)} ms`, now())
+        }
+        return next('create', { ...ctx.state, capacityChecks: checks })
+      },
+
+      /** The key is derived from the job, so every try after a crash names the same evaluation. */
+      async create (ctx) {
+        const body = ctx.job.input
+        const settings = gateway(ctx)
+        const idempotencyKey = `orchestrator-${ctx.job.id}-create`
+        let created
+        try {
+          created = await genesys.llm.create({
+            evaluationId: ctx.state.evaluationId,
+            datasetMatrix: body.datasetMatrix.map((r) => ({ ...r, prompt: maskedPrompt(body, r.prompt) })),
+            metricCalculationDirectives: body.metricCalculationDirectives,
+            privacyMasking: body.privacyMasking,
+            webhookUrl: `${deps.publicBaseUrl()}/v1/webhooks/genesys/llm-evaluations`
+          }, idempotencyKey, ctx.signal)
+        } catch (err) {
+          if (err instanceof GenesysError && err.status === 409) {
+            // Not our key: the gateway is at its concurrency limit. Wait for capacity again.
+            const delay = settings.pollIntervalMs ?? 10_000
+            return waitFor('capacity', ctx.state, delay, `the gateway refused a new evaluation (${err.message}); waiting for capacity`, now())
+          }
+          return outcomeOfGenesysError(err, 'Creating the evaluation', { default: 'EVALUATION_REJECTED' })
+        }
+        return next('validate', { ...ctx.state, remoteId: created.id }, created.id)
+      },
+
+      async validate (ctx) {
+        const id = ctx.state.remoteId!
+        let check
+        try {
+          check = await genesys.llm.validateMetrics(id, Math.min(ctx.job.input.datasetMatrix.length, 50), ctx.signal)
+        } catch (err) {
+          return outcomeOfGenesysError(err, `Validating metrics of evaluation ${id}`, { default: 'METRICS_VALIDATION_FAILED' })
+        }
+        if (!check.compatible) {
+          return fail('METRICS_INCOMPATIBLE', `The gateway found the metric directives incompatible with the dataset: ${check.warnings.join('; ') || 'no reason given'}`, { details: { warnings: check.warnings } })
+        }
+        return next('aggregate', ctx.state)
+      },
+
+      async aggregate (ctx) {
+        const id = ctx.state.remoteId!
+        try {
+          await genesys.llm.triggerAggregation(id, ctx.signal)
+        } catch (err) {
+          return outcomeOfGenesysError(err, `Triggering aggregation of evaluation ${id}`, { default: 'AGGREGATION_TRIGGER_FAILED' })
+        }
+        const delay = gateway(ctx).pollIntervalMs ?? 10_000
+        return waitFor('await', ctx.state, delay, `evaluation running; waiting for the completion webhook (fallback poll in ${delay} ms)`, now())
+      },
+
+      async await (ctx) {
+        return await awaitCompletion(ctx)
+      }
+    }
+  }
+}

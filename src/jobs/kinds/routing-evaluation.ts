@@ -1,0 +1,189 @@
+import { Type, type Static } from 'typebox'
+import { badRequest } from '../../errors.ts'
+import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
+import type { AggregateResultGroup } from '../../clients/genesys/analytics.ts'
+import { fail, next, succeed, waitFor, type JobKind } from '../kind.ts'
+import { outcomeOfGenesysError } from './action-services.ts'
+import { addStats, DEFAULT_KPIS, DEFAULT_WEIGHTS, KPI_NAMES, KPIS, type KpiName, type MetricTotals } from './routing/kpis.ts'
+import { scoreQueues } from './routing/scoring.ts'
+import type { KindDeps } from './index.ts'
+
+export const MAX_INTERVAL_DAYS = 30
+const DAY_MS = 86_400_000
+const ISO_DURATION = '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$'
+
+const Body = Type.Object({
+  queueIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+    minItems: 1, maxItems: 100, uniqueItems: true, 'x-error-code': 'QUEUE_IDS_INVALID', description: 'The queues (routing targets) to compare, 1 to 100'
+  }),
+  interval: Type.Object({
+    from: Type.String({ format: 'date-time', description: 'Start, inclusive' }),
+    to: Type.String({ format: 'date-time', description: 'End, exclusive; at most 30 days after from' })
+  }, { additionalProperties: false }),
+  granularity: Type.Optional(Type.String({ pattern: ISO_DURATION, 'x-error-code': 'GRANULARITY_INVALID', description: 'ISO-8601 duration, e.g. PT30M or P1D' })),
+  timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone, e.g. Europe/London (UTC by default)' })),
+  kpis: Type.Array(Type.Enum(KPI_NAMES, { 'x-error-code': 'UNKNOWN_KPI' }), {
+    minItems: 1,
+    maxItems: 10,
+    uniqueItems: true,
+    default: DEFAULT_KPIS,
+    'x-error-code': 'TOO_MANY_KPIS',
+    description: `Up to 10 of: ${KPI_NAMES.join(', ')}`
+  }),
+  weights: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1000 }), {
+    description: 'Weight per KPI; defaults: handledCalls 0.3, avgSpeedOfAnswer 0.4, abandonedCalls 0.3, other KPIs share equally'
+  }))
+})
+type BodyInput = Static<typeof Body>
+
+export function checkRoutingBody (body: BodyInput): void {
+  const from = Date.parse(body.interval.from)
+  const to = Date.parse(body.interval.to)
+  if (!(from < to)) throw badRequest('INTERVAL_INVALID', `interval.from (${body.interval.from}) must be before interval.to (${body.interval.to})`)
+  if (to - from > MAX_INTERVAL_DAYS * DAY_MS) {
+    throw badRequest('INTERVAL_TOO_LONG', `The interval spans ${((to - from) / DAY_MS).toFixed(1)} days; at most ${MAX_INTERVAL_DAYS} are allowed. Split it into several jobs.`)
+  }
+  const unknown = Object.keys(body.weights ?? {}).filter((k) => !(body.kpis as string[]).includes(k))
+  if (unknown.length > 0) throw badRequest('WEIGHTS_UNKNOWN_KPI', `weights names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not among the kpis asked for (${body.kpis.join(', ')})`)
+  if (body.timeZone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: body.timeZone }).format()
+    } catch {
+      throw badRequest('TIME_ZONE_INVALID', `timeZone '${body.timeZone}' is not an IANA time zone such as Europe/London`)
+    }
+  }
+}
+
+/** Explicit weights win; the design defaults apply to their KPIs; other KPIs share equally. */
+export function weightsFor (kpis: KpiName[], given: Record<string, number> | undefined): Record<string, number> {
+  if (given !== undefined && Object.keys(given).length > 0) return Object.fromEntries(kpis.map((k) => [k, given[k] ?? 0]))
+  const defaults = kpis.every((k) => DEFAULT_WEIGHTS[k] !== undefined) && kpis.length === DEFAULT_KPIS.length
+  return Object.fromEntries(kpis.map((k) => [k, defaults ? DEFAULT_WEIGHTS[k]! : 1 / kpis.length]))
+}
+
+interface State {
+  analyticsJobId?: string
+  polls: number
+  cursor?: string
+  totals: Record<string, MetricTotals>
+  pages: number
+}
+
+const pollDelay = (polls: number) => Math.min(500 * 1.5 ** polls, 10_000)
+
+export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Body, State> {
+  const { genesys, now } = deps
+  return {
+    name: 'routing-evaluation',
+    summary: 'Compare routing targets (queues) on conversation KPIs',
+    description: 'Submits an asynchronous conversation aggregates job (`POST /api/v2/analytics/conversations/aggregates/jobs`, grouped by ' +
+      'queueId), polls it until FULFILLED, reads every result page by cursor, then scores the queues: each KPI is min–max normalised ' +
+      'across queues (lower-is-better KPIs inverted), weighted and summed; `percentileRank` is the average rank ÷ n. With a `callbackUrl` ' +
+      'the callback carries the BI sync payload. Genesys permission: `analytics:conversationAggregate:view`.',
+    body: Body,
+    example: {
+      queueIds: [SANDBOX_FIXTURES.queues.support, SANDBOX_FIXTURES.queues.sales, SANDBOX_FIXTURES.queues.billing],
+      interval: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-08T00:00:00.000Z' },
+      granularity: 'P1D',
+      timeZone: 'Europe/London',
+      kpis: ['handledCalls', 'avgSpeedOfAnswer', 'abandonedCalls'],
+      weights: { handledCalls: 0.3, avgSpeedOfAnswer: 0.4, abandonedCalls: 0.3 }
+    },
+    validate: checkRoutingBody,
+    initialStep: 'submit',
+    initialState: () => ({ polls: 0, totals: {}, pages: 0 }),
+    callbackPayload: (result, job) => {
+      const rows = (result as { rows: unknown[] }).rows
+      return { timestamp: job.finishedAt, evaluation_type: 'routing_strategy_performance', record_count: rows.length, data: rows }
+    },
+    auditDetails: (_status, state) => ({ analyticsJobId: state.analyticsJobId ?? null, pages: state.pages }),
+    steps: {
+      /** Submitting twice only creates a second job to read, so a crash here is harmless. */
+      async submit (ctx) {
+        const { queueIds, interval, granularity, timeZone, kpis } = ctx.job.input
+        const metrics = [...new Set(kpis.flatMap((k) => KPIS[k].metrics))]
+        let submitted
+        try {
+          submitted = await genesys.analytics.submitAggregatesJob({
+            interval: `${interval.from}/${interval.to}`,
+            ...(granularity === undefined ? {} : { granularity }),
+            ...(timeZone === undefined ? {} : { timeZone }),
+            groupBy: ['queueId'],
+            filter: { type: 'or', predicates: queueIds.map((value) => ({ dimension: 'queueId', value })) },
+            metrics
+          }, ctx.signal)
+        } catch (err) {
+          return outcomeOfGenesysError(err, 'Submitting the aggregates job', { default: 'ANALYTICS_QUERY_REJECTED' })
+        }
+        return {
+          type: 'wait',
+          step: 'poll',
+          state: { ...ctx.state, analyticsJobId: submitted.jobId, polls: 0 },
+          until: now() + pollDelay(0),
+          reason: 'analytics job submitted',
+          remoteRef: submitted.jobId,
+          timeline: [{ type: 'remote', data: { analyticsJobId: submitted.jobId, metrics } }]
+        }
+      },
+
+      async poll (ctx) {
+        const jobId = ctx.state.analyticsJobId!
+        let status
+        try {
+          status = await genesys.analytics.getAggregatesJob(jobId, ctx.signal)
+        } catch (err) {
+          return outcomeOfGenesysError(err, `Reading analytics job ${jobId}`, { 404: 'ANALYTICS_JOB_NOT_FOUND', default: 'ANALYTICS_POLL_FAILED' })
+        }
+        const polls = ctx.state.polls + 1
+        if (status.state === 'FULFILLED') return next('fetch', { ...ctx.state, polls })
+        if (status.state === 'QUEUED' || status.state === 'PENDING') {
+          const delay = pollDelay(polls)
+          return waitFor('poll', { ...ctx.state, polls }, delay, `analytics job ${status.state}; next check in ${Math.round(delay)} ms`, now())
+        }
+        return fail(`ANALYTICS_JOB_${status.state}`, `The analytics job ended ${status.state}${status.errorMessage === undefined ? '' : `: ${status.errorMessage}`}`,
+          { details: { analyticsJobId: jobId, state: status.state, errorMessage: status.errorMessage ?? null } })
+      },
+
+      /** Reads every page; each page's totals are checkpointed with the cursor of the next. */
+      async fetch (ctx) {
+        const jobId = ctx.state.analyticsJobId!
+        let state = ctx.state
+        for (;;) {
+          let page
+          try {
+            page = await genesys.analytics.getAggregatesResults(jobId, state.cursor, ctx.signal)
+          } catch (err) {
+            return outcomeOfGenesysError(err, `Reading results of analytics job ${jobId}`, { default: 'ANALYTICS_RESULTS_FAILED' })
+          }
+          const totals = structuredClone(state.totals)
+          for (const group of page.results ?? []) accumulate(totals, group)
+          state = { ...state, totals, cursor: page.cursor, pages: state.pages + 1 }
+          if (page.cursor === undefined || page.cursor === '') break
+          await ctx.checkpoint(state)
+        }
+        const { kpis, queueIds } = ctx.job.input
+        const weights = weightsFor(kpis, ctx.job.input.weights)
+        const withData = queueIds.filter((q) => state.totals[q] !== undefined)
+        const warnings: string[] = []
+        if (withData.length === 0) warnings.push('No conversation data for these queues in this interval; nothing to compare.')
+        const missing = queueIds.filter((q) => state.totals[q] === undefined)
+        if (withData.length > 0 && missing.length > 0) warnings.push(`No data for ${missing.length} queue(s): ${missing.join(', ')}`)
+        const rows = scoreQueues(
+          withData.map((queueId) => ({ queueId, values: Object.fromEntries(kpis.map((k) => [k, KPIS[k].value(state.totals[queueId]!)])) })),
+          kpis.map((name) => ({ name, higherIsBetter: KPIS[name].higherIsBetter, weight: weights[name]! }))
+        ).map((row, i) => ({ rank: i + 1, ...row }))
+        return succeed({ analyticsJobId: jobId, interval: ctx.job.input.interval, kpis, weights, pages: state.pages, rows, warnings }, state)
+      }
+    }
+  }
+}
+
+function accumulate (totals: Record<string, MetricTotals>, group: AggregateResultGroup): void {
+  const queueId = group.group.queueId
+  if (queueId === undefined) return
+  const queue = totals[queueId] ?? {}
+  for (const slice of group.data ?? []) {
+    for (const m of slice.metrics) addStats(queue, m.metric, m.stats)
+  }
+  totals[queueId] = queue
+}
