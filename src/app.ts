@@ -40,7 +40,7 @@ export function serverOptions (logger: FastifyServerOptions['logger']): FastifyS
       // Unknown fields are an error, not silently dropped.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, discriminator: true },
       // `x-error-code` on a schema names the stable error code a violation of it answers with.
-      plugins: [(ajv: Ajv) => ajv.addKeyword({ keyword: 'x-error-code', schemaType: 'string' })]
+      plugins: [(ajv: Ajv) => ajv.addKeyword({ keyword: 'x-error-code', schemaType: ['string', 'object'] })]
     },
     bodyLimit: 1_048_576,
     routerOptions: { ignoreTrailingSlash: true }

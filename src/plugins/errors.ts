@@ -12,15 +12,20 @@ interface ValidationIssue {
 
 /**
  * The `x-error-code` of the innermost schema on the failing path, e.g. `TIMEOUT_OUT_OF_RANGE` on a
- * `timeoutMs` property, so each rule answers with its own code.
+ * `timeoutMs` property, so each rule answers with its own code. An object value names a code per
+ * keyword (`{ maxItems: 'TOO_MANY_KPIS', uniqueItems: 'DUPLICATE_KPIS' }`).
  */
 export function errorCodeFor (schema: unknown, schemaPath: string | undefined): string | undefined {
   if (schemaPath === undefined || !schemaPath.startsWith('#/')) return undefined
+  const segments = schemaPath.slice(2).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+  const keyword = segments[segments.length - 1]!
   let node = schema as Record<string, unknown> | undefined
   let code: string | undefined
-  for (const segment of schemaPath.slice(2).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))) {
+  for (const segment of segments) {
     if (node === undefined || node === null || typeof node !== 'object') break
-    if (typeof node['x-error-code'] === 'string') code = node['x-error-code']
+    const own = node['x-error-code']
+    if (typeof own === 'string') code = own
+    else if (own !== null && typeof own === 'object' && typeof (own as Record<string, unknown>)[keyword] === 'string') code = (own as Record<string, string>)[keyword]
     node = node[segment] as Record<string, unknown> | undefined
   }
   return code

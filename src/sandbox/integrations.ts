@@ -135,6 +135,7 @@ async function run (action: ActionFixture, inputs: Record<string, unknown>, repl
       return { waitedMs }
     }
     case 'llm':
+      if (ctx.timing.modelMs > 0) await ctx.scheduler.sleep(ctx.timing.modelMs)
       return { output: reverseWords(inputs.prompt as string) }
     case 'judge':
       return judge(inputs.output as string, inputs.expectedOutput as string)

@@ -19,6 +19,8 @@ export interface Timing {
   analyticsPendingMs: number
   evaluationQueuedMs: number
   evaluationRunningMs: number
+  /** How long the fake model (the `llm` action) takes to answer, like a real model would. */
+  modelMs: number
 }
 
 export interface RateLimit { limit: number, windowMs: number }
@@ -76,7 +78,8 @@ export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
   analyticsQueuedMs: 200,
   analyticsPendingMs: 200,
   evaluationQueuedMs: 200,
-  evaluationRunningMs: 1000
+  evaluationRunningMs: 1000,
+  modelMs: 0
 })
 
 /** Genesys's documented default: 300 requests per token per minute. */

@@ -29,3 +29,20 @@ test('idempotency keys: bare and RFC 8941 quoted forms; short, long or spaced ke
     assert.throws(() => parseIdempotencyKey(bad), (err: unknown) => err instanceof AppError && err.code === 'INVALID_IDEMPOTENCY_KEY')
   }
 })
+
+test('validation codes: x-error-code names the code of the innermost schema, per keyword when it is an object', async () => {
+  const { errorCodeFor } = await import('../../src/plugins/errors.ts')
+  const schema = {
+    type: 'object',
+    properties: {
+      kpis: { type: 'array', 'x-error-code': { maxItems: 'TOO_MANY', uniqueItems: 'DUPLICATE' }, items: { enum: ['a'], 'x-error-code': 'UNKNOWN' } },
+      t: { type: 'integer', 'x-error-code': 'T_RANGE' }
+    }
+  }
+  assert.equal(errorCodeFor(schema, '#/properties/kpis/maxItems'), 'TOO_MANY')
+  assert.equal(errorCodeFor(schema, '#/properties/kpis/uniqueItems'), 'DUPLICATE')
+  assert.equal(errorCodeFor(schema, '#/properties/kpis/items/enum'), 'UNKNOWN')
+  assert.equal(errorCodeFor(schema, '#/properties/kpis/minItems'), undefined)
+  assert.equal(errorCodeFor(schema, '#/properties/t/maximum'), 'T_RANGE')
+  assert.equal(errorCodeFor(schema, '#/required'), undefined)
+})

@@ -303,8 +303,9 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
         } catch (err) {
           return outcomeOfGenesysError(err, `Triggering aggregation of evaluation ${id}`, { default: 'AGGREGATION_TRIGGER_FAILED' })
         }
-        const delay = gateway(ctx).pollIntervalMs ?? 10_000
-        return waitFor('await', ctx.state, delay, `evaluation running; waiting for the completion webhook (fallback poll in ${delay} ms)`, now())
+        // Look once at once: an evaluation found already created (a retry) may have ended, and its
+        // webhook come, before this job knew its id.
+        return next('await', ctx.state)
       },
 
       async await (ctx) {

@@ -27,7 +27,7 @@ const Body = Type.Object({
     maxItems: 10,
     uniqueItems: true,
     default: DEFAULT_KPIS,
-    'x-error-code': 'TOO_MANY_KPIS',
+    'x-error-code': { maxItems: 'TOO_MANY_KPIS', uniqueItems: 'DUPLICATE_KPIS', minItems: 'NO_KPIS' },
     description: `Up to 10 of: ${KPI_NAMES.join(', ')}`
   }),
   weights: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1000 }), {
@@ -69,7 +69,7 @@ interface State {
   pages: number
 }
 
-const pollDelay = (polls: number) => Math.min(500 * 1.5 ** polls, 10_000)
+const pollDelay = (polls: number) => Math.min(250 * 1.5 ** polls, 10_000)
 
 export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Body, State> {
   const { genesys, now } = deps

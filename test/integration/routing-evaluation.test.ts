@@ -1,0 +1,111 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
+import type { Sandbox } from '../../src/sandbox/index.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { api, startService, type RunningService } from '../helpers/service.ts'
+import { startTestSandbox } from '../helpers/genesys-env.ts'
+import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+
+checkLogsForSecretsAfterAll()
+let db: TestDatabase
+let sandbox: Sandbox
+let svc: RunningService
+const q = SANDBOX_FIXTURES.queues
+const day = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' }
+
+before(async () => {
+  db = await createTestDatabase()
+  const sb = await startTestSandbox({ timing: { analyticsQueuedMs: 400, analyticsPendingMs: 400 } })
+  sandbox = sb.sandbox
+  svc = await startService(undefined, { ...db.env, ...sb.env })
+})
+after(async () => {
+  trackSecret(await svc.app.genesys.client.tokens.get())
+  await svc.close()
+  await sandbox.close()
+  await db.drop()
+})
+
+const submit = (body: Record<string, unknown>) => api(svc.url, 'POST', '/v1/jobs/routing-evaluation', body)
+async function run (body: Record<string, unknown>) {
+  const res = await submit(body)
+  assert.equal(res.status, 202, JSON.stringify(res.body))
+  return (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)).body
+}
+const near = (a: number, b: number) => Math.abs(a - b) < 1e-6
+
+test('routing-evaluation: submits an aggregates job, polls QUEUED → PENDING → FULFILLED, reads every page, scores each queue', async () => {
+  const job = await run({ queueIds: [q.support, q.sales, q.billing, q.retention, q.technical], interval: day })
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
+  const result = job.result
+  // The sandbox answers 2 groups per page: 5 queues take 3 pages, all of them read.
+  assert.equal(result.pages, 3)
+  const resultRequests = sandbox.stats().log.filter((e) => e.route === 'GET /api/v2/analytics/conversations/aggregates/jobs/:jobId/results')
+  assert.ok(resultRequests.length >= 3)
+  const waits = (await api(svc.url, 'GET', `/v1/jobs/${job.id}/events`)).body.events
+    .filter((e: { type: string }) => e.type === 'waiting').map((e: { data: { reason: string } }) => e.data.reason).join(' | ')
+  assert.match(waits, /analytics job QUEUED.*analytics job PENDING/)
+
+  // By hand, for a 24 h bucket (sandbox profile: queue i offered 12+4i/h, abandons 1+(2i mod 5)/h, answers after 8+6i s):
+  //   handled 264, 312, 360, 528, 576 → normalised 0, .153846, .307692, .846154, 1
+  //   speed of answer 8, 14, 20, 26, 32 s (lower is better) → 1, .75, .5, .25, 0
+  //   abandoned 24, 72, 120, 48, 96 (lower is better) → 1, .5, 0, .75, .25
+  //   score = .3 handled + .4 speed + .3 abandoned
+  const expected = [
+    [q.support, 0.7, 1], [q.retention, 0.578846, 0.8], [q.sales, 0.496154, 0.6], [q.technical, 0.375, 0.4], [q.billing, 0.292308, 0.2]
+  ] as const
+  assert.deepEqual(result.rows.map((r: { queueId: string }) => r.queueId), expected.map((e) => e[0]))
+  result.rows.forEach((row: { score: number, percentileRank: number, rank: number }, i: number) => {
+    assert.ok(near(row.score, expected[i]![1]), `score of row ${i}: ${row.score}`)
+    assert.ok(near(row.percentileRank, expected[i]![2]))
+    assert.equal(row.rank, i + 1)
+  })
+  assert.deepEqual(result.rows[0].kpis.handledCalls, { value: 264, normalized: 0 })
+  assert.deepEqual(result.rows[0].kpis.avgSpeedOfAnswer, { value: 8000, normalized: 1 })
+  assert.deepEqual(result.weights, { handledCalls: 0.3, avgSpeedOfAnswer: 0.4, abandonedCalls: 0.3 })
+  assert.deepEqual(result.warnings, [])
+})
+
+test('routing-evaluation: a FAILED or EXPIRED analytics job fails the job with Genesys\'s errorMessage', async () => {
+  const failed = await run({ queueIds: [q.failing], interval: day })
+  assert.equal(failed.status, 'failed')
+  assert.equal(failed.error.code, 'ANALYTICS_JOB_FAILED')
+  assert.ok(failed.error.details.errorMessage.length > 0)
+  assert.ok(failed.error.message.includes(failed.error.details.errorMessage))
+  const expired = await run({ queueIds: [q.expiring], interval: day })
+  assert.equal(expired.error.code, 'ANALYTICS_JOB_EXPIRED')
+})
+
+test('routing-evaluation: no data succeeds with an empty table and a warning', async () => {
+  const job = await run({ queueIds: ['00000000-0000-4000-8000-00000000dead'], interval: day })
+  assert.equal(job.status, 'succeeded')
+  assert.deepEqual(job.result.rows, [])
+  assert.match(job.result.warnings[0], /No conversation data/)
+})
+
+test('routing-evaluation: custom KPIs and weights are honoured', async () => {
+  const job = await run({ queueIds: [q.support, q.sales], interval: day, kpis: ['offeredCalls', 'transferRate'], weights: { offeredCalls: 1, transferRate: 3 } })
+  assert.equal(job.status, 'succeeded')
+  // offered 288 vs 384 (higher better): support 0, sales 1. transfer rate 5% vs 8% (lower better): support 1, sales 0.
+  assert.deepEqual(job.result.rows.map((r: { queueId: string, score: number }) => [r.queueId, r.score]), [[q.support, 3], [q.sales, 1]])
+})
+
+test('routing-evaluation: each invalid request answers 400 with its own code', async () => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ interval: { from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:01Z' } }, 'INTERVAL_TOO_LONG'],
+    [{ interval: { from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' } }, 'INTERVAL_INVALID'],
+    [{ interval: { from: '2026-11-01T00:00:00Z', to: '2026-11-01T00:00:00Z' } }, 'INTERVAL_INVALID'],
+    [{ interval: day, kpis: ['handledCalls', 'avgSpeedOfAnswer', 'abandonedCalls', 'offeredCalls', 'answeredCalls', 'avgHandleTime', 'transferRate', 'abandonRate', 'handledCalls', 'offeredCalls', 'answeredCalls'] }, 'TOO_MANY_KPIS'],
+    [{ interval: day, kpis: ['handledCalls', 'serviceLevel'] }, 'UNKNOWN_KPI'],
+    [{ interval: day, kpis: ['handledCalls'], weights: { handledCalls: 1, abandonedCalls: 2 } }, 'WEIGHTS_UNKNOWN_KPI'],
+    [{ interval: day, timeZone: 'Mars/Olympus' }, 'TIME_ZONE_INVALID'],
+    [{ interval: day, granularity: 'every hour' }, 'GRANULARITY_INVALID'],
+    [{ interval: day, queueIds: [] }, 'QUEUE_IDS_INVALID']
+  ]
+  for (const [body, code] of cases) {
+    const res = await submit({ queueIds: [q.support], ...body })
+    assert.equal(res.status, 400, `${code}: ${JSON.stringify(res.body)}`)
+    assert.equal(res.body.code, code)
+  }
+})
