@@ -33,6 +33,8 @@ const GatewayEngine = Type.Object({
 
 /** A discriminated union: Ajv then reports errors of the engine the caller meant, not of both. */
 const Engine = Type.Unsafe<Static<typeof DataActionEngine> | Static<typeof GatewayEngine>>({
+  type: 'object',
+  required: ['type'],
   oneOf: [DataActionEngine, GatewayEngine],
   discriminator: { propertyName: 'type' },
   description: '`data-action`: each prompt runs through a data action that fronts the model. `gateway`: the LLM Gateway evaluations API (design document 000), for orgs that have it.'
