@@ -11,9 +11,11 @@ import errorsPlugin from './plugins/errors.ts'
 import swaggerPlugin from './plugins/swagger.ts'
 import storePlugin from './plugins/store.ts'
 import enginePlugin from './plugins/engine.ts'
-import callersPlugin from './plugins/callers.ts'
+import authPlugin from './plugins/auth.ts'
+import hardeningPlugin from './plugins/hardening.ts'
 import genesysPlugin from './plugins/genesys.ts'
 import metricsPlugin from './plugins/metrics.ts'
+import callbacksPlugin from './plugins/callbacks.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
 import auditRoutes from './routes/audit.ts'
@@ -52,10 +54,12 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(configPlugin, { config: opts.config, now: opts.now })
   await fastify.register(errorsPlugin)
   await fastify.register(swaggerPlugin)
-  await fastify.register(callersPlugin)
+  await fastify.register(authPlugin)
+  await fastify.register(hardeningPlugin)
   await fastify.register(storePlugin)
   await fastify.register(metricsPlugin)
   await fastify.register(genesysPlugin)
+  await fastify.register(callbacksPlugin, { startWorkers: opts.startWorkers ?? true })
   await fastify.register(enginePlugin, { kinds: opts.kinds ?? defaultKinds, startWorkers: opts.startWorkers ?? true })
   await fastify.register(healthRoutes)
   await fastify.register(jobRoutes)

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
+import { loadApiKeys } from './auth/api-keys.ts'
 
 const Int = (opts: { default: number, minimum: number, maximum?: number, description: string }) =>
   Type.Integer(opts)
@@ -48,6 +49,17 @@ export const ConfigSchema = Type.Object({
   PUBLIC_BASE_URL: Type.Optional(Type.String({
     pattern: '^https?://', description: 'How Genesys reaches this service (for webhook URLs it is given), e.g. https://orchestrator.example.com'
   })),
+  CALLBACK_SIGNING_SECRET: Type.Optional(Type.String({
+    pattern: '^whsec_[A-Za-z0-9+/=]{32,}$', description: 'Standard Webhooks secret (whsec_…) that signs completion callbacks; required in production'
+  })),
+  CALLBACK_ALLOWED_HOSTS: Type.Optional(Type.String({ minLength: 1, description: 'Comma-separated host names callbacks may go to; unset allows any public host' })),
+  CALLBACK_ALLOW_HTTP: Type.Boolean({ default: false, description: 'Allow plain http callback URLs' }),
+  CALLBACK_ALLOW_PRIVATE_NETWORKS: Type.Boolean({ default: false, description: 'Allow callbacks to loopback, private and link-local addresses' }),
+  CALLBACK_TIMEOUT_MS: Int({ default: 15_000, minimum: 1000, maximum: 60_000, description: 'How long one callback attempt may take' }),
+  CALLBACK_BACKOFF_SCALE: Type.Number({ default: 1, minimum: 0.0001, maximum: 1, description: 'Shrinks the callback retry schedule (tests); 1 in production' }),
+  API_KEYS: Type.Optional(Type.String({ minLength: 2, description: 'JSON array of { name, key | keySha256, scopes } for callers' })),
+  API_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File holding the API_KEYS JSON instead' })),
+  RATE_LIMIT_PER_MINUTE: Int({ default: 1200, minimum: 1, maximum: 1_000_000, description: 'Requests per minute per caller (per API key, or per address when open)' }),
   SHUTDOWN_GRACE_MS: Int({
     default: 10_000, minimum: 0, maximum: 600_000, description: 'How long shutdown waits for running steps before releasing them'
   })
@@ -71,6 +83,7 @@ function describeAccepted (schema: TSchema & Record<string, unknown>): string {
     return `an integer from ${schema.minimum}${max}`
   }
   if (schema.type === 'boolean') return 'true or false'
+  if (schema.type === 'number') return `a number from ${schema.minimum} to ${schema.maximum}`
   if (typeof schema.pattern === 'string') return `a string matching ${schema.pattern}`
   if (typeof schema.minLength === 'number' && schema.minLength > 1) return `a string of at least ${schema.minLength} characters`
   return 'a non-empty string'
@@ -108,8 +121,20 @@ function checkGenesysSettings (config: Config): void {
   if (config.NODE_ENV === 'production' && config.WEBHOOK_SECRET === undefined) {
     throw new ConfigError('WEBHOOK_SECRET', 'WEBHOOK_SECRET is missing: production receivers need a shared secret of at least 16 characters (e.g. openssl rand -base64 32).')
   }
+  if (config.NODE_ENV === 'production' && config.CALLBACK_SIGNING_SECRET === undefined) {
+    throw new ConfigError('CALLBACK_SIGNING_SECRET', 'CALLBACK_SIGNING_SECRET is missing: production signs callbacks with a whsec_… secret (whsec_ followed by 24-64 random bytes in base64).')
+  }
   if (config.WEBHOOK_REQUIRE_SIGNATURE && config.WEBHOOK_SIGNING_SECRET === undefined) {
     throw new ConfigError('WEBHOOK_SIGNING_SECRET', 'WEBHOOK_SIGNING_SECRET is missing: WEBHOOK_REQUIRE_SIGNATURE needs the whsec_… secret to verify signatures with.')
+  }
+  let keys
+  try {
+    keys = loadApiKeys(config)
+  } catch (err) {
+    throw new ConfigError(config.API_KEYS !== undefined ? 'API_KEYS' : 'API_KEYS_FILE', (err as Error).message)
+  }
+  if (keys.length === 0 && config.NODE_ENV === 'production') {
+    throw new ConfigError('API_KEYS', 'API_KEYS is missing: production does not run open; set API_KEYS or API_KEYS_FILE to [{ "name", "key" | "keySha256", "scopes" }].')
   }
   if (!hasId && config.NODE_ENV === 'production') {
     throw new ConfigError('GENESYS_CLIENT_ID', 'GENESYS_CLIENT_ID is missing: production runs against a real Genesys Cloud org, not the sandbox (set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION).')

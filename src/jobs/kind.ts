@@ -94,6 +94,8 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   steps: Record<string, (ctx: StepContext<Static<B>, S>) => Promise<StepOutcome<S>>>
   /** Extra audit details for a terminal job, e.g. "the remote execution may still run". */
   auditDetails?: (status: JobStatus, state: S, input: Static<B>) => Record<string, unknown>
+  /** A larger request body limit than the default 1 MiB, for kinds that take big datasets. */
+  bodyLimit?: number
   /** The body of the completion callback for a succeeded job, when the kind has its own format. */
   callbackPayload?: (result: unknown, job: { id: string, finishedAt: string }) => unknown
 }

@@ -31,6 +31,7 @@ export function publicBaseUrl (app: FastifyInstance): string {
 /** Counts a finished job, its duration and whether a cache answered it. */
 export function jobFinishedMetrics (app: FastifyInstance) {
   return ({ kind, status, durationMs, result }: { kind: string, status: string, durationMs: number, result: unknown }) => {
+    app.callbacks.wake()
     app.telemetry.jobsFinished.inc({ kind, outcome: status })
     app.telemetry.jobDuration.observe({ kind, outcome: status }, durationMs / 1000)
     if ((result as { cacheHit?: unknown } | undefined)?.cacheHit === true) app.telemetry.cacheHits.inc({ kind })
@@ -66,4 +67,4 @@ export default fp<EnginePluginOptions>(async (app, opts) => {
     })
   }
   app.addHook('preClose', async () => { await engine.stop(app.config.SHUTDOWN_GRACE_MS) })
-}, { name: 'engine', dependencies: ['config', 'store', 'genesys', 'metrics'] })
+}, { name: 'engine', dependencies: ['config', 'store', 'genesys', 'metrics', 'callbacks'] })

@@ -31,7 +31,7 @@ export default fp(async (app) => {
   })
   // fastify-metrics is CommonJS: its plugin is the module's default export.
   await app.register(fastifyMetrics.default, {
-    endpoint: { url: '/metrics', method: 'GET', logLevel: 'warn', schema: { hide: true } } as never,
+    endpoint: { url: '/metrics', method: 'GET', logLevel: 'warn', config: { scope: 'metrics:read' }, schema: { hide: true } } as never,
     defaultMetrics: { enabled: true, register: registry },
     routeMetrics: {
       enabled: true,

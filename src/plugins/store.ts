@@ -31,7 +31,7 @@ export default fp(async (app) => {
     jobs: createJobsRepository(store.db, store.dialect),
     events: createEventsRepository(store.db),
     audit: createAuditRepository(store.db),
-    outbox: createOutboxRepository()
+    outbox: createOutboxRepository(store.db, store.dialect)
   })
   // The engine stops in preClose, which runs before every onClose: leases are released first.
   app.addHook('onClose', async () => { await store.close() })

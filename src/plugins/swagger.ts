@@ -20,6 +20,11 @@ export default fp(async (app) => {
         description: 'Submit jobs that run against the Genesys Cloud CX Platform API, watch them, and audit them. ' +
           'Every job is persisted after each step and resumes after a crash.'
       },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS, as `Authorization: Bearer <key>`' }
+        }
+      },
       tags: [
         { name: 'Jobs', description: 'Submit, read, watch and cancel jobs' },
         { name: 'Audit', description: 'The append-only, hash-chained audit log' },
@@ -31,5 +36,5 @@ export default fp(async (app) => {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { persistAuthorization: false, tryItOutEnabled: false } })
 }, { name: 'swagger', dependencies: ['config'] })

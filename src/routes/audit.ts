@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest } from '../errors.ts'
 import { errorResponses } from '../schemas/common.ts'
+import { bearerSecurity } from '../plugins/auth.ts'
 import type { AuditFilter, AuditRow } from '../store/audit-repository.ts'
 
 const toResource = (row: AuditRow) => ({
@@ -35,8 +36,10 @@ function toFilter (query: { jobId?: string, kind?: string, event?: string, from?
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/audit', {
+    config: { scope: 'audit:read' },
     schema: {
       tags: ['Audit'],
+      security: bearerSecurity,
       summary: 'Query audit records, newest first',
       querystring: Type.Object({
         ...FilterQuery,
@@ -45,7 +48,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }),
       response: {
         200: Type.Object({ items: Type.Array(Type.Ref('AuditRecord')), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
-        ...errorResponses(400)
+        ...errorResponses(400, 401, 403)
       }
     }
   }, async (request) => {
@@ -56,15 +59,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/audit/export', {
+    config: { scope: 'audit:read' },
     schema: {
       tags: ['Audit'],
+      security: bearerSecurity,
       summary: 'Export audit records as JSON Lines, oldest first',
       description: 'One record per line (`application/x-ndjson`), streamed, with the same filters as the query.',
       querystring: Type.Object(FilterQuery),
       produces: ['application/x-ndjson'],
       response: {
         200: { description: 'One audit record per line', content: { 'application/x-ndjson': { schema: Type.String() } } },
-        ...errorResponses(400)
+        ...errorResponses(400, 401, 403)
       }
     }
   }, async (request, reply) => {
@@ -76,8 +81,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/audit/verify', {
+    config: { scope: 'audit:read' },
     schema: {
       tags: ['Audit'],
+      security: bearerSecurity,
       summary: 'Verify the hash chain',
       description: 'Recomputes every hash from the first record on and reports the first record that does not match.',
       response: {

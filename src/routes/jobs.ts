@@ -9,6 +9,8 @@ import { finishJob } from '../jobs/finish.ts'
 import { jobFinishedMetrics } from '../plugins/engine.ts'
 import { isTerminal, type JobKind } from '../jobs/kind.ts'
 import { streamJobEvents, toEventResource } from './job-events-stream.ts'
+import { bearerSecurity } from '../plugins/auth.ts'
+import { CallbackRefused, checkCallbackTarget } from '../callbacks/target.ts'
 
 const JobIdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The job id' }) })
 
@@ -51,21 +53,32 @@ function decodeCursor (raw: string): Cursor {
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   for (const kind of app.kinds.values()) {
     app.post(`/v1/jobs/${kind.name}`, {
+      config: { scope: 'jobs:write' },
+      ...(kind.bodyLimit === undefined ? {} : { bodyLimit: kind.bodyLimit }),
       schema: {
         tags: ['Jobs'],
+        security: bearerSecurity,
         summary: kind.summary,
         description: kind.description,
         headers: IdempotencyHeaders,
         body: submissionBody(kind),
         response: {
           202: { description: 'Accepted; the job runs in the background', ...Type.Ref('Job') },
-          ...errorResponses(400, 409, 422)
+          ...errorResponses(400, 401, 403, 409, 413, 422, 429)
         }
       }
     }, async (request, reply) => {
       const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key'])
       const body = request.body as Record<string, unknown>
       if (kind.validate !== undefined) await kind.validate(body as never, { caller: request.caller })
+      if (typeof body.callbackUrl === 'string') {
+        try {
+          await checkCallbackTarget(body.callbackUrl, app.callbackPolicy)
+        } catch (err) {
+          if (err instanceof CallbackRefused) throw badRequest('CALLBACK_URL_REFUSED', err.message)
+          throw err
+        }
+      }
       const answer = await submitJob({
         db: app.store.db,
         ...app.repos,
@@ -83,15 +96,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/v1/jobs/:id', {
+    config: { scope: 'jobs:read' },
     schema: {
       tags: ['Jobs'],
+      security: bearerSecurity,
       summary: 'Read a job',
       description: 'With `waitSeconds`, the answer is held until the job is terminal or the time is up (long-poll).',
       params: JobIdParams,
       querystring: Type.Object({
         waitSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 60, description: 'Hold the answer up to this long for a terminal status' }))
       }),
-      response: { 200: Type.Ref('Job'), ...errorResponses(400, 404) }
+      response: { 200: Type.Ref('Job'), ...errorResponses(400, 401, 403, 404) }
     }
   }, async (request) => {
     const { id } = request.params
@@ -109,8 +124,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/jobs', {
+    config: { scope: 'jobs:read' },
     schema: {
       tags: ['Jobs'],
+      security: bearerSecurity,
       summary: 'List jobs, newest first',
       querystring: Type.Object({
         kind: Type.Optional(Type.String({ maxLength: 64 })),
@@ -121,7 +138,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
         cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' }))
       }),
-      response: { 200: JobListSchema, ...errorResponses(400) }
+      response: { 200: JobListSchema, ...errorResponses(400, 401, 403) }
     }
   }, async (request) => {
     const { kind, status, label, limit, cursor } = request.query
@@ -142,8 +159,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/jobs/:id/events', {
+    config: { scope: 'jobs:read' },
     schema: {
       tags: ['Jobs'],
+      security: bearerSecurity,
       summary: "A job's timeline",
       description: 'State changes, steps, remote ids, node transitions, progress and callback attempts. ' +
         'Send `Accept: text/event-stream` to watch it live (Server-Sent Events; resumes from `Last-Event-ID`).',
@@ -158,7 +177,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           events: Type.Array(Type.Ref('JobEvent')),
           nextAfter: Type.Integer({ description: 'Pass as `after` to continue' })
         }),
-        ...errorResponses(400, 404)
+        ...errorResponses(400, 401, 403, 404)
       }
     }
   }, async (request, reply) => {
@@ -178,13 +197,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/v1/jobs/:id/cancel', {
+    config: { scope: 'jobs:write' },
     schema: {
       tags: ['Jobs'],
+      security: bearerSecurity,
       summary: 'Cancel a job',
       description: 'A queued or waiting job is cancelled at once (200). A running job is asked to stop at its next ' +
         'safe point (202, `cancelRequested: true`). A finished job cannot be cancelled (409).',
       params: JobIdParams,
-      response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errorResponses(404, 409) }
+      response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errorResponses(401, 403, 404, 409) }
     }
   }, async (request, reply) => {
     const { id } = request.params

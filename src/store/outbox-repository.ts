@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely } from 'kysely'
-import type { Database } from './schema.ts'
+import type { Kysely, Selectable, Updateable } from 'kysely'
+import type { CallbackOutboxTable, Database } from './schema.ts'
+import type { DialectName } from './database.ts'
 
 type Db = Kysely<Database>
+export type OutboxRow = Selectable<CallbackOutboxTable>
 
 export interface CallbackMessage {
   jobId: string
@@ -12,7 +14,7 @@ export interface CallbackMessage {
 }
 
 /** Completion callbacks are written in the same transaction as the job's terminal state. */
-export function createOutboxRepository () {
+export function createOutboxRepository (db: Db, dialect: DialectName) {
   return {
     async enqueue (trx: Db, message: CallbackMessage, now: number): Promise<string> {
       const id = `evt_${randomUUID()}`
@@ -30,6 +32,35 @@ export function createOutboxRepository () {
         deliveredAt: null
       }).execute()
       return id
+    },
+
+    /**
+     * Takes one due message and pushes its next attempt past the lease, in one statement: another
+     * replica will not send it meanwhile, and a crashed sender's message falls due again.
+     */
+    async claimDue (now: number, leaseMs: number): Promise<OutboxRow | undefined> {
+      return await db.updateTable('callbackOutbox')
+        .set({ nextAttemptAt: now + leaseMs })
+        .where('id', '=', (eb) => eb.selectFrom('callbackOutbox').select('id')
+          .where('status', '=', 'pending').where('nextAttemptAt', '<=', now)
+          .orderBy('nextAttemptAt').limit(1)
+          .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()))
+        .returningAll()
+        .executeTakeFirst()
+    },
+
+    async nextDueAt (): Promise<number | undefined> {
+      const row = await db.selectFrom('callbackOutbox').select((eb) => eb.fn.min<number | null>('nextAttemptAt').as('due'))
+        .where('status', '=', 'pending').executeTakeFirst()
+      return row?.due ?? undefined
+    },
+
+    async update (trx: Db, id: string, patch: Updateable<CallbackOutboxTable>): Promise<void> {
+      await trx.updateTable('callbackOutbox').set(patch).where('id', '=', id).execute()
+    },
+
+    async forJob (jobId: string): Promise<OutboxRow[]> {
+      return await db.selectFrom('callbackOutbox').selectAll().where('jobId', '=', jobId).orderBy('createdAt').execute()
     }
   }
 }

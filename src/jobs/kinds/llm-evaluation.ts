@@ -220,6 +220,8 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
       engine: { type: 'data-action', actionId: SANDBOX_FIXTURES.actions.llm, concurrency: 5 }
     },
     validate: checkLlmBody,
+    // 5 000 rows of long prompts: well over the default 1 MiB.
+    bodyLimit: 64 * 1024 * 1024,
     initialStep: 'start',
     initialState: (body) => ({ evaluationId: body.evaluationId ?? randomUUID(), capacityChecks: 0, polls: 0 }),
     auditDetails: (status, state, input) => ({

@@ -1,0 +1,179 @@
+import got from 'got'
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { Database } from '../store/schema.ts'
+import type { OutboxRepository, OutboxRow } from '../store/outbox-repository.ts'
+import type { EventsRepository } from '../store/events-repository.ts'
+import type { AuditRepository } from '../store/audit-repository.ts'
+import { signWebhook } from '../webhooks/verify.ts'
+import { checkCallbackTarget, CallbackRefused, type CallbackPolicy } from './target.ts'
+
+/**
+ * Waits before each retry, after an immediate first attempt: about 22 h in all, then the message
+ * is given up. Each wait is stretched or shrunk by up to 20% at random.
+ */
+export const RETRY_SCHEDULE_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 21_600_000, 28_800_000]
+
+export function retryDelay (attempt: number, scale: number, random = Math.random): number | undefined {
+  const base = RETRY_SCHEDULE_MS[attempt - 1]
+  if (base === undefined) return undefined
+  return Math.round(base * scale * (0.8 + 0.4 * random()))
+}
+
+export interface DelivererDeps {
+  db: Kysely<Database>
+  outbox: OutboxRepository
+  events: EventsRepository
+  audit: AuditRepository
+  log: FastifyBaseLogger
+  now: () => number
+  policy: CallbackPolicy
+  signingSecret: string
+  timeoutMs: number
+  backoffScale: number
+  pollMs: number
+  onAttempt?: (outcome: string) => void
+}
+
+type Outcome = 'delivered' | 'retry' | 'gone' | 'refused' | 'gave_up'
+
+const LEASE_MS = 60_000
+const CONCURRENCY = 8
+const redact = (url: string) => { const u = new URL(url); return `${u.protocol}//${u.host}${u.pathname}` }
+
+/**
+ * Sends completion callbacks from the outbox: Standard Webhooks signed, never following a
+ * redirect, never to a non-public address unless allowed (checked on the address dialled), with
+ * retries on the schedule above; 2xx is delivered, 410 stops, every attempt goes on the job's
+ * timeline and into the audit log.
+ */
+export function createCallbackDeliverer (deps: DelivererDeps) {
+  const agentOptions = { keepAlive: true, allowPrivateIPAddress: deps.policy.allowPrivateNetworks }
+  const http = got.extend({
+    retry: { limit: 0 },
+    followRedirect: false,
+    throwHttpErrors: false,
+    timeout: { request: deps.timeoutMs },
+    agent: { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) }
+  })
+  let timer: NodeJS.Timeout | undefined
+  let running = false
+
+  async function attempt (row: OutboxRow): Promise<void> {
+    const number = row.attempts + 1
+    const started = deps.now()
+    let status: number | null = null
+    let error: string | null = null
+    let outcome: Outcome
+    try {
+      await checkCallbackTarget(row.url, deps.policy)
+      const at = new Date(deps.now())
+      const res = await http.post(row.url, {
+        body: row.payload,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'genesys-orchestrator-callbacks',
+          'webhook-id': row.id,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': signWebhook(deps.signingSecret, row.id, at, row.payload)
+        }
+      })
+      status = res.statusCode
+      if (status >= 200 && status < 300) outcome = 'delivered'
+      else if (status === 410) outcome = 'gone'
+      else {
+        error = status >= 300 && status < 400 ? `redirect to ${String(res.headers.location ?? '?')} not followed` : `HTTP ${status}`
+        outcome = 'retry'
+      }
+    } catch (err) {
+      const refused = err instanceof CallbackRefused || /is not allowed|not allowed to connect/i.test((err as Error).message)
+      error = (err as Error).message
+      outcome = refused ? 'refused' : 'retry'
+    }
+    const delay = outcome === 'retry' ? retryDelay(number, deps.backoffScale) : undefined
+    if (outcome === 'retry' && delay === undefined) outcome = 'gave_up'
+    const now = deps.now()
+    const final = outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'pending' : 'failed'
+    const durationMs = now - started
+    await deps.db.transaction().execute(async (trx) => {
+      await deps.outbox.update(trx, row.id, {
+        status: final,
+        attempts: number,
+        lastError: error,
+        nextAttemptAt: delay === undefined ? now : now + delay,
+        ...(outcome === 'delivered' ? { deliveredAt: now } : {})
+      })
+      await deps.events.append(trx, row.jobId, 'callback', {
+        eventId: row.id,
+        eventType: row.eventType,
+        attempt: number,
+        status,
+        outcome,
+        durationMs,
+        ...(error === null ? {} : { error }),
+        ...(delay === undefined ? {} : { nextAttemptAt: new Date(now + delay).toISOString() })
+      }, now)
+      await deps.audit.append(trx, {
+        event: 'callback.sent',
+        jobId: row.jobId,
+        actor: 'callbacks',
+        details: { eventId: row.id, eventType: row.eventType, url: redact(row.url), attempt: number, status, outcome, ...(error === null ? {} : { error }) }
+      }, now)
+    })
+    deps.onAttempt?.(outcome)
+    deps.log.info({ jobId: row.jobId, eventId: row.id, attempt: number, status, outcome, durationMs }, 'callback attempt')
+  }
+
+  const inFlight = new Set<Promise<void>>()
+  let claiming = false
+  let again = false
+
+  /** Claims due messages while fewer than CONCURRENCY are being sent, then sleeps until the next is due. */
+  async function pump (): Promise<void> {
+    if (claiming) { again = true; return }
+    claiming = true
+    try {
+      do {
+        again = false
+        while (running && inFlight.size < CONCURRENCY) {
+          const row = await deps.outbox.claimDue(deps.now(), LEASE_MS)
+          if (row === undefined) break
+          const sending: Promise<void> = attempt(row)
+            .catch((err) => { deps.log.error({ err, eventId: row.id }, 'callback attempt could not be recorded') })
+            .finally(() => { inFlight.delete(sending); void pump() })
+          inFlight.add(sending)
+        }
+      } while (again && running)
+      if (running) {
+        const due = await deps.outbox.nextDueAt()
+        schedule(due === undefined ? deps.pollMs : Math.max(0, Math.min(deps.pollMs, due - deps.now())))
+      }
+    } catch (err) {
+      if (running) deps.log.error({ err }, 'callback delivery failed')
+      schedule(deps.pollMs)
+    } finally {
+      claiming = false
+    }
+  }
+
+  function schedule (delayMs: number): void {
+    clearTimeout(timer)
+    if (running) timer = setTimeout(() => { void pump() }, delayMs)
+  }
+
+  return {
+    start (): void {
+      running = true
+      void pump()
+    },
+    wake (): void { if (running) void pump() },
+    async stop (): Promise<void> {
+      running = false
+      clearTimeout(timer)
+      await Promise.allSettled([...inFlight])
+    }
+  }
+}
+
+export type CallbackDeliverer = ReturnType<typeof createCallbackDeliverer>

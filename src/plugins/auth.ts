@@ -1,0 +1,51 @@
+import fp from 'fastify-plugin'
+import { AppError } from '../errors.ts'
+import { findKey, loadApiKeys, type Scope } from '../auth/api-keys.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling: the API key's name, or `anonymous` when the service runs open. */
+    caller: string
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; routes without one (health, docs, webhooks) have their own rules. */
+    scope?: Scope
+  }
+}
+
+/** What a route's schema carries so Swagger UI sends the key. */
+export const bearerSecurity = [{ bearerAuth: [] }]
+
+/**
+ * Callers present `Authorization: Bearer <key>`. Keys come from API_KEYS or API_KEYS_FILE, are held
+ * as sha256 digests and compared in constant time. Without keys the service runs open, which
+ * production refuses.
+ */
+export default fp(async (app) => {
+  const keys = loadApiKeys(app.config)
+  if (keys.length === 0) {
+    if (app.config.NODE_ENV === 'production') throw new Error('No API keys configured: set API_KEYS or API_KEYS_FILE (production does not run open)')
+    app.log.warn('no API keys configured (API_KEYS, API_KEYS_FILE): the API is open to every caller; production refuses to start like this')
+  } else {
+    app.log.info({ keys: keys.map((k) => ({ name: k.name, scopes: [...k.scopes] })) }, 'API keys loaded')
+  }
+  app.decorateRequest('caller', 'anonymous')
+
+  app.addHook('onRequest', async (request, reply) => {
+    const scope = request.routeOptions.config.scope
+    if (scope === undefined || keys.length === 0) return
+    const header = request.headers.authorization
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+    if (match === null) {
+      void reply.header('www-authenticate', 'Bearer')
+      throw new AppError(401, 'UNAUTHENTICATED', 'Send an API key as `Authorization: Bearer <key>`')
+    }
+    const key = findKey(keys, match[1]!)
+    if (key === undefined) {
+      void reply.header('www-authenticate', 'Bearer error="invalid_token"')
+      throw new AppError(401, 'UNAUTHENTICATED', 'The API key is not valid')
+    }
+    request.caller = key.name
+    if (!key.scopes.has(scope)) throw new AppError(403, 'FORBIDDEN', `The API key '${key.name}' lacks the scope ${scope}`)
+  })
+}, { name: 'auth', dependencies: ['config'] })

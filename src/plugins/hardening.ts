@@ -1,0 +1,48 @@
+import fp from 'fastify-plugin'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import underPressure from '@fastify/under-pressure'
+
+const UNLIMITED = new Set(['/healthz', '/readyz'])
+
+/**
+ * Security headers, a per-caller request rate limit (429 with Retry-After), and 503 with
+ * Retry-After when the process is overloaded.
+ */
+export default fp(async (app) => {
+  await app.register(helmet, {
+    // Swagger UI's inline bootstrap scripts and styles are allowed by their hashes, nothing else.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", ...app.swaggerCSP.script],
+        styleSrc: ["'self'", ...app.swaggerCSP.style],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"]
+      }
+    }
+  })
+
+  await app.register(rateLimit, {
+    max: app.config.RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    // After authentication, so a key is limited as itself wherever it calls from.
+    hook: 'preHandler',
+    keyGenerator: (request) => (request.caller !== 'anonymous' ? `key:${request.caller}` : `ip:${request.ip}`),
+    allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? '') || (request.routeOptions.url ?? '').startsWith('/docs'),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      message: `Too many requests: at most ${context.max} per minute; retry after ${Math.ceil(context.ttl / 1000)} s`
+    })
+  })
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: 2000,
+    maxEventLoopUtilization: 0.98,
+    retryAfter: 10,
+    pressureHandler: (_request, reply, type, value) => {
+      void reply.code(503).header('retry-after', '10').send({ statusCode: 503, code: 'OVERLOADED', message: `The service is overloaded (${type}: ${String(value)}); retry after 10 s` })
+    }
+  })
+}, { name: 'hardening', dependencies: ['config', 'swagger', 'auth'] })
