@@ -58,7 +58,7 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     agent: { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) }
   })
   let timer: NodeJS.Timeout | undefined
-  let running = false
+  const state = { running: false }
 
   async function attempt (row: OutboxRow): Promise<void> {
     const number = row.attempts + 1
@@ -136,7 +136,7 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     try {
       do {
         again = false
-        while (running && inFlight.size < CONCURRENCY) {
+        while (state.running && inFlight.size < CONCURRENCY) {
           const row = await deps.outbox.claimDue(deps.now(), LEASE_MS)
           if (row === undefined) break
           const sending: Promise<void> = attempt(row)
@@ -144,13 +144,13 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
             .finally(() => { inFlight.delete(sending); void pump() })
           inFlight.add(sending)
         }
-      } while (again && running)
-      if (running) {
+      } while (again && state.running)
+      if (state.running) {
         const due = await deps.outbox.nextDueAt()
         schedule(due === undefined ? deps.pollMs : Math.max(0, Math.min(deps.pollMs, due - deps.now())))
       }
     } catch (err) {
-      if (running) deps.log.error({ err }, 'callback delivery failed')
+      if (state.running) deps.log.error({ err }, 'callback delivery failed')
       schedule(deps.pollMs)
     } finally {
       claiming = false
@@ -159,17 +159,17 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
 
   function schedule (delayMs: number): void {
     clearTimeout(timer)
-    if (running) timer = setTimeout(() => { void pump() }, delayMs)
+    if (state.running) timer = setTimeout(() => { void pump() }, delayMs)
   }
 
   return {
     start (): void {
-      running = true
+      state.running = true
       void pump()
     },
-    wake (): void { if (running) void pump() },
+    wake (): void { if (state.running) void pump() },
     async stop (): Promise<void> {
-      running = false
+      state.running = false
       clearTimeout(timer)
       await Promise.allSettled([...inFlight])
     }
