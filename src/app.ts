@@ -19,6 +19,7 @@ import callbacksPlugin from './plugins/callbacks.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
 import auditRoutes from './routes/audit.ts'
+import metricsRoutes from './routes/metrics.ts'
 import webhookRoutes from './routes/webhooks.ts'
 
 export interface AppOptions {
@@ -64,6 +65,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(healthRoutes)
   await fastify.register(jobRoutes)
   await fastify.register(auditRoutes)
+  await fastify.register(metricsRoutes)
   await fastify.register(webhookRoutes)
 }
 

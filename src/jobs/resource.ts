@@ -11,6 +11,7 @@ export function toJobResource (row: JobRow): JobResource {
     id: row.id,
     kind: row.kind,
     status: row.status as JobStatus,
+    submittedBy: row.caller,
     input: JSON.parse(row.input),
     labels: JSON.parse(row.labels),
     callbackUrl: row.callbackUrl,

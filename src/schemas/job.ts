@@ -26,6 +26,7 @@ export const JobSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   kind: Type.String(),
   status: JobStatusSchema,
+  submittedBy: Type.String({ description: 'The name of the API key that submitted the job (`anonymous` when the service runs open)' }),
   input: Type.Unknown({ description: 'The submitted body, without the common fields' }),
   labels: Type.Record(Type.String(), Type.String()),
   callbackUrl: Type.Union([Type.String(), Type.Null()]),

@@ -1,0 +1,81 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { api, eventually, startService, type RunningService } from '../helpers/service.ts'
+import { startCallbackReceiver } from '../helpers/callback-receiver.ts'
+import { isPublicAddress } from '../../src/callbacks/target.ts'
+
+let db: TestDatabase
+let counter: Awaited<ReturnType<typeof startCallbackReceiver>>
+let strict: RunningService
+let httpAllowed: RunningService
+
+before(async () => {
+  db = await createTestDatabase()
+  counter = await startCallbackReceiver()
+  // The default policy: https only, public addresses only.
+  strict = await startService(undefined, { ...db.env, WORKER_POLL_MS: '50' })
+  // Plain http allowed, so refusals below come from the address alone.
+  httpAllowed = await startService(undefined, { ...db.env, CALLBACK_ALLOW_HTTP: 'true', WORKER_POLL_MS: '50' })
+})
+after(async () => {
+  await strict.close()
+  await httpAllowed.close()
+  await counter.close()
+  await db.drop()
+})
+
+const targets = (scheme: string) => [
+  `${scheme}://127.0.0.1:${counter.port}/hook`,
+  `${scheme}://[::1]:${counter.port}/hook`,
+  `${scheme}://169.254.169.254/latest/meta-data`,
+  `${scheme}://10.0.0.1/hook`,
+  `${scheme}://172.16.0.1/hook`,
+  `${scheme}://192.168.1.1/hook`,
+  `${scheme}://0.0.0.0:${counter.port}/hook`,
+  `${scheme}://localhost:${counter.port}/hook`,
+  `${scheme}://2130706433:${counter.port}/hook`,
+  `${scheme}://[::ffff:127.0.0.1]:${counter.port}/hook`
+]
+
+test('ssrf: loopback, private, link-local, unspecified and names resolving to loopback are refused by default, and never dialled', async () => {
+  for (const [svc, scheme] of [[strict, 'https'], [httpAllowed, 'http']] as const) {
+    for (const callbackUrl of targets(scheme)) {
+      const res = await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [], callbackUrl })
+      assert.equal(res.status, 400, callbackUrl)
+      assert.equal(res.body.code, 'CALLBACK_URL_REFUSED')
+      assert.match(res.body.message, /not a public address/, callbackUrl)
+    }
+  }
+  for (const callbackUrl of ['http://example.com/hook', 'ftp://example.com/hook', 'https://user:pw@example.com/hook', 'file:///etc/passwd']) {
+    const res = await api(strict.url, 'POST', '/v1/jobs/test-script', { script: [], callbackUrl })
+    assert.equal(res.status, 400, callbackUrl)
+    assert.equal(res.body.code === 'CALLBACK_URL_REFUSED' || res.body.code === 'VALIDATION_ERROR', true)
+  }
+  assert.equal(counter.received.length, 0, 'the loopback counter server recorded no hit')
+})
+
+test('ssrf: at delivery the address is checked again (a name that later resolves inward is refused, never dialled)', async () => {
+  // A message whose URL passed the check at submission but now points inward, as after DNS rebinding.
+  const submitted = await api(httpAllowed.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 60_000 }] })
+  const id = submitted.body.id as string
+  await httpAllowed.app.store.db.transaction().execute(async (trx) => {
+    await httpAllowed.app.repos.outbox.enqueue(trx, { jobId: id, eventType: 'job.succeeded', url: `http://127.0.0.1:${counter.port}/rebound`, payload: { type: 'job.succeeded' } }, Date.now())
+  })
+  httpAllowed.app.callbacks.wake()
+  const outbox = await eventually(async () => {
+    const rows = await httpAllowed.app.repos.outbox.forJob(id)
+    return rows[0]?.status === 'failed' ? rows : undefined
+  }, 10_000, 'the delivery to be refused')
+  assert.match(outbox[0]!.lastError ?? '', /not a public address/)
+  const events = (await api(httpAllowed.url, 'GET', `/v1/jobs/${id}/events`)).body.events.filter((e: { type: string }) => e.type === 'callback')
+  assert.equal(events[0].data.outcome, 'refused')
+  assert.equal(counter.received.length, 0)
+})
+
+test('ssrf: address classification', () => {
+  for (const blocked of ['127.0.0.1', '::1', '169.254.169.254', '10.1.2.3', '172.31.255.255', '192.168.0.1', '0.0.0.0', '::', '100.64.0.1', 'fc00::1', 'fe80::1', '::ffff:10.0.0.1', '224.0.0.1', '255.255.255.255']) {
+    assert.equal(isPublicAddress(blocked), false, blocked)
+  }
+  for (const allowed of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) assert.equal(isPublicAddress(allowed), true, allowed)
+})

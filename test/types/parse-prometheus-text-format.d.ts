@@ -1,0 +1,20 @@
+declare module 'parse-prometheus-text-format' {
+  /** One sample: counters, gauges and untyped carry `value`; histograms `buckets`, summaries `quantiles`. */
+  export interface PrometheusSample {
+    value?: string
+    labels?: Record<string, string>
+    buckets?: Record<string, string>
+    quantiles?: Record<string, string>
+    count?: string
+    sum?: string
+  }
+
+  export interface PrometheusFamily {
+    name: string
+    help: string
+    type: 'COUNTER' | 'GAUGE' | 'HISTOGRAM' | 'SUMMARY' | 'UNTYPED'
+    metrics: PrometheusSample[]
+  }
+
+  export default function parsePrometheusTextFormat (text: string): PrometheusFamily[]
+}
