@@ -34,7 +34,7 @@ after(async () => {
   await db.drop()
 })
 
-const as = (key?: string) => (key === undefined ? {} : { authorization: `Bearer ${key}` })
+const as = (key?: string): Record<string, string> => (key === undefined ? {} : { authorization: `Bearer ${key}` })
 const job = { script: [] }
 
 test('auth: each scope boundary — 401 without a key, 403 with the wrong scope, 2xx with the right one', async () => {
