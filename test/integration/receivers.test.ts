@@ -1,0 +1,76 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { signWebhook } from '../../src/webhooks/verify.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { api, startService, type RunningService } from '../helpers/service.ts'
+import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+
+checkLogsForSecretsAfterAll()
+const WEBHOOK_SECRET = 'receivers-shared-secret-51c3e'
+const SIGNING = 'whsec_plJ3nmyCDGBKInavdOK15jsl0VOkSL7Q'
+trackSecret(WEBHOOK_SECRET)
+trackSecret(SIGNING)
+let db: TestDatabase
+let svc: RunningService
+let jobId: string
+
+before(async () => {
+  db = await createTestDatabase()
+  svc = await startService(undefined, { ...db.env, WEBHOOK_SECRET, WEBHOOK_SIGNING_SECRET: SIGNING })
+  jobId = (await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 60_000 }] })).body.id
+})
+after(async () => {
+  await svc.close()
+  await db.drop()
+})
+
+const url = () => `${svc.url}/v1/webhooks/genesys/flow-events`
+const stored = async (eventId: string) => await svc.app.store.db.selectFrom('webhookEvents').selectAll().where('eventId', '=', eventId).executeTakeFirst()
+
+test('receivers: a valid event is in the database when the 200 is sent', async () => {
+  const eventId = `evt-stored-${Date.now()}`
+  const res = await fetch(url(), { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': WEBHOOK_SECRET }, body: JSON.stringify({ eventId, eventType: 'flow.node.enter', jobId, nodeId: 'a' }) })
+  assert.equal(res.status, 200)
+  // Read straight after the answer, with no waiting: the row was committed before the 200 went out.
+  const row = await stored(eventId)
+  assert.ok(row !== undefined)
+  assert.equal(row.jobId, jobId)
+  assert.equal(JSON.parse(row.payload).nodeId, 'a')
+})
+
+test('receivers: with a Standard Webhooks signature, a bad or stale one is a 401 even with the secret; a good one is accepted', async () => {
+  const body = JSON.stringify({ eventType: 'flow.node.exit', jobId, nodeId: 'b' })
+  const now = new Date()
+  const stale = new Date(now.getTime() - 6 * 60_000)
+  const future = new Date(now.getTime() + 6 * 60_000)
+  const headers = (id: string, at: Date, signature: string) => ({
+    'content-type': 'application/json', 'x-webhook-secret': WEBHOOK_SECRET, 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature
+  })
+  const cases: Array<[string, Record<string, string>, number]> = [
+    ['tampered', headers('m1', now, signWebhook(SIGNING, 'm1', now, body.replace('b', 'c'))), 401],
+    ['stale', headers('m2', stale, signWebhook(SIGNING, 'm2', stale, body)), 401],
+    ['from the future', headers('m3', future, signWebhook(SIGNING, 'm3', future, body)), 401],
+    ['wrong secret', headers('m4', now, signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'm4', now, body)), 401],
+    ['good', headers('m5', now, signWebhook(SIGNING, 'm5', now, body)), 200]
+  ]
+  for (const [name, h, status] of cases) {
+    const res = await fetch(url(), { method: 'POST', headers: h, body })
+    assert.equal(res.status, status, name)
+    if (status === 401) assert.equal(((await res.json()) as { code: string }).code, 'WEBHOOK_UNAUTHORIZED')
+  }
+  for (const id of ['m1', 'm2', 'm3', 'm4']) assert.equal(await stored(id), undefined, `${id} stored nothing`)
+  assert.ok(await stored('m5') !== undefined, 'the webhook-id header names the event')
+})
+
+test('receivers: a replayed event is acknowledged and has no second effect', async () => {
+  const body = { eventId: `evt-replay-${Date.now()}`, eventType: 'flow.node.enter', jobId, nodeId: 'r' }
+  const before = (await api(svc.url, 'GET', `/v1/jobs/${jobId}/events`)).body.events.length
+  const auditBefore = (await api(svc.url, 'GET', `/v1/audit?jobId=${jobId}&limit=500`)).body.items.length
+  for (let i = 0; i < 3; i++) {
+    const res = await api(svc.url, 'POST', '/v1/webhooks/genesys/flow-events', body, { 'x-webhook-secret': WEBHOOK_SECRET })
+    assert.equal(res.status, 200)
+    assert.equal(res.body.status, i === 0 ? 'accepted' : 'duplicate')
+  }
+  assert.equal((await api(svc.url, 'GET', `/v1/jobs/${jobId}/events`)).body.events.length, before + 1)
+  assert.equal((await api(svc.url, 'GET', `/v1/audit?jobId=${jobId}&limit=500`)).body.items.length, auditBefore + 1)
+})
