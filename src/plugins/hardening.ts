@@ -12,14 +12,13 @@ const UNLIMITED = new Set(['/healthz', '/readyz'])
  */
 export default fp(async (app) => {
   await app.register(helmet, {
-    // Swagger UI's inline bootstrap scripts and styles are allowed by their hashes, nothing else.
+    // The API answers JSON: nothing it serves needs to load anything. /docs sets its own policy
+    // (plugins/swagger.ts).
     contentSecurityPolicy: {
       directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", ...app.swaggerCSP.script],
-        styleSrc: ["'self'", ...app.swaggerCSP.style],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"]
+        defaultSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null
       }
     }
   })
@@ -48,4 +47,4 @@ export default fp(async (app) => {
       void reply.code(503).header('retry-after', '10').send({ statusCode: 503, code: 'OVERLOADED', message: `The service is overloaded (${type}: ${String(value)}); retry after 10 s` })
     }
   })
-}, { name: 'hardening', dependencies: ['config', 'swagger', 'auth'] })
+}, { name: 'hardening', dependencies: ['config', 'auth'] })

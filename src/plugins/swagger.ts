@@ -6,6 +6,8 @@ import { JobErrorSchema, JobEventSchema, JobSchema } from '../schemas/job.ts'
 import { AuditRecordSchema } from '../schemas/audit.ts'
 
 export const API_VERSION = '1.0.0'
+/** The hash of the inline <style> in Swagger UI's SVG logo. */
+const SWAGGER_LOGO_STYLE = 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='
 
 /** Shared schemas are registered by $id, so routes reference them and OpenAPI names them. */
 export default fp(async (app) => {
@@ -36,5 +38,20 @@ export default fp(async (app) => {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { persistAuthorization: false, tryItOutEnabled: false } })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI's own assets only, plus the one inline style of its logo; no upgrade of plain
+    // http, so /docs also works on an internal http host.
+    staticCSP: {
+      'default-src': ["'self'"],
+      'base-uri': ["'self'"],
+      'frame-ancestors': ["'self'"],
+      'img-src': ["'self'", 'data:'],
+      'object-src': ["'none'"],
+      'script-src': ["'self'"],
+      'script-src-attr': ["'none'"],
+      'style-src': ["'self'", `'${SWAGGER_LOGO_STYLE}'`]
+    },
+    uiConfig: { persistAuthorization: false, tryItOutEnabled: false }
+  })
 }, { name: 'swagger', dependencies: ['config'] })
