@@ -38,9 +38,10 @@ export default fp(async (app) => {
   })
 
   await app.register(underPressure, {
-    // Only a loop stalled for many seconds, or a heap near its limit, counts as overload: a busy
-    // loop (synchronous SQLite, bursts, start-up) is normal.
-    maxEventLoopDelay: 10_000,
+    // Memory near the heap limit is overload. Event-loop delay is not checked: under-pressure
+    // reads a sampling interval without samples (a busy loop, synchronous SQLite, start-up) as an
+    // infinite delay and would refuse healthy traffic.
+    maxEventLoopDelay: 0,
     maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * 0.92),
     retryAfter: 10,
     pressureHandler: (_request, reply, type, value) => {

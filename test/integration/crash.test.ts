@@ -11,6 +11,7 @@ test('crash: kill -9 with 100 jobs mid-flight; after a restart all 100 finish an
   const env = { ...db.env, WORKER_CONCURRENCY: '100', LEASE_MS: '1500', WORKER_POLL_MS: '100' }
 
   const first = await spawnService(env)
+  t.after(() => first.kill('SIGKILL'))
   const ids: string[] = []
   for (let i = 0; i < 100; i++) {
     const res = await api(first.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 4, stepMs: 150 })

@@ -15,6 +15,7 @@ test('data-action crash: kill -9 while jobs run; after restart every job complet
   const { slow } = SANDBOX_FIXTURES.actions
 
   const first = await spawnService(env)
+  t.after(() => first.kill('SIGKILL'))
   const ids: string[] = []
   for (let i = 0; i < 40; i++) {
     // A distinct delay per job makes each job's executions countable in the sandbox.

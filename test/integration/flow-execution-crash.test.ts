@@ -13,6 +13,7 @@ test('flow-execution crash: after kill -9 once launches are recorded, a restart 
   t.after(async () => { await sandbox.close(); await db.drop() })
   const env = { ...db.env, ...genesysEnv, LEASE_MS: '1500', WORKER_POLL_MS: '100' }
   const first = await spawnService(env)
+  t.after(() => first.kill('SIGKILL'))
   const ids: string[] = []
   for (let i = 0; i < 10; i++) {
     const res = await api(first.url, 'POST', '/v1/jobs/flow-execution', { flowId: SANDBOX_FIXTURES.flows.completes, variables: [{ name: 'Flow.customerId', value: `C-${i}` }], pollIntervalMs: 200 })

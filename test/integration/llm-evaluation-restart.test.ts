@@ -14,6 +14,7 @@ test('llm-evaluation: 5 000 rows complete without a failed row, and a restart ha
   const rows = Array.from({ length: 5000 }, (_, i) => ({ prompt: `row ${i} of the big set`, expectedOutput: i % 2 === 0 ? `set big the of ${i} row` : 'no' }))
 
   const first = await spawnService(env)
+  t.after(() => first.kill('SIGKILL'))
   const submitted = await api(first.url, 'POST', '/v1/jobs/llm-evaluation', { datasetMatrix: rows, engine: { type: 'data-action', actionId: SANDBOX_FIXTURES.actions.llm, concurrency: 10 } })
   assert.equal(submitted.status, 202, JSON.stringify(submitted.body).slice(0, 500))
   const jobId = submitted.body.id as string

@@ -10,6 +10,7 @@ test('shutdown: SIGTERM lets the running step finish, releases the job at the ne
   t.after(async () => { await effects.close(); await db.drop() })
   const env = { ...db.env, SHUTDOWN_GRACE_MS: '5000', LEASE_MS: '60000' }
   const first = await spawnService(env)
+  t.after(() => first.kill('SIGKILL'))
   const job = (await api(first.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 3, stepMs: 400 })).body
   await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 10_000, 'first step to start')
 
@@ -34,6 +35,7 @@ test('shutdown: a step that outlives the grace period is interrupted and its job
   t.after(async () => { await effects.close(); await db.drop() })
   const env = { ...db.env, SHUTDOWN_GRACE_MS: '200', LEASE_MS: '60000' }
   const first = await spawnService(env)
+  t.after(() => first.kill('SIGKILL'))
   const job = (await api(first.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 1, stepMs: 30_000 })).body
   await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 10_000, 'step to start')
   const stoppedAt = Date.now()
