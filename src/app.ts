@@ -52,6 +52,9 @@ export function serverOptions (logger: FastifyServerOptions['logger']): FastifyS
 
 /** The whole service as one plugin; `server.ts` listens, tests call `app.listen` on loopback. */
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  const role = opts.config.ROLE
+  // An api-only replica accepts work and leaves running it to worker replicas.
+  const startWorkers = (opts.startWorkers ?? true) && role !== 'api'
   await fastify.register(configPlugin, { config: opts.config, now: opts.now })
   await fastify.register(errorsPlugin)
   await fastify.register(swaggerPlugin)
@@ -60,13 +63,15 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(storePlugin)
   await fastify.register(metricsPlugin)
   await fastify.register(genesysPlugin)
-  await fastify.register(callbacksPlugin, { startWorkers: opts.startWorkers ?? true })
-  await fastify.register(enginePlugin, { kinds: opts.kinds ?? defaultKinds, startWorkers: opts.startWorkers ?? true })
+  await fastify.register(callbacksPlugin, { startWorkers })
+  await fastify.register(enginePlugin, { kinds: opts.kinds ?? defaultKinds, startWorkers })
   await fastify.register(healthRoutes)
-  await fastify.register(jobRoutes)
-  await fastify.register(auditRoutes)
-  await fastify.register(metricsRoutes)
-  await fastify.register(webhookRoutes)
+  if (role !== 'worker') {
+    await fastify.register(jobRoutes)
+    await fastify.register(auditRoutes)
+    await fastify.register(metricsRoutes)
+    await fastify.register(webhookRoutes)
+  }
 }
 
 export interface BuildOptions extends AppOptions {

@@ -9,6 +9,9 @@ export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Enum(['development', 'production', 'test'], {
     default: 'development', description: 'Runtime environment'
   }),
+  ROLE: Type.Enum(['all', 'api', 'worker'], {
+    default: 'all', description: 'What this replica does: all, api (HTTP only, no workers) or worker (workers, health and metrics only)'
+  }),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Address the HTTP server binds to' }),
   PORT: Int({ default: 3000, minimum: 0, maximum: 65535, description: 'TCP port of the HTTP server' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

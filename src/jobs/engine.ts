@@ -245,7 +245,7 @@ export function createEngine (deps: EngineDeps) {
           return await finish('failed', { error, extraEvents: [entry] })
         }
         const delay = stepError?.retryAfterMs ?? retryDelayMs(attempt)
-        const runAt = Math.min(now() + delay, row.deadlineAt)
+        const runAt = Math.min(Math.ceil(now() + delay), row.deadlineAt)
         await fenced(row.id, token, {
           status: 'waiting',
           stepAttempt: attempt,
@@ -273,7 +273,7 @@ export function createEngine (deps: EngineDeps) {
         notifier.changed(row.id)
         continue
       }
-      const runAt = Math.min(outcome.until, row.deadlineAt)
+      const runAt = Math.min(Math.ceil(outcome.until), row.deadlineAt)
       await fenced(row.id, token, {
         status: 'waiting',
         step: outcome.step,

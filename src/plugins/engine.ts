@@ -1,4 +1,6 @@
 import fp from 'fastify-plugin'
+import pg from 'pg'
+import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
 import { createEngine, type Engine } from '../jobs/engine.ts'
 import { createNotifier, type Notifier } from '../jobs/notifier.ts'
@@ -7,6 +9,8 @@ import type { KindsFactory } from '../jobs/kinds/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Wakes a worker for new or newly due work: this process's at once, other replicas' through PostgreSQL NOTIFY. */
+    wakeWorkers: () => void
     engine: Engine
     notifier: Notifier
     kinds: ReadonlyMap<string, JobKind>
@@ -57,9 +61,26 @@ export default fp<EnginePluginOptions>(async (app, opts) => {
       stepMaxAttempts: app.config.STEP_MAX_ATTEMPTS
     }
   })
+  const channel = 'orchestrator_jobs'
+  const shared = app.store.dialect === 'postgres'
+  app.decorate('wakeWorkers', () => {
+    engine.wake()
+    if (shared) sql`select pg_notify(${channel}, '')`.execute(app.store.db).catch((err) => app.log.warn({ err }, 'could not notify other replicas'))
+  })
   app.decorate('kinds', kinds)
   app.decorate('notifier', notifier)
   app.decorate('engine', engine)
+  if (opts.startWorkers && shared && app.config.DATABASE_URL !== undefined) {
+    // Other replicas' submissions wake this one at once instead of at its next poll.
+    const listener = new pg.Client({ connectionString: app.config.DATABASE_URL })
+    listener.on('notification', () => engine.wake())
+    listener.on('error', (err) => app.log.warn({ err }, 'the NOTIFY listener failed; polling every WORKER_POLL_MS instead'))
+    app.addHook('onReady', async () => {
+      await listener.connect()
+      await listener.query(`LISTEN ${channel}`)
+    })
+    app.addHook('onClose', async () => { await listener.end().catch(() => {}) })
+  }
   if (opts.startWorkers) {
     app.addHook('onReady', async () => {
       engine.start()

@@ -88,7 +88,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }, { kind, body, caller: request.caller, idempotencyKey })
       if (!answer.replayed) {
         app.telemetry.jobsSubmitted.inc({ kind: kind.name })
-        app.engine.wake()
+        app.wakeWorkers()
       }
       if (answer.replayed) void reply.header('idempotent-replayed', 'true')
       return reply.code(answer.statusCode as 202).header('location', `/v1/jobs/${answer.job.id}`).send(answer.job)

@@ -109,7 +109,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     app.telemetry.webhookEvents.inc({ source: event.source, type: event.eventType, outcome: outcome.status })
     if (outcome.status === 'accepted') {
       app.notifier.changed(outcome.jobId)
-      if (event.wake) app.engine.wake()
+      if (event.wake) app.wakeWorkers()
     }
     if (outcome.status === 'unmatched') request.log.warn({ source: event.source, eventId: event.eventId, eventType: event.eventType }, 'webhook event matches no job')
     return { status: outcome.status, eventId: event.eventId, jobId: outcome.status === 'unmatched' ? null : outcome.jobId }
