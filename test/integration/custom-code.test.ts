@@ -2,29 +2,20 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
-import { api, startService, type RunningService } from '../helpers/service.ts'
-import { startTestSandbox } from '../helpers/genesys-env.ts'
-import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+import { api, type RunningService } from '../helpers/service.ts'
+import { startGenesysService } from '../helpers/genesys-env.ts'
+import { checkLogsForSecretsAfterAll } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
-let db: TestDatabase
 let sandbox: Sandbox
 let svc: RunningService
 const { fnGreeting, fnPendingZip, fnRetiredRuntime } = SANDBOX_FIXTURES.actions
 
+let stop: () => Promise<void>
 before(async () => {
-  db = await createTestDatabase()
-  const sb = await startTestSandbox()
-  sandbox = sb.sandbox
-  svc = await startService(undefined, { ...db.env, ...sb.env })
+  ({ sandbox, svc, stop } = await startGenesysService())
 })
-after(async () => {
-  trackSecret(await svc.app.genesys.client.tokens.get())
-  await svc.close()
-  await sandbox.close()
-  await db.drop()
-})
+after(async () => { await stop() })
 
 async function run (body: unknown) {
   const res = await api(svc.url, 'POST', '/v1/jobs/custom-code', body)

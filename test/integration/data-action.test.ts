@@ -3,29 +3,20 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
-import { api, startService, type RunningService } from '../helpers/service.ts'
-import { startTestSandbox } from '../helpers/genesys-env.ts'
-import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+import { api, type RunningService } from '../helpers/service.ts'
+import { startGenesysService } from '../helpers/genesys-env.ts'
+import { checkLogsForSecretsAfterAll } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
-let db: TestDatabase
 let sandbox: Sandbox
 let svc: RunningService
 const { echo, failing, slow } = SANDBOX_FIXTURES.actions
 
+let stop: () => Promise<void>
 before(async () => {
-  db = await createTestDatabase()
-  const sb = await startTestSandbox()
-  sandbox = sb.sandbox
-  svc = await startService(undefined, { ...db.env, ...sb.env, STEP_MAX_ATTEMPTS: '8' })
+  ({ sandbox, svc, stop } = await startGenesysService({}, { STEP_MAX_ATTEMPTS: '8' }))
 })
-after(async () => {
-  trackSecret(await svc.app.genesys.client.tokens.get())
-  await svc.close()
-  await sandbox.close()
-  await db.drop()
-})
+after(async () => { await stop() })
 
 const submit = (body: unknown) => api(svc.url, 'POST', '/v1/jobs/data-action', body)
 async function run (body: unknown) {

@@ -3,32 +3,23 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
-import { api, eventually, startService, type RunningService } from '../helpers/service.ts'
-import { startTestSandbox } from '../helpers/genesys-env.ts'
+import { api, eventually, type RunningService } from '../helpers/service.ts'
+import { startGenesysService } from '../helpers/genesys-env.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
 const WEBHOOK_SECRET = 'flow-events-shared-secret-7d2c9a'
 trackSecret(WEBHOOK_SECRET)
-let db: TestDatabase
 let sandbox: Sandbox
 let svc: RunningService
 const flows = SANDBOX_FIXTURES.flows
 
+let stop: () => Promise<void>
 before(async () => {
-  db = await createTestDatabase()
-  const sb = await startTestSandbox({ timing: { flowNodeMs: 80 } })
-  sandbox = sb.sandbox
-  svc = await startService(undefined, { ...db.env, ...sb.env, WEBHOOK_SECRET })
+  ({ sandbox, svc, stop } = await startGenesysService({ timing: { flowNodeMs: 80 } }, { WEBHOOK_SECRET }))
   sandbox.setWebhooks({ flowEventsUrl: `${svc.url}/v1/webhooks/genesys/flow-events`, flowEventsSecret: WEBHOOK_SECRET })
 })
-after(async () => {
-  trackSecret(await svc.app.genesys.client.tokens.get())
-  await svc.close()
-  await sandbox.close()
-  await db.drop()
-})
+after(async () => { await stop() })
 
 const customer = [{ name: 'Flow.customerId', value: 'C-1001' }]
 const submit = (body: Record<string, unknown>) => api(svc.url, 'POST', '/v1/jobs/flow-execution', { pollIntervalMs: 100, ...body })

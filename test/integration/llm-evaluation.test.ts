@@ -2,30 +2,21 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
-import { api, eventually, startService, type RunningService } from '../helpers/service.ts'
-import { startTestSandbox } from '../helpers/genesys-env.ts'
-import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+import { api, eventually, type RunningService } from '../helpers/service.ts'
+import { startGenesysService } from '../helpers/genesys-env.ts'
+import { checkLogsForSecretsAfterAll } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
 const SIGNING_SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD'
-let db: TestDatabase
 let sandbox: Sandbox
 let svc: RunningService
 const { llm, judge } = SANDBOX_FIXTURES.actions
 
+let stop: () => Promise<void>
 before(async () => {
-  db = await createTestDatabase()
-  const sb = await startTestSandbox({ timing: { evaluationQueuedMs: 100, evaluationRunningMs: 300, modelMs: 5 }, webhooks: { signingSecret: SIGNING_SECRET } })
-  sandbox = sb.sandbox
-  svc = await startService(undefined, { ...db.env, ...sb.env, WEBHOOK_SIGNING_SECRET: SIGNING_SECRET })
+  ({ sandbox, svc, stop } = await startGenesysService({ timing: { evaluationQueuedMs: 100, evaluationRunningMs: 300, modelMs: 5 }, webhooks: { signingSecret: SIGNING_SECRET } }, { WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }))
 })
-after(async () => {
-  trackSecret(await svc.app.genesys.client.tokens.get())
-  await svc.close()
-  await sandbox.close()
-  await db.drop()
-})
+after(async () => { await stop() })
 
 const reverse = (s: string) => s.split(/\s+/).filter(Boolean).reverse().join(' ')
 const submit = (body: Record<string, unknown>) => api(svc.url, 'POST', '/v1/jobs/llm-evaluation', body)

@@ -2,31 +2,20 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
-import type { Sandbox } from '../../src/sandbox/index.ts'
 import { buildMetrics, mean, percentile, summarizeKind, type FinishedSample, type KindRows } from '../../src/routes/metrics.ts'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
-import { api, eventually, startService, type RunningService } from '../helpers/service.ts'
-import { startTestSandbox } from '../helpers/genesys-env.ts'
-import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+import { api, eventually, type RunningService } from '../helpers/service.ts'
+import { startGenesysService } from '../helpers/genesys-env.ts'
+import { checkLogsForSecretsAfterAll } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
-let db: TestDatabase
-let sandbox: Sandbox
 let svc: RunningService
 const { echo, failing, fnGreeting } = SANDBOX_FIXTURES.actions
 
+let stop: () => Promise<void>
 before(async () => {
-  db = await createTestDatabase()
-  const sb = await startTestSandbox()
-  sandbox = sb.sandbox
-  svc = await startService(undefined, { ...db.env, ...sb.env })
+  ({ svc, stop } = await startGenesysService())
 })
-after(async () => {
-  trackSecret(await svc.app.genesys.client.tokens.get())
-  await svc.close()
-  await sandbox.close()
-  await db.drop()
-})
+after(async () => { await stop() })
 
 async function run (kind: string, body: unknown) {
   const res = await api(svc.url, 'POST', `/v1/jobs/${kind}`, body)

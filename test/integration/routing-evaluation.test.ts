@@ -2,30 +2,21 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
-import { api, startService, type RunningService } from '../helpers/service.ts'
-import { startTestSandbox } from '../helpers/genesys-env.ts'
-import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+import { api, type RunningService } from '../helpers/service.ts'
+import { startGenesysService } from '../helpers/genesys-env.ts'
+import { checkLogsForSecretsAfterAll } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
-let db: TestDatabase
 let sandbox: Sandbox
 let svc: RunningService
 const q = SANDBOX_FIXTURES.queues
 const day = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' }
 
+let stop: () => Promise<void>
 before(async () => {
-  db = await createTestDatabase()
-  const sb = await startTestSandbox({ timing: { analyticsQueuedMs: 400, analyticsPendingMs: 400 } })
-  sandbox = sb.sandbox
-  svc = await startService(undefined, { ...db.env, ...sb.env })
+  ({ sandbox, svc, stop } = await startGenesysService({ timing: { analyticsQueuedMs: 400, analyticsPendingMs: 400 } }))
 })
-after(async () => {
-  trackSecret(await svc.app.genesys.client.tokens.get())
-  await svc.close()
-  await sandbox.close()
-  await db.drop()
-})
+after(async () => { await stop() })
 
 const submit = (body: Record<string, unknown>) => api(svc.url, 'POST', '/v1/jobs/routing-evaluation', body)
 async function run (body: Record<string, unknown>) {
