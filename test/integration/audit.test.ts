@@ -3,6 +3,11 @@ import assert from 'node:assert/strict'
 import { sql } from 'kysely'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { api, startService, type RunningService } from '../helpers/service.ts'
+import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+
+checkLogsForSecretsAfterAll()
+trackSecret('4111 1111 1111 1111')
+trackSecret('jane.doe@example.com')
 
 let db: TestDatabase
 let svc: RunningService

@@ -4,7 +4,7 @@ import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
 import { api, eventually, type RunningService } from '../helpers/service.ts'
 import { startGenesysService } from '../helpers/genesys-env.ts'
-import { checkLogsForSecretsAfterAll } from '../helpers/secrets.ts'
+import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
 const SIGNING_SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD'
@@ -33,6 +33,8 @@ async function run (body: Record<string, unknown>) {
  * a multiple of 5 — 100 even rows less the 20 multiples of 10 — so 80 correct: accuracy 0.4.
  */
 const planted = ['jane.doe@example.com', '+1 415-555-0132', '4111 1111 1111 1111']
+planted.forEach(trackSecret)
+trackSecret('4111111111111111')
 function dataset () {
   return Array.from({ length: 200 }, (_, i) => {
     if (i % 5 === 0) return { prompt: `row ${i} contact ${planted[(i / 5) % 3]} today`, expectedOutput: 'not this' }
