@@ -31,8 +31,16 @@ export interface AppOptions {
 }
 
 /** Fastify options shared by the server, the tests and the OpenAPI generator. */
-export function serverOptions (logger: FastifyServerOptions['logger']): FastifyServerOptions {
+/** TRUST_PROXY as Fastify takes it: true, a hop count, or addresses. */
+export function trustProxy (value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined || value === 'false') return undefined
+  if (value === 'true') return true
+  return /^\d+$/.test(value) ? Number(value) : value
+}
+
+export function serverOptions (logger: FastifyServerOptions['logger'], proxy?: string): FastifyServerOptions {
   return {
+    trustProxy: trustProxy(proxy) as FastifyServerOptions['trustProxy'],
     logger,
     genReqId: () => crypto.randomUUID(),
     connectionTimeout: 120_000,
@@ -83,7 +91,7 @@ export async function buildApp (opts: BuildOptions): Promise<FastifyInstance> {
   const logger = opts.logStream === undefined
     ? loggerOptions(opts.config.LOG_LEVEL)
     : { ...loggerOptions(opts.config.LOG_LEVEL), stream: opts.logStream }
-  const server = Fastify(serverOptions(logger)).withTypeProvider<TypeBoxTypeProvider>()
+  const server = Fastify(serverOptions(logger, opts.config.TRUST_PROXY)).withTypeProvider<TypeBoxTypeProvider>()
   // fp keeps the app at the root context, so its error handler covers every route.
   await server.register(fp(app), opts)
   return server

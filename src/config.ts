@@ -9,6 +9,9 @@ export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Enum(['development', 'production', 'test'], {
     default: 'development', description: 'Runtime environment'
   }),
+  TRUST_PROXY: Type.Optional(Type.String({
+    minLength: 1, description: 'Behind a reverse proxy: true, a hop count, or comma-separated proxy addresses/CIDRs whose X-Forwarded-For is trusted'
+  })),
   ROLE: Type.Enum(['all', 'api', 'worker'], {
     default: 'all', description: 'What this replica does: all, api (HTTP only, no workers) or worker (workers, health and metrics only)'
   }),
@@ -43,7 +46,7 @@ export const ConfigSchema = Type.Object({
   GENESYS_TIMEOUT_MS: Int({ default: 30_000, minimum: 1000, maximum: 300_000, description: 'Default timeout of one Genesys request' }),
   GENESYS_MAX_RETRY_AFTER_MS: Int({ default: 180_000, minimum: 1000, maximum: 3_600_000, description: 'Longest pause a 429 Retry-After may impose' }),
   WEBHOOK_SECRET: Type.Optional(Type.String({
-    minLength: 16, description: 'Shared secret Genesys-side senders put in the X-Webhook-Secret header (at least 16 characters)'
+    minLength: 16, description: 'Shared secret Genesys-side senders put in the X-Webhook-Secret header (at least 16 characters); several, separated by spaces, while rotating'
   })),
   WEBHOOK_SIGNING_SECRET: Type.Optional(Type.String({
     pattern: '^whsec_[A-Za-z0-9+/=]{32,}$', description: 'Standard Webhooks secret (whsec_…) to verify webhook-signature headers with'
@@ -64,7 +67,7 @@ export const ConfigSchema = Type.Object({
   API_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File holding the API_KEYS JSON instead' })),
   RATE_LIMIT_PER_MINUTE: Int({ default: 1200, minimum: 1, maximum: 1_000_000, description: 'Requests per minute per caller (per API key, or per address when open)' }),
   SHUTDOWN_GRACE_MS: Int({
-    default: 10_000, minimum: 0, maximum: 600_000, description: 'How long shutdown waits for running steps before releasing them'
+    default: 4000, minimum: 0, maximum: 600_000, description: 'How long shutdown waits for running steps before releasing them'
   })
 }, { additionalProperties: true })
 

@@ -23,7 +23,8 @@ function configOrExit (): Config {
 export async function runServer (options: RunOptions = {}): Promise<void> {
   const config = configOrExit()
   const app = await buildApp({ config, kinds: options.kinds })
-  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000 }, async ({ signal, err }) => {
+  // Grace for running steps plus time to release the rest, inside a container's usual 10 s stop timeout.
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 4000 }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'fatal error, shutting down')
     else app.log.info({ signal }, 'shutting down')
     await app.close()

@@ -7,8 +7,8 @@ declare module 'fastify' {
     config: Config
     /** The clock every component reads, so tests can move time. */
     now: () => number
-    /** The receivers' shared secret: WEBHOOK_SECRET, or outside production one made at start. */
-    webhookSecret: string
+    /** The receivers' shared secrets: WEBHOOK_SECRET (several while rotating), or outside production one made at start. */
+    webhookSecrets: readonly string[]
     /** The Standard Webhooks secret: WEBHOOK_SIGNING_SECRET, or outside production one made at start. */
     webhookSigningSecret: string
   }
@@ -19,7 +19,7 @@ export default fp<{ config: Config, now?: () => number }>(async (app, opts) => {
   app.decorate('now', opts.now ?? Date.now)
   // Production refuses to start without WEBHOOK_SECRET (config.ts); elsewhere a secret made here
   // lets the built-in sandbox's deliveries in, and nothing else.
-  app.decorate('webhookSecret', opts.config.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url'))
+  app.decorate('webhookSecrets', (opts.config.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url')).split(/\s+/).filter((s) => s !== ''))
   app.decorate('webhookSigningSecret', opts.config.WEBHOOK_SIGNING_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`)
   if (opts.config.WEBHOOK_SECRET === undefined) app.log.warn('WEBHOOK_SECRET is not set: the webhook receivers accept only the built-in sandbox, with a secret made at start')
 }, { name: 'config' })

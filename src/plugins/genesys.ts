@@ -37,7 +37,7 @@ export default fp(async (app) => {
       const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : (address.address === '0.0.0.0' ? '127.0.0.1' : address.address)
       sandbox?.setWebhooks({
         flowEventsUrl: `http://${host}:${address.port}/v1/webhooks/genesys/flow-events`,
-        flowEventsSecret: app.webhookSecret,
+        flowEventsSecret: app.webhookSecrets[0],
         signingSecret: app.webhookSigningSecret
       })
     })

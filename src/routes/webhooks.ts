@@ -78,7 +78,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     app.telemetry.webhookEvents.inc({ source: request.routeOptions.url ?? '', type: 'unknown', outcome: 'unauthorized' })
     throw unauthorized(message)
   }
-  const secretOk = (request: FastifyRequest) => secretMatches(request.headers['x-webhook-secret'] as string | undefined, app.webhookSecret)
+  const secretOk = (request: FastifyRequest) => app.webhookSecrets.some((secret) => secretMatches(request.headers['x-webhook-secret'] as string | undefined, secret))
 
   /** Before the body is read: a sender with neither the secret nor a signature is turned away. */
   function screen (acceptSignatureAlone: boolean) {

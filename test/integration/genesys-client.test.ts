@@ -169,3 +169,17 @@ test('genesys client: wrong credentials give the OAuth error, typed', async () =
   assert.equal(err.status, 401)
   assert.equal(err.code, 'invalid_client')
 })
+
+test('genesys client: an unsafe POST answered 503 is not repeated by the client (the job engine decides)', async () => {
+  const { sandbox, genesys, remember } = await setup({ rateLimit: { limit: 100_000, windowMs: 60_000 } })
+  await genesys.integrations.getAction(echo)
+  sandbox.setFaults({ rate503: 1 })
+  const failure = await genesys.integrations.executeAction(echo, { message: 'once' }).catch((err: unknown) => err)
+  sandbox.setFaults({ rate503: 0 })
+  assert.ok(failure instanceof GenesysError)
+  assert.equal(failure.status, 503)
+  assert.equal(failure.retryable, true, 'the caller may retry it, knowing it may run twice')
+  const executes = apiLog(sandbox).filter((e) => e.route === 'POST /api/v2/integrations/actions/:actionId/execute')
+  assert.equal(executes.length, 1)
+  await remember()
+})

@@ -74,3 +74,13 @@ test('receivers: a replayed event is acknowledged and has no second effect', asy
   assert.equal((await api(svc.url, 'GET', `/v1/jobs/${jobId}/events`)).body.events.length, before + 1)
   assert.equal((await api(svc.url, 'GET', `/v1/audit?jobId=${jobId}&limit=500`)).body.items.length, auditBefore + 1)
 })
+
+test('receivers: while rotating, WEBHOOK_SECRET may hold the old and the new secret, and both are accepted', async (t) => {
+  const rotating = await startService(t, { ...db.env, WEBHOOK_SECRET: `${WEBHOOK_SECRET} rotated-secret-0123456789` })
+  trackSecret('rotated-secret-0123456789')
+  const event = (id: string) => ({ eventId: id, eventType: 'flow.node.enter', jobId: 'none', nodeId: 'x' })
+  for (const [n, secret, status] of [[1, WEBHOOK_SECRET, 200], [2, 'rotated-secret-0123456789', 200], [3, 'some-other-secret-000000', 401]] as const) {
+    const res = await api(rotating.url, 'POST', '/v1/webhooks/genesys/flow-events', event(`rotation-${n}`), { 'x-webhook-secret': secret })
+    assert.equal(res.status, status, secret)
+  }
+})

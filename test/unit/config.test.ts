@@ -40,3 +40,12 @@ test('config: a bad value names the variable and what it accepts', () => {
     })
   }
 })
+
+test('config: TRUST_PROXY becomes what Fastify takes', async () => {
+  const { trustProxy } = await import('../../src/app.ts')
+  assert.equal(trustProxy(undefined), undefined)
+  assert.equal(trustProxy('false'), undefined)
+  assert.equal(trustProxy('true'), true)
+  assert.equal(trustProxy('2'), 2)
+  assert.equal(trustProxy('10.0.0.0/8,127.0.0.1'), '10.0.0.0/8,127.0.0.1')
+})

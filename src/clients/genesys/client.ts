@@ -184,7 +184,9 @@ export function createGenesysClient (options: GenesysClientOptions) {
         const throttled = err.status === 429
         const transient = TRANSIENT_STATUS.has(err.status) || (err.status === 0 && RETRYABLE_NETWORK.has(err.code ?? ''))
         // A 429 means Genesys did not run the request; a connection refused means it never saw it.
-        const repeatable = throttled || (transient && (idempotent || !err.uncertain))
+        // Any other failure of an unsafe POST may have run it: never repeated here.
+        const neverSent = err.status === 0 && !err.uncertain
+        const repeatable = throttled || (transient && (idempotent || neverSent))
         if (!repeatable || op.signal?.aborted === true) throw new AbortError(err)
         throw err
       }
