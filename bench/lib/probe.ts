@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { DatabaseSync } from 'node:sqlite'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { round } from './stats.ts'
+
+/**
+ * What one durable SQLite commit costs on the disk the temp databases live on: WAL with
+ * synchronous=FULL, as the service opens it (src/store/sqlite-dialect.ts), versus NORMAL.
+ * Explains submission and webhook throughput, which commit once per request.
+ */
+export function probeCommitMs (commits = 300): { full: number, normal: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-fsync-'))
+  try {
+    const result: Record<string, number> = {}
+    for (const mode of ['FULL', 'NORMAL']) {
+      const db = new DatabaseSync(join(dir, `${mode}.db`))
+      db.exec('PRAGMA journal_mode = WAL')
+      db.exec(`PRAGMA synchronous = ${mode}`)
+      db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+      const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+      const t0 = performance.now()
+      for (let i = 0; i < commits; i++) {
+        db.exec('BEGIN IMMEDIATE')
+        insert.run('x'.repeat(400))
+        db.exec('COMMIT')
+      }
+      result[mode] = round((performance.now() - t0) / commits, 3)
+      db.close()
+    }
+    return { full: result.FULL!, normal: result.NORMAL! }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** 1-minute load average and core count: other work on the machine skews every figure. */
+export function machineLoad (): { loadAvg1m: number, cores: number } {
+  return { loadAvg1m: round(loadavg()[0]!, 2), cores: navigator.hardwareConcurrency }
+}

@@ -1,0 +1,101 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { api, dataActionBody, ECHO_ACTION, startBenchSandbox, startService } from '../lib/service.ts'
+import { probeCommitMs } from '../lib/probe.ts'
+import { percentile, round } from '../lib/stats.ts'
+import type { Scenario, ScenarioResult } from '../lib/types.ts'
+
+const WARMUP = 10
+const JOBS = 200
+const TARGET_MS = 5
+const EXECUTE_ROUTE = 'POST /api/v2/integrations/actions/:actionId/execute'
+
+export const pickup: Scenario = {
+  name: 'pickup',
+  async run (ctx): Promise<ScenarioResult> {
+    const { sandbox, env } = await startBenchSandbox({ rateLimit: { limit: 100_000, windowMs: 60_000 } })
+    const dir = await mkdtemp(join(tmpdir(), 'bench-pickup-'))
+    let service
+    try {
+      service = await startService('service (pickup)', {
+        ...env,
+        SQLITE_PATH: join(dir, 'orchestrator.db'),
+        GENESYS_RATE_LIMIT_PER_MINUTE: '100000'
+      })
+      ctx.log(`pickup: ${WARMUP} warm-up + ${JOBS} sequential data-action submissions (cacheResults false, distinct inputs)`)
+      const sentAt = new Map<string, number>()
+      const claimMs: number[] = []
+      const submitMs: number[] = []
+      const startedAtOf = new Map<string, number>()
+      for (let i = 0; i < WARMUP + JOBS; i++) {
+        const message = `pickup-${i}`
+        const t0 = Date.now()
+        const res = await api(service.url, 'POST', '/v1/jobs/data-action', dataActionBody({ message, count: i }))
+        const answeredAt = Date.now()
+        if (res.status !== 202) throw new Error(`submission answered ${res.status}: ${JSON.stringify(res.body)}`)
+        const done = await api(service.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)
+        if (done.body.status !== 'succeeded') throw new Error(`job ${res.body.id} ended ${done.body.status}: ${JSON.stringify(done.body.error)}`)
+        if (i >= WARMUP) {
+          sentAt.set(message, t0)
+          claimMs.push(Date.parse(done.body.startedAt) - Date.parse(done.body.createdAt))
+          submitMs.push(answeredAt - t0)
+          startedAtOf.set(message, Date.parse(done.body.startedAt))
+        }
+      }
+      // Jobs ran one at a time, so the n-th execute the sandbox logged is the n-th body it kept;
+      // the body's distinct message names the job.
+      const stats = sandbox.stats()
+      const executes = stats.log.filter((e) => e.route === EXECUTE_ROUTE && e.status === 200)
+      const bodies = (stats.actionBodies[ECHO_ACTION] ?? []) as Array<{ message: string }>
+      if (executes.length !== bodies.length) throw new Error(`sandbox logged ${executes.length} executes but kept ${bodies.length} bodies`)
+      const pickupMs: number[] = []
+      const startToCallMs: number[] = []
+      bodies.forEach((body, n) => {
+        const t0 = sentAt.get(body.message)
+        if (t0 !== undefined) pickupMs.push(executes[n]!.at - t0)
+        const started = startedAtOf.get(body.message)
+        if (started !== undefined) startToCallMs.push(executes[n]!.at - started)
+      })
+      if (pickupMs.length !== JOBS) throw new Error(`correlated ${pickupMs.length} of ${JOBS} jobs`)
+      const commit = probeCommitMs()
+      const p50 = percentile(pickupMs, 50)
+      const p99 = percentile(pickupMs, 99)
+      const ratio = round(TARGET_MS / Math.max(p50, 0.5), 3)
+      const notes = [
+        'measured from the bench sending POST /v1/jobs/data-action (Date.now()) to the sandbox logging the arrival of that job\'s execute call (same process, same clock; the action GET is cached by then, so the execute is the job\'s first Genesys request); correlated through the distinct inputs kept in actionBodies. Millisecond resolution.',
+        `p50 breakdown: submission answered (202) after ${percentile(submitMs, 50)} ms; claim delay (startedAt − createdAt of the job record) ${percentile(claimMs, 50)} ms (p99 ${percentile(claimMs, 99)}); claim to the execute's arrival at the sandbox ${percentile(startToCallMs, 50)} ms (p99 ${percentile(startToCallMs, 99)})`
+      ]
+      const met = p50 <= TARGET_MS
+      if (!met) {
+        notes.push(`missed: five durable SQLite commits stand between a submission and its first Genesys request, each an fsync on the event loop (node:sqlite is synchronous; WAL with synchronous=FULL, ${commit.full} ms per commit on this disk, so about ${round(5 * commit.full, 1)} ms in all): the submission (src/jobs/submit.ts submitJob), the claim (src/store/jobs-repository.ts claimNext), the 'running' timeline entry (src/jobs/engine.ts drive → fenced), the data-action prepare step's 'remote' event (src/jobs/kinds/data-action.ts prepare → ctx.event) and the prepare → execute step transition (engine.ts fenced on outcome 'next'). The rest is per-statement work on the same thread: each of the dozen or so statements on that path is built by Kysely and prepared afresh (src/store/sqlite-dialect.ts adapt().prepare, no statement cache), plus HTTP handling and the got request`)
+      }
+      return {
+        ours: `p50 ${p50} ms, p99 ${p99} ms`,
+        reference: `${TARGET_MS} ms`,
+        ratio,
+        target: `p50 ≤ ${TARGET_MS} ms`,
+        met,
+        figures: {
+          p50Ms: p50,
+          p90Ms: percentile(pickupMs, 90),
+          p99Ms: p99,
+          maxMs: Math.max(...pickupMs),
+          claimP50Ms: percentile(claimMs, 50),
+          claimP99Ms: percentile(claimMs, 99),
+          submitAnsweredP50Ms: percentile(submitMs, 50),
+          claimToFirstCallP50Ms: percentile(startToCallMs, 50),
+          claimToFirstCallP99Ms: percentile(startToCallMs, 99),
+          sqliteCommitMs: commit,
+          jobs: JOBS,
+          method: 'submit send time → sandbox arrival of the job\'s first Genesys request (execute), correlated by distinct inputs'
+        },
+        notes
+      }
+    } finally {
+      await service?.stop()
+      await sandbox.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
