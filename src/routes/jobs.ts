@@ -10,6 +10,7 @@ import { jobFinishedMetrics } from '../plugins/engine.ts'
 import { isTerminal, type JobKind } from '../jobs/kind.ts'
 import { streamJobEvents, toEventResource } from './job-events-stream.ts'
 import { bearerSecurity } from '../plugins/auth.ts'
+import { guardBody } from './body-guard.ts'
 import { CallbackRefused, checkCallbackTarget } from '../callbacks/target.ts'
 
 const JobIdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The job id' }) })
@@ -54,6 +55,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   for (const kind of app.kinds.values()) {
     app.post(`/v1/jobs/${kind.name}`, {
       config: { scope: 'jobs:write' },
+      preValidation: guardBody,
       ...(kind.bodyLimit === undefined ? {} : { bodyLimit: kind.bodyLimit }),
       schema: {
         tags: ['Jobs'],

@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts'
 import { errorResponses } from '../schemas/common.ts'
 import { checkSignature, secretMatches } from '../webhooks/verify.ts'
 import { recordInbound, type InboundEvent } from '../webhooks/inbound.ts'
+import { guardBody } from './body-guard.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -117,7 +118,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/webhooks/genesys/flow-events', {
     onRequest: screen(false),
-    preValidation: verify(false),
+    preValidation: [verify(false), guardBody],
     bodyLimit: MAX_WEBHOOK_BYTES,
     schema: {
       tags: ['Webhooks'],
@@ -154,7 +155,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/webhooks/genesys/llm-evaluations', {
     onRequest: screen(true),
-    preValidation: verify(true),
+    preValidation: [verify(true), guardBody],
     bodyLimit: MAX_WEBHOOK_BYTES,
     schema: {
       tags: ['Webhooks'],
