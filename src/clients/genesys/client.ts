@@ -13,6 +13,8 @@ export interface GenesysLogger {
 
 /** Hooks for metrics: called once per HTTP exchange with Genesys. */
 export interface GenesysObserver {
+  /** Just before a request goes on the wire (after pacing). */
+  sending? (info: { operation: string, at: number }): void
   response? (info: { operation: string, status: number, durationMs: number }): void
   throttled? (info: { operation: string, pauseMs: number }): void
   tokenRefresh? (info: { outcome: 'ok' | 'error', durationMs: number }): void
@@ -117,6 +119,7 @@ export function createGenesysClient (options: GenesysClientOptions) {
       const token = await tokens.get()
       const release = await pacer.acquire(op.signal)
       const started = now()
+      options.observer?.sending?.({ operation: op.name, at: started })
       let res
       try {
         res = await http(`${options.hosts.apiUrl}${op.path}`, {
