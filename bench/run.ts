@@ -106,9 +106,8 @@ async function main (): Promise<void> {
       target: r.target,
       met: r.met,
       ...(r.skipped === undefined ? {} : { skipped: r.skipped }),
-      ours: r.ours,
-      reference: r.reference,
       ...r.figures,
+      table: { ours: r.ours, reference: r.reference },
       notes: r.notes
     }
   }
