@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
-import { loadavg, tmpdir } from 'node:os'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
+import { makeTempDir, removeTempDir } from './process.ts'
 import { round } from './stats.ts'
 
 /**
@@ -10,7 +10,7 @@ import { round } from './stats.ts'
  * Explains submission and webhook throughput, which commit once per request.
  */
 export function probeCommitMs (commits = 300): { full: number, normal: number } {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-fsync-'))
+  const dir = makeTempDir('fsync')
   try {
     const result: Record<string, number> = {}
     for (const mode of ['FULL', 'NORMAL']) {
@@ -30,7 +30,7 @@ export function probeCommitMs (commits = 300): { full: number, normal: number } 
     }
     return { full: result.FULL!, normal: result.NORMAL! }
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    removeTempDir(dir)
   }
 }
 

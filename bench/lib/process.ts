@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -21,13 +23,31 @@ export interface NodeChild {
 }
 
 const children = new Set<ChildProcess>()
-// Whatever happens to the bench, no child outlives it.
-process.once('exit', () => { for (const child of children) child.kill('SIGKILL') })
+const tempDirs = new Set<string>()
+
+function cleanUp (): void {
+  for (const child of children) child.kill('SIGKILL')
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+}
+// Whatever happens to the bench, no child outlives it and no temporary database is left behind.
+process.once('exit', cleanUp)
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    for (const child of children) child.kill('SIGKILL')
+    process.stderr.write(`bench: ${signal}, stopping children and removing temporary files\n`)
     process.exit(130)
   })
+}
+
+/** A fresh temporary directory, removed by `removeTempDir` or, at the latest, when the bench exits. */
+export function makeTempDir (prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${prefix}-`))
+  tempDirs.add(dir)
+  return dir
+}
+
+export function removeTempDir (dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+  tempDirs.delete(dir)
 }
 
 /** A TCP port nobody listens on right now (the child binds it a moment later). */

@@ -1,6 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { makeTempDir, removeTempDir } from '../lib/process.ts'
 import { api, dataActionBody, ECHO_ACTION, startBenchSandbox, startService } from '../lib/service.ts'
 import { probeCommitMs } from '../lib/probe.ts'
 import { percentile, round } from '../lib/stats.ts'
@@ -15,7 +14,7 @@ export const pickup: Scenario = {
   name: 'pickup',
   async run (ctx): Promise<ScenarioResult> {
     const { sandbox, env } = await startBenchSandbox({ rateLimit: { limit: 100_000, windowMs: 60_000 } })
-    const dir = await mkdtemp(join(tmpdir(), 'bench-pickup-'))
+    const dir = makeTempDir('pickup')
     let service
     try {
       service = await startService('service (pickup)', {
@@ -95,7 +94,7 @@ export const pickup: Scenario = {
     } finally {
       await service?.stop()
       await sandbox.close()
-      await rm(dir, { recursive: true, force: true })
+      removeTempDir(dir)
     }
   }
 }

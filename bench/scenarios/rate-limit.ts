@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises'
 import { DatabaseSync } from 'node:sqlite'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { LogEntry, Sandbox } from '../../src/sandbox/index.ts'
+import { makeTempDir, removeTempDir } from '../lib/process.ts'
 import { runNaiveClient } from '../peers/naive-client.ts'
 import { api, dataActionBody, ECHO_ACTION, GENESYS_CLIENT, pool, startBenchSandbox, startService } from '../lib/service.ts'
 import { round } from '../lib/stats.ts'
@@ -68,7 +67,7 @@ function jobCounts (dbPath: string): Record<string, number> {
 
 async function runOurs (log: (m: string) => void): Promise<{ figures: CallFigures, jobs: Record<string, number>, submitSeconds: number, totalSeconds: number, sandboxRateLimited: number }> {
   const { sandbox, env } = await startBenchSandbox({ rateLimit: { limit: R, windowMs: WINDOW_MS } })
-  const dir = await mkdtemp(join(tmpdir(), 'bench-ratelimit-'))
+  const dir = makeTempDir('ratelimit')
   const dbPath = join(dir, 'orchestrator.db')
   let service
   try {
@@ -108,7 +107,7 @@ async function runOurs (log: (m: string) => void): Promise<{ figures: CallFigure
   } finally {
     await service?.stop()
     await sandbox.close()
-    await rm(dir, { recursive: true, force: true })
+    removeTempDir(dir)
   }
 }
 

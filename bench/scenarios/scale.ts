@@ -1,10 +1,10 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { DatabaseSync } from 'node:sqlite'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/database.ts'
 import { ECHO_ACTION, authHeaders, startService } from '../lib/service.ts'
 import { load, type LoadSummary } from '../lib/load.ts'
+import { makeTempDir, removeTempDir } from '../lib/process.ts'
 import { mib, round } from '../lib/stats.ts'
 import type { Scenario, ScenarioResult } from '../lib/types.ts'
 import { measureEmptySqliteSubmissions, measureSubmissions } from './submit.ts'
@@ -118,7 +118,7 @@ async function heapOf (url: string): Promise<{ used: number | null, total: numbe
 export const scale: Scenario = {
   name: 'scale',
   async run (ctx): Promise<ScenarioResult> {
-    const dir = await mkdtemp(join(tmpdir(), 'bench-scale-'))
+    const dir = makeTempDir('scale')
     const dbPath = join(dir, 'orchestrator.db')
     let service
     try {
@@ -219,7 +219,7 @@ export const scale: Scenario = {
       }
     } finally {
       await service?.stop()
-      await rm(dir, { recursive: true, force: true })
+      removeTempDir(dir)
     }
   }
 }

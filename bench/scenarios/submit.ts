@@ -1,9 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { load, type LoadSummary } from '../lib/load.ts'
 import { cpuAccount, processCpuSeconds } from '../lib/cpu.ts'
-import { spawnNode } from '../lib/process.ts'
+import { makeTempDir, removeTempDir, spawnNode } from '../lib/process.ts'
 import { authHeaders, dataActionBody, startService } from '../lib/service.ts'
 import { probeCommitMs } from '../lib/probe.ts'
 import { round } from '../lib/stats.ts'
@@ -30,14 +28,14 @@ export async function measureSubmissions (url: string, pid: number, headers: Rec
 
 /** An api-only service (no workers) on a fresh SQLite file, measured under submission load. */
 export async function measureEmptySqliteSubmissions (ctx: BenchContext): Promise<Measured> {
-  const dir = await mkdtemp(join(tmpdir(), 'bench-submit-'))
+  const dir = makeTempDir('submit')
   const service = await startService('service (submit)', { ROLE: 'api', SQLITE_PATH: join(dir, 'orchestrator.db') })
   try {
     ctx.log(`submit: service on a fresh SQLite file, ${SUBMIT_LOAD.connections} connections × ${SUBMIT_LOAD.durationS} s`)
     return await measureSubmissions(service.url, service.pid)
   } finally {
     await service.stop()
-    await rm(dir, { recursive: true, force: true })
+    removeTempDir(dir)
   }
 }
 

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { DatabaseSync } from 'node:sqlite'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { load, type LoadSummary } from '../lib/load.ts'
-import { spawnNode, type NodeChild } from '../lib/process.ts'
+import { makeTempDir, removeTempDir, spawnNode, type NodeChild } from '../lib/process.ts'
 import { api, dataActionBody, startService, WEBHOOK_SECRET } from '../lib/service.ts'
 import { cpuAccount, processCpuSeconds } from '../lib/cpu.ts'
 import { probeCommitMs } from '../lib/probe.ts'
@@ -63,7 +61,7 @@ export const webhooks: Scenario = {
       await express.stop()
     }
 
-    const dir = await mkdtemp(join(tmpdir(), 'bench-webhooks-'))
+    const dir = makeTempDir('webhooks')
     const dbPath = join(dir, 'orchestrator.db')
     let ours: Measured
     let stored = 0
@@ -83,7 +81,7 @@ export const webhooks: Scenario = {
       }
     } finally {
       await service.stop()
-      await rm(dir, { recursive: true, force: true })
+      removeTempDir(dir)
     }
 
     const commit = probeCommitMs()
