@@ -134,7 +134,7 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     if (claiming) { again = true; return }
     claiming = true
     try {
-      do {
+      while (state.running) {
         again = false
         while (state.running && inFlight.size < CONCURRENCY) {
           const row = await deps.outbox.claimDue(deps.now(), LEASE_MS)
@@ -144,10 +144,12 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
             .finally(() => { inFlight.delete(sending); void pump() })
           inFlight.add(sending)
         }
-      } while (again && state.running)
-      if (state.running) {
+        if (!state.running) break
         const due = await deps.outbox.nextDueAt()
+        // A wake that came while we were reading may be for a message this read missed.
+        if (again) continue
         schedule(due === undefined ? deps.pollMs : Math.max(0, Math.min(deps.pollMs, due - deps.now())))
+        break
       }
     } catch (err) {
       if (state.running) deps.log.error({ err }, 'callback delivery failed')

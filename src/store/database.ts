@@ -13,6 +13,8 @@ export interface Store {
   dialect: DialectName
   /** Where the data lives, without credentials, for logs. */
   location: string
+  /** SQLite only: commits made and the transactions they carried (group commit). */
+  commitStats?: Readonly<{ commits: number, transactions: number }>
   ping (): Promise<void>
   close (): Promise<void>
 }
@@ -31,6 +33,7 @@ export async function openStore (options: StoreOptions): Promise<Store> {
   let dialect: Dialect
   let name: DialectName
   let location: string
+  let commitStats: Store['commitStats']
   if (options.databaseUrl !== undefined) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 })
     // An idle client losing its connection is not fatal: the pool replaces it on the next query.
@@ -41,7 +44,9 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     location = `postgres://${url.host}${url.pathname}`
   } else {
     if (options.sqlitePath !== ':memory:') mkdirSync(dirname(options.sqlitePath), { recursive: true })
-    dialect = openSqlite(options.sqlitePath).dialect
+    const opened = openSqlite(options.sqlitePath)
+    dialect = opened.dialect
+    commitStats = opened.commitStats
     name = 'sqlite'
     location = options.sqlitePath
   }
@@ -56,6 +61,7 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     db,
     dialect: name,
     location,
+    ...(commitStats === undefined ? {} : { commitStats }),
     async ping () { await sql`select 1`.execute(db) },
     async close () { await db.destroy() }
   }

@@ -13,8 +13,9 @@ let httpAllowed: RunningService
 before(async () => {
   db = await createTestDatabase()
   counter = await startCallbackReceiver()
-  // The default policy: https only, public addresses only.
-  strict = await startService(undefined, { ...db.env, WORKER_POLL_MS: '50' })
+  // The default policy: https only, public addresses only. API only, so that the callbacks below
+  // are delivered by the second service alone, whose policy allows plain http.
+  strict = await startService(undefined, { ...db.env, WORKER_POLL_MS: '50', ROLE: 'api' })
   // Plain http allowed, so refusals below come from the address alone.
   httpAllowed = await startService(undefined, { ...db.env, CALLBACK_ALLOW_HTTP: 'true', WORKER_POLL_MS: '50' })
 })
