@@ -70,7 +70,7 @@ export function createEngine (deps: EngineDeps) {
       do {
         pumpAgain = false
         while (accepting() && active.size < options.concurrency) {
-          const row = await jobs.claimNext(owner, options.leaseMs, now())
+          const row = await claim()
           if (row === undefined) break
           launch(row)
         }
@@ -89,6 +89,19 @@ export function createEngine (deps: EngineDeps) {
     } finally {
       pumping = false
     }
+  }
+
+  /** Leases the next due job and records it on the job's timeline, in one transaction (one commit). */
+  async function claim (): Promise<JobRow | undefined> {
+    const at = now()
+    return await deps.db.transaction().execute(async (trx) => {
+      const claimed = await jobs.claimNext(trx, owner, options.leaseMs, at)
+      if (claimed === undefined) return undefined
+      const { row, previousStatus } = claimed
+      const resumed = row.claims > 1
+      await events.append(trx, row.id, 'status', { from: previousStatus, to: 'running', worker: owner, attempt: row.claims, ...(resumed ? { resumedAt: row.step } : {}) }, at)
+      return row
+    })
   }
 
   function launch (row: JobRow): void {
@@ -146,8 +159,6 @@ export function createEngine (deps: EngineDeps) {
     }
     const failWith = (error: JobError) => finish('failed', { error })
 
-    const resumed = row.claims > 1
-    if (!await fenced(row.id, token, {}, [{ type: 'status', data: { from: claimed.status, to: 'running', worker: owner, attempt: row.claims, ...(resumed ? { resumedAt: step } : {}) } }])) return
     if (kind === undefined) return await failWith({ code: 'UNKNOWN_KIND', message: `No job kind named '${row.kind}' is registered in this service`, retryable: false })
 
     const ctx: StepContext<any, any> = {

@@ -101,7 +101,9 @@ export interface JobKind<B extends TObject = TObject, S = any> {
 }
 
 /** Go on to `step`; `remoteRef` names the remote object the job now follows, so webhooks find it. */
-export const next = <S>(step: string, state: S, remoteRef?: string): StepOutcome<S> => ({ type: 'next', step, state, remoteRef })
+/** `timeline` entries are written in the same commit as the step transition. */
+export const next = <S>(step: string, state: S, remoteRef?: string, timeline?: TimelineEntries): StepOutcome<S> =>
+  ({ type: 'next', step, state, remoteRef, ...(timeline === undefined ? {} : { timeline }) })
 export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now = Date.now(), remoteRef?: string): StepOutcome<S> =>
   ({ type: 'wait', step, state, until: now + Math.max(0, delayMs), reason, remoteRef })
 export const succeed = <S>(result: unknown, state?: S): StepOutcome<S> => ({ type: 'succeed', result, state })

@@ -53,28 +53,36 @@ export function createJobsRepository (db: Db, dialect: DialectName) {
      * Claims one due job in a single statement: queued or waiting jobs whose time has come, and
      * running jobs whose lease expired (their worker died). A fresh token fences every later write.
      */
-    async claimNext (owner: string, leaseMs: number, now: number): Promise<JobRow | undefined> {
-      const token = randomUUID()
-      return await db.updateTable('jobs')
+    /**
+     * Leases the job that is due first (queued or waiting and due, or running with an expired lease)
+     * to `owner`, inside the caller's transaction. `previousStatus` is what the job was before.
+     */
+    async claimNext (trx: Db, owner: string, leaseMs: number, now: number): Promise<{ row: JobRow, previousStatus: string } | undefined> {
+      const candidate = await trx.selectFrom('jobs').select(['id', 'status'])
+        .where((w) => w.or([
+          w.and([w('status', 'in', ['queued', 'waiting']), w('runAt', '<=', now)]),
+          w.and([w('status', '=', 'running'), w('leaseExpiresAt', '<', now)])
+        ]))
+        .orderBy('runAt').limit(1)
+        .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked())
+        .executeTakeFirst()
+      if (candidate === undefined) return undefined
+      // The row is ours to change: locked on PostgreSQL, and SQLite's write transaction is exclusive.
+      const row = await trx.updateTable('jobs')
         .set((eb) => ({
           status: 'running',
           leaseOwner: owner,
-          leaseToken: token,
+          leaseToken: randomUUID(),
           leaseExpiresAt: now + leaseMs,
           claims: eb('claims', '+', 1),
           startedAt: eb.fn.coalesce('startedAt', eb.val(now)),
           waitReason: null,
           updatedAt: now
         }))
-        .where('id', '=', (eb) => eb.selectFrom('jobs').select('id')
-          .where((w) => w.or([
-            w.and([w('status', 'in', ['queued', 'waiting']), w('runAt', '<=', now)]),
-            w.and([w('status', '=', 'running'), w('leaseExpiresAt', '<', now)])
-          ]))
-          .orderBy('runAt').limit(1)
-          .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()))
+        .where('id', '=', candidate.id)
         .returningAll()
-        .executeTakeFirst()
+        .executeTakeFirstOrThrow()
+      return { row, previousStatus: candidate.status }
     },
 
     /** The earliest moment a job could become claimable, so an idle worker sleeps exactly that long. */

@@ -91,8 +91,9 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
         if (issues.length > 0) {
           return fail('INPUT_CONTRACT_VIOLATION', 'inputs do not match the custom code schema: ' + describeIssues(issues), { details: issues })
         }
-        await ctx.event('remote', { function: fn.function?.handler ?? null, runtime, timeoutSeconds: functionTimeout })
-        return next('execute', { cacheKey: key, timeoutSeconds: timeoutSeconds ?? functionTimeout })
+        // Recorded with the step transition: from that commit on, execute may call Genesys.
+        return next('execute', { cacheKey: key, timeoutSeconds: timeoutSeconds ?? functionTimeout }, undefined,
+          [{ type: 'remote', data: { function: fn.function?.handler ?? null, runtime, timeoutSeconds: functionTimeout } }])
       },
 
       async execute (ctx) {

@@ -82,8 +82,9 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
           return fail('INPUT_CONTRACT_VIOLATION', `inputs do not match the input contract of ${action.name ?? actionId}: ` +
             describeIssues(issues), { details: issues })
         }
-        await ctx.event('remote', { action: action.name ?? actionId, version: action.version ?? null, contract: 'valid' })
-        return next('execute', { cacheKey: key })
+        // Recorded with the step transition: from that commit on, execute may call Genesys.
+        return next('execute', { cacheKey: key }, undefined,
+          [{ type: 'remote', data: { action: action.name ?? actionId, version: action.version ?? null, contract: 'valid' } }])
       },
 
       async execute (ctx) {
