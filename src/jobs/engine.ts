@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobsTable } from '../store/schema.ts'
 import type { Updateable } from 'kysely'
+import { bookkeeping } from '../store/bookkeeping.ts'
 import { finishJob, type Finish, type FinishDeps } from './finish.ts'
 import { StepError, type JobError, type JobKind, type StepContext, type StepOutcome } from './kind.ts'
 import type { Notifier } from './notifier.ts'
@@ -94,14 +95,15 @@ export function createEngine (deps: EngineDeps) {
   /** Leases the next due job and records it on the job's timeline, in one transaction (one commit). */
   async function claim (): Promise<JobRow | undefined> {
     const at = now()
-    return await deps.db.transaction().execute(async (trx) => {
+    // Bookkeeping: if a power failure takes the claim back, the job is simply claimed again.
+    return await bookkeeping(async () => await deps.db.transaction().execute(async (trx) => {
       const claimed = await jobs.claimNext(trx, owner, options.leaseMs, at)
       if (claimed === undefined) return undefined
       const { row, previousStatus } = claimed
       const resumed = row.claims > 1
       await events.append(trx, row.id, 'status', { from: previousStatus, to: 'running', worker: owner, attempt: row.claims, ...(resumed ? { resumedAt: row.step } : {}) }, at)
       return row
-    })
+    }))
   }
 
   function launch (row: JobRow): void {
@@ -121,7 +123,7 @@ export function createEngine (deps: EngineDeps) {
     const log = deps.log.child({ jobId: claimed.id, kind: claimed.kind })
     const stop = (reason: StopReason) => { if (!controller.signal.aborted) controller.abort(new Interrupt(reason)) }
     const renewal = setInterval(() => {
-      jobs.renewLease(claimed.id, token, now() + options.leaseMs).then((r) => {
+      bookkeeping(async () => await jobs.renewLease(claimed.id, token, now() + options.leaseMs)).then((r) => {
         if (r === undefined) stop('lease_lost')
         else if (r.cancelRequested) stop('cancelled')
       }, (err) => log.warn({ err }, 'lease renewal failed'))
@@ -275,8 +277,10 @@ export function createEngine (deps: EngineDeps) {
       if (outcome.type === 'succeed') return await finish('succeeded', { result: outcome.result, state: outcome.state ?? state, extraEvents: [done] })
       if (outcome.type === 'fail') return await finish('failed', { error: outcome.error, state: outcome.state ?? state, extraEvents: [done] })
       if (outcome.type === 'next') {
-        const ok = await fenced(row.id, token, { step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0, ...(outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef }) },
+        const transition = async () => await fenced(row.id, token, { step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0, ...(outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef }) },
           [{ type: 'step', data: { ...done.data, next: outcome.step } }, ...(outcome.timeline ?? [])])
+        // A replayable step only read: losing its transition to a power failure just runs it again.
+        const ok = outcome.replayable === true ? await bookkeeping(transition) : await transition()
         if (!ok) { log.warn('lease lost; this worker stops the job'); return }
         step = outcome.step
         state = outcome.state

@@ -34,6 +34,7 @@ export default fp(async (app) => {
     // SQLite group commit: transactions ÷ commits is how many writes shared each fsync.
     const counters = [
       ['orchestrator_sqlite_commits_total', 'SQLite commits (one fsync each), each carrying one or more transactions', () => commitStats.commits],
+      ['orchestrator_sqlite_bookkeeping_commits_total', 'SQLite commits of bookkeeping only (claims, lease renewals), made without an fsync', () => commitStats.lightCommits],
       ['orchestrator_sqlite_transactions_total', 'Transactions made durable by SQLite group commits', () => commitStats.transactions]
     ] as const
     for (const [name, help, read] of counters) {

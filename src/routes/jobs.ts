@@ -52,6 +52,9 @@ function decodeCursor (raw: string): Cursor {
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  // SQLite: this process's workers see the job before it is committed, so their claim can share
+  // the submission's commit. PostgreSQL: other connections see it only after, so wake them then.
+  const wakeBeforeCommit = app.store.dialect === 'sqlite'
   for (const kind of app.kinds.values()) {
     app.post(`/v1/jobs/${kind.name}`, {
       config: { scope: 'jobs:write' },
@@ -86,11 +89,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...app.repos,
         now: app.now,
         jobMaxDurationMs: app.config.JOB_MAX_DURATION_MS,
-        idempotencyTtlMs: app.config.IDEMPOTENCY_TTL_HOURS * 3_600_000
+        idempotencyTtlMs: app.config.IDEMPOTENCY_TTL_HOURS * 3_600_000,
+        ...(wakeBeforeCommit ? { onWritten: app.wakeWorkers } : {})
       }, { kind, body, caller: request.caller, idempotencyKey })
       if (!answer.replayed) {
         app.telemetry.jobsSubmitted.inc({ kind: kind.name })
-        app.wakeWorkers()
+        if (!wakeBeforeCommit) app.wakeWorkers()
       }
       if (answer.replayed) void reply.header('idempotent-replayed', 'true')
       return reply.code(answer.statusCode as 202).header('location', `/v1/jobs/${answer.job.id}`).send(answer.job)

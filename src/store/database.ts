@@ -13,8 +13,8 @@ export interface Store {
   dialect: DialectName
   /** Where the data lives, without credentials, for logs. */
   location: string
-  /** SQLite only: commits made and the transactions they carried (group commit). */
-  commitStats?: Readonly<{ commits: number, transactions: number }>
+  /** SQLite only: commits made (with and without fsync) and the transactions they carried. */
+  commitStats?: Readonly<{ commits: number, lightCommits: number, transactions: number }>
   ping (): Promise<void>
   close (): Promise<void>
 }

@@ -92,8 +92,10 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
           return fail('INPUT_CONTRACT_VIOLATION', 'inputs do not match the custom code schema: ' + describeIssues(issues), { details: issues })
         }
         // Recorded with the step transition: from that commit on, execute may call Genesys.
-        return next('execute', { cacheKey: key, timeoutSeconds: timeoutSeconds ?? functionTimeout }, undefined,
-          [{ type: 'remote', data: { function: fn.function?.handler ?? null, runtime, timeoutSeconds: functionTimeout } }])
+        return next('execute', { cacheKey: key, timeoutSeconds: timeoutSeconds ?? functionTimeout }, {
+          replayable: true,
+          timeline: [{ type: 'remote', data: { function: fn.function?.handler ?? null, runtime, timeoutSeconds: functionTimeout } }]
+        })
       },
 
       async execute (ctx) {

@@ -83,8 +83,10 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
             describeIssues(issues), { details: issues })
         }
         // Recorded with the step transition: from that commit on, execute may call Genesys.
-        return next('execute', { cacheKey: key }, undefined,
-          [{ type: 'remote', data: { action: action.name ?? actionId, version: action.version ?? null, contract: 'valid' } }])
+        return next('execute', { cacheKey: key }, {
+          replayable: true,
+          timeline: [{ type: 'remote', data: { action: action.name ?? actionId, version: action.version ?? null, contract: 'valid' } }]
+        })
       },
 
       async execute (ctx) {

@@ -132,7 +132,7 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
         if (issues.length > 0) {
           return fail('INPUT_SCHEMA_VIOLATION', `The variables do not match the flow's published input schema: ${describeIssues(issues)}`, { details: issues })
         }
-        return next('launch', { ...ctx.state, inputSha256: sha256Hex(canonicalJson(inputData)) })
+        return next('launch', { ...ctx.state, inputSha256: sha256Hex(canonicalJson(inputData)) }, { replayable: true })
       },
 
       /**

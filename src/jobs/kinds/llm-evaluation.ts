@@ -258,7 +258,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
           return waitFor('capacity', { ...ctx.state, capacityChecks: checks }, delay,
             `${running.running} evaluations RUNNING (limit ${limit}, ${running.pages} page(s) read); checking again in ${Math.round(delay)} ms`, now())
         }
-        return next('create', { ...ctx.state, capacityChecks: checks })
+        return next('create', { ...ctx.state, capacityChecks: checks }, { replayable: true })
       },
 
       /** The key is derived from the job, so every try after a crash names the same evaluation. */
@@ -283,7 +283,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
           }
           return outcomeOfGenesysError(err, 'Creating the evaluation', { default: 'EVALUATION_REJECTED' })
         }
-        return next('validate', { ...ctx.state, remoteId: created.id }, created.id)
+        return next('validate', { ...ctx.state, remoteId: created.id }, { remoteRef: created.id })
       },
 
       async validate (ctx) {
