@@ -141,6 +141,13 @@ function migrations (dialect: DialectName): Record<string, Migration> {
           .addPrimaryKeyConstraint('job_items_pk', ['job_id', 'idx'])
           .execute()
       }
+    },
+    '0004_jobs_status_created': {
+      async up (db: Kysely<any>) {
+        // `GET /v1/jobs?status=…` pages newest first: without this, every page sorted all the jobs
+        // of that status (about 100 ms at 100 000 jobs).
+        await db.schema.createIndex('jobs_status_created').on('jobs').columns(['status', 'created_at', 'id']).execute()
+      }
     }
   }
 }
