@@ -50,12 +50,9 @@ export function createJobsRepository (db: Db, dialect: DialectName) {
     },
 
     /**
-     * Claims one due job in a single statement: queued or waiting jobs whose time has come, and
-     * running jobs whose lease expired (their worker died). A fresh token fences every later write.
-     */
-    /**
-     * Leases the job that is due first (queued or waiting and due, or running with an expired lease)
-     * to `owner`, inside the caller's transaction. `previousStatus` is what the job was before.
+     * Leases the job that is due first to `owner`, inside the caller's transaction: queued or
+     * waiting jobs whose time has come, and running jobs whose lease expired (their worker died).
+     * A fresh token fences every later write. `previousStatus` is what the job was before.
      */
     async claimNext (trx: Db, owner: string, leaseMs: number, now: number): Promise<{ row: JobRow, previousStatus: string } | undefined> {
       const candidate = await trx.selectFrom('jobs').select(['id', 'status'])
