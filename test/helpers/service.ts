@@ -117,3 +117,13 @@ export async function eventually<T> (check: () => Promise<T | undefined>, ms = 3
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out']
+
+/** Long-polls `base` until the job is in a terminal status; its resource then. */
+export async function waitForTerminal (base: string, id: string, ms = 60_000): Promise<any> {
+  return await eventually(async () => {
+    const r = await api(base, 'GET', `/v1/jobs/${id}?waitSeconds=20`)
+    return TERMINAL.includes(r.body.status) ? r.body : undefined
+  }, ms, `job ${id} to end`)
+}

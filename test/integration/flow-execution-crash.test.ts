@@ -2,10 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import { createTestDatabase } from '../helpers/database.ts'
-import { api, eventually, spawnService, startService } from '../helpers/service.ts'
+import { api, eventually, spawnService, startService, waitForTerminal } from '../helpers/service.ts'
 import { startTestSandbox } from '../helpers/genesys-env.ts'
-
-const terminal = ['succeeded', 'failed', 'cancelled', 'timed_out']
 
 test('flow-execution crash: after kill -9 once launches are recorded, a restart resumes polling and never launches again', async (t) => {
   const db = await createTestDatabase()
@@ -28,10 +26,7 @@ test('flow-execution crash: after kill -9 once launches are recorded, a restart 
 
   const second = await spawnService(env)
   t.after(() => second.kill('SIGTERM'))
-  const jobs = await Promise.all(ids.map((id) => eventually(async () => {
-    const r = await api(second.url, 'GET', `/v1/jobs/${id}?waitSeconds=20`)
-    return terminal.includes(r.body.status) ? r.body : undefined
-  }, 60_000, `job ${id}`)))
+  const jobs = await Promise.all(ids.map(async (id) => await waitForTerminal(second.url, id)))
   assert.ok(jobs.every((j) => j.status === 'succeeded'), JSON.stringify(jobs.map((j) => j.error)))
   for (const job of jobs) {
     const launches = sandbox.stats().flowLaunches.filter((l) => (l.body as { inputData: Record<string, unknown> }).inputData['Flow.orchestratorJobId'] === job.id)

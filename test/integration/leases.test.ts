@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createTestDatabase } from '../helpers/database.ts'
-import { api, eventually, spawnService } from '../helpers/service.ts'
+import { api, eventually, spawnService, waitForTerminal } from '../helpers/service.ts'
 import { startEffectsServer } from '../helpers/effects-server.ts'
 
 const terminal = ['succeeded', 'failed', 'cancelled', 'timed_out']
@@ -18,10 +18,7 @@ test('leases: two service processes sharing one database never run the same job 
 
   const ids = await Promise.all(Array.from({ length: 40 }, async (_, i) =>
     (await api(i % 2 === 0 ? a.url : b.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 3, stepMs: 40 })).body.id as string))
-  const finals = await Promise.all(ids.map((id) => eventually(async () => {
-    const r = await api(a.url, 'GET', `/v1/jobs/${id}?waitSeconds=20`)
-    return terminal.includes(r.body.status) ? r.body : undefined
-  }, 60_000, `job ${id}`)))
+  const finals = await Promise.all(ids.map(async (id) => await waitForTerminal(a.url, id)))
 
   assert.ok(finals.every((j) => j.status === 'succeeded'))
   assert.equal(effects.overlaps, 0, 'no step began while another worker was inside it')
@@ -49,10 +46,7 @@ test('leases: a worker whose lease expired has its late write rejected and stops
   const stalled = services.find((s) => `pid-${s.child.pid}` === firstWorker)!
   const rescuer = services.find((s) => s !== stalled)!
 
-  const final = await eventually(async () => {
-    const r = await api(rescuer.url, 'GET', `/v1/jobs/${job.id}?waitSeconds=10`)
-    return terminal.includes(r.body.status) ? r.body : undefined
-  }, 30_000, 'job to finish')
+  const final = await waitForTerminal(rescuer.url, job.id, 30_000)
   assert.equal(final.status, 'succeeded')
   assert.equal(final.result.finishedBy, `pid-${rescuer.child.pid}`, 'the worker holding the lease finished the job')
   assert.equal(final.attempts, 2)
