@@ -121,9 +121,9 @@ export async function eventually<T> (check: () => Promise<T | undefined>, ms = 3
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out']
 
 /** Long-polls `base` until the job is in a terminal status; its resource then. */
-export async function waitForTerminal (base: string, id: string, ms = 60_000): Promise<any> {
+export async function waitForTerminal (base: string, id: string, ms = 60_000, headers: Record<string, string> = {}): Promise<any> {
   return await eventually(async () => {
-    const r = await api(base, 'GET', `/v1/jobs/${id}?waitSeconds=20`)
+    const r = await api(base, 'GET', `/v1/jobs/${id}?waitSeconds=20`, undefined, headers)
     return TERMINAL.includes(r.body.status) ? r.body : undefined
   }, ms, `job ${id} to end`)
 }
