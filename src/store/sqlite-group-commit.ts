@@ -101,7 +101,15 @@ export class GroupCommitter {
     if (!light && this.#group?.light === true) this.#commitGroup()
     // Bookkeeping outside a transaction (a lease renewal) joins a group too, rather than making
     // an autocommit of its own, which would be fsync'd.
-    if (light && this.#group === undefined) this.#open(true)
+    if (light && this.#group === undefined) {
+      try {
+        this.#open(true)
+      } catch (err) {
+        // Kysely releases only connections it got: give the lock back here, or it is lost.
+        this.#lock.release()
+        throw err
+      }
+    }
   }
 
   begin (): void {

@@ -30,7 +30,7 @@ function openTestDatabase (t: { after: (fn: () => unknown) => void }) {
   const synchronous = async () => (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]!.synchronous
   const committedCount = () => (outsider.prepare('select count(*) as n from items').get() as { n: number }).n
   const committed = (id: number) => outsider.prepare('select 1 from items where id = ?').get(id) !== undefined
-  return { db, stats: opened.commitStats, committedCount, committed, synchronous }
+  return { db, stats: opened.commitStats, committedCount, committed, synchronous, outsider }
 }
 
 async function createItems (db: Kysely<Schema>): Promise<void> {
@@ -177,4 +177,16 @@ test('a bookkeeping transaction joining a durable group is committed with it, fs
   assert.equal(stats.commits - before.commits, 1)
   assert.equal(stats.lightCommits - before.lightCommits, 0)
   assert.equal(stats.transactions - before.transactions, 2)
+})
+
+test('bookkeeping that cannot get the write lock fails alone and leaves the store usable', async (t) => {
+  const { db, outsider, synchronous } = openTestDatabase(t)
+  await createItems(db)
+  // Another connection holds the write lock past the busy timeout (5 s).
+  outsider.exec('BEGIN IMMEDIATE')
+  await assert.rejects(bookkeeping(async () => await db.insertInto('items').values({ id: 1, label: 'renewal' }).execute()), /locked/)
+  outsider.exec('COMMIT')
+  assert.equal(await synchronous(), 2, 'back to synchronous=FULL')
+  await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 2, label: 'after' }).execute() })
+  assert.deepEqual((await db.selectFrom('items').select('id').execute()).map((r) => r.id), [2])
 })
