@@ -9,20 +9,13 @@ import { drawFault, FAULT_MESSAGES } from './faults.ts'
 import { flowRoutes } from './flows.ts'
 import { integrationRoutes } from './integrations.ts'
 import { createEvaluations } from './llm-evaluations.ts'
-import { checkRateLimit, mergeFaults, resolveOptions, type Faults, type RateLimit, type SandboxOptions, type WebhookSettings } from './options.ts'
+import { checkRateLimit, mergeFaults, resolveOptions, type SandboxOptions } from './options.ts'
 import { createRateLimiter, type RateDecision } from './rate-limit.ts'
-import type { SandboxStats } from './stats.ts'
 
-export interface Sandbox {
+/** The admin controls as a JS API, plus where the sandbox listens and how to stop it. */
+export interface Sandbox extends SandboxControls {
   /** Serves both the login host's `/oauth/token` and the api host's `/api/v2/...`. */
   url: string
-  stats (): SandboxStats
-  setFaults (faults: Partial<Faults>): void
-  setRateLimit (limit: RateLimit): void
-  revokeTokens (): number
-  setWebhooks (webhooks: WebhookSettings | undefined): void
-  seedRunningEvaluations (count: number): void
-  resetStats (): void
   close (): Promise<void>
 }
 
@@ -166,13 +159,7 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   let closing: Promise<void> | undefined
   return {
     url: `http://${host}:${port}`,
-    stats: controls.stats,
-    setFaults: (faults) => { controls.setFaults(faults) },
-    setRateLimit: (limit) => { controls.setRateLimit(limit) },
-    revokeTokens: controls.revokeTokens,
-    setWebhooks: controls.setWebhooks,
-    seedRunningEvaluations: controls.seedRunningEvaluations,
-    resetStats: controls.resetStats,
+    ...controls,
     close () {
       closing ??= (async () => {
         ctx.scheduler.close()

@@ -4,6 +4,7 @@ import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Dialect } from 'kys
 import pg from 'pg'
 import type { Database } from './schema.ts'
 import { openSqlite } from './sqlite-dialect.ts'
+import type { GroupCommitStats } from './sqlite-group-commit.ts'
 import { migrateToLatest } from './migrations.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -14,7 +15,7 @@ export interface Store {
   /** Where the data lives, without credentials, for logs. */
   location: string
   /** SQLite only: commits made (with and without fsync) and the transactions they carried. */
-  commitStats?: Readonly<{ commits: number, lightCommits: number, transactions: number }>
+  commitStats?: Readonly<GroupCommitStats>
   ping (): Promise<void>
   close (): Promise<void>
 }

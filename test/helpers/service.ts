@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
@@ -126,4 +127,13 @@ export async function waitForTerminal (base: string, id: string, ms = 60_000, he
     const r = await api(base, 'GET', `/v1/jobs/${id}?waitSeconds=20`, undefined, headers)
     return TERMINAL.includes(r.body.status) ? r.body : undefined
   }, ms, `job ${id} to end`)
+}
+
+/** A loopback port free right now, for a process that must be told its port before it starts. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

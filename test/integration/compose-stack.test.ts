@@ -6,25 +6,15 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { parse } from 'yaml'
 import { createTestDatabase } from '../helpers/database.ts'
-import { api, spawnService, waitForTerminal, type ChildService } from '../helpers/service.ts'
+import { api, freePort, spawnService, waitForTerminal, type ChildService } from '../helpers/service.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 
 interface ComposeService { environment: Record<string, string>, command?: string[] }
 interface ComposeFile { services: Record<string, ComposeService> }
 
 const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as ComposeFile
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
 
 /** The compose file's `http://<service>:<port>` addresses, as this test's loopback ports. */
 function mapHosts (value: string, ports: Record<string, string>): string {
