@@ -16,7 +16,8 @@ export interface GenesysObserver {
   /** Just before a request goes on the wire (after pacing). */
   sending? (info: { operation: string, at: number }): void
   response? (info: { operation: string, status: number, durationMs: number }): void
-  throttled? (info: { operation: string, pauseMs: number }): void
+  /** `pausedUntil`: when the client lets requests go again (epoch ms, the pacer's own clock). */
+  throttled? (info: { operation: string, pauseMs: number, pausedUntil: number }): void
   tokenRefresh? (info: { outcome: 'ok' | 'error', durationMs: number }): void
 }
 
@@ -167,8 +168,8 @@ export function createGenesysClient (options: GenesysClientOptions) {
         const base = parseRetryAfter(header(res.headers, 'retry-after'), maxRetryAfterMs, now()) ?? 1000
         // Jitter spreads the restart of many paused requests; it only ever lengthens the pause.
         retryAfterMs = Math.min(maxRetryAfterMs, Math.round(base + random() * Math.min(1000, base * 0.1)))
-        pacer.pauseFor(retryAfterMs)
-        options.observer?.throttled?.({ operation: op.name, pauseMs: retryAfterMs })
+        const pausedUntil = pacer.pauseFor(retryAfterMs)
+        options.observer?.throttled?.({ operation: op.name, pauseMs: retryAfterMs, pausedUntil })
         log?.warn({ operation: op.name, correlationId, pauseMs: retryAfterMs }, 'genesys rate limit hit; pausing all requests')
       }
       throw parseGenesysError(op.name, res.statusCode, body, res.headers, retryAfterMs)

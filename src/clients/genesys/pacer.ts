@@ -87,13 +87,17 @@ export function createPacer (options: PacerOptions) {
 
   return {
     acquire,
-    /** Holds every request until `ms` from now (extends, never shortens, a pause under way). */
-    pauseFor (ms: number): void {
+    /**
+     * Holds every request until `ms` from now (extends, never shortens, a pause under way);
+     * answers when requests may go again.
+     */
+    pauseFor (ms: number): number {
       const until = now() + ms
       if (until > pausedUntil) {
         pausedUntil = until
         pauses += 1
       }
+      return pausedUntil
     },
     /** Follows what Genesys reports: a lower allowance than configured, or a spent budget. */
     observe (headers: RateLimitHeaders): void {
