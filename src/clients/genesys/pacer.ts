@@ -14,6 +14,13 @@ export interface PacerOptions {
   now?: () => number
 }
 
+/** Given when a request may go; call it when the response is in. */
+export interface Permit {
+  (): void
+  /** The instant (by the pacer's clock) the send slot was granted and counted in the window. */
+  readonly sentAt: number
+}
+
 export interface RateLimitHeaders {
   allowed?: number
   count?: number
@@ -60,9 +67,10 @@ export function createPacer (options: PacerOptions) {
     inFlight += 1
   }
 
-  /** Waits for a send slot; the returned function must be called when the response is in. */
-  async function acquire (signal?: AbortSignal): Promise<() => void> {
+  /** Waits for a send slot; the returned permit must be called when the response is in. */
+  async function acquire (signal?: AbortSignal): Promise<Permit> {
     await acquireConcurrency(signal)
+    let sentAt: number
     try {
       for (;;) {
         signal?.throwIfAborted()
@@ -71,6 +79,7 @@ export function createPacer (options: PacerOptions) {
         const windowFree = sent.length < limit ? t : sent[0]! + options.windowMs + margin
         const at = Math.max(t, pausedUntil, nextSlot, windowFree)
         if (at <= t) {
+          sentAt = t
           sent.push(t)
           nextSlot = t + spacing()
           break
@@ -82,7 +91,7 @@ export function createPacer (options: PacerOptions) {
       throw err
     }
     let released = false
-    return () => { if (!released) { released = true; releaseSlot() } }
+    return Object.assign(() => { if (!released) { released = true; releaseSlot() } }, { sentAt })
   }
 
   return {
