@@ -13,6 +13,7 @@ import storePlugin from './plugins/store.ts'
 import enginePlugin from './plugins/engine.ts'
 import authPlugin from './plugins/auth.ts'
 import hardeningPlugin from './plugins/hardening.ts'
+import securityHeadersPlugin from './plugins/security-headers.ts'
 import genesysPlugin from './plugins/genesys.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import callbacksPlugin from './plugins/callbacks.ts'
@@ -64,6 +65,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   // An api-only replica accepts work and leaves running it to worker replicas.
   const startWorkers = (opts.startWorkers ?? true) && role !== 'api'
   await fastify.register(configPlugin, { config: opts.config, now: opts.now })
+  await fastify.register(securityHeadersPlugin)
   await fastify.register(errorsPlugin)
   await fastify.register(swaggerPlugin)
   await fastify.register(authPlugin)

@@ -1,28 +1,15 @@
 import { getHeapStatistics } from 'node:v8'
 import fp from 'fastify-plugin'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 
 const UNLIMITED = new Set(['/healthz', '/readyz'])
 
 /**
- * Security headers, a per-caller request rate limit (429 with Retry-After), and 503 with
- * Retry-After when the process is overloaded.
+ * A per-caller request rate limit (429 with Retry-After), and 503 with Retry-After when the
+ * process is overloaded. (Security headers: security-headers.ts.)
  */
 export default fp(async (app) => {
-  await app.register(helmet, {
-    // The API answers JSON: nothing it serves needs to load anything. /docs sets its own policy
-    // (plugins/swagger.ts).
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        upgradeInsecureRequests: null
-      }
-    }
-  })
-
   await app.register(rateLimit, {
     max: app.config.RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
