@@ -5,9 +5,9 @@ import { makeTempDir, removeTempDir } from './process.ts'
 import { round } from './stats.ts'
 
 /**
- * What one SQLite commit costs on the disk the temp databases live on: WAL with synchronous=FULL
- * (the commit and its fsync: what the service waits for, though it syncs off the event loop,
- * src/store/sqlite-group-commit.ts) versus NORMAL (the commit alone: what the event loop spends).
+ * What one durable SQLite commit costs on the disk the temp databases live on: WAL with
+ * synchronous=FULL, as the service opens it (src/store/sqlite-dialect.ts), versus NORMAL.
+ * Explains submission and webhook throughput, which commit once per request.
  */
 export function probeCommitMs (commits = 300): { full: number, normal: number } {
   const dir = makeTempDir('fsync')
@@ -43,7 +43,6 @@ export interface CommitCounters {
   commits: number
   bookkeepingCommits: number
   transactions: number
-  syncs: number
 }
 
 /** The service's SQLite group-commit counters, read from its /metrics (src/plugins/metrics.ts). */
@@ -59,16 +58,14 @@ export async function commitCounters (url: string, headers: Record<string, strin
   return {
     commits: read('orchestrator_sqlite_commits_total'),
     bookkeepingCommits: read('orchestrator_sqlite_bookkeeping_commits_total'),
-    transactions: read('orchestrator_sqlite_transactions_total'),
-    syncs: read('orchestrator_sqlite_wal_syncs_total')
+    transactions: read('orchestrator_sqlite_transactions_total')
   }
 }
 
-/** What happened between two readings: commits, WAL syncs, and how many transactions each commit carried. */
+/** What happened between two readings: fsync'd commits and how many transactions each carried. */
 export function commitsBetween (before: CommitCounters, after: CommitCounters): CommitCounters & { transactionsPerCommit: number } {
   const commits = after.commits - before.commits
   const bookkeepingCommits = after.bookkeepingCommits - before.bookkeepingCommits
   const transactions = after.transactions - before.transactions
-  const syncs = after.syncs - before.syncs
-  return { commits, bookkeepingCommits, transactions, syncs, transactionsPerCommit: round(transactions / Math.max(1, commits + bookkeepingCommits), 2) }
+  return { commits, bookkeepingCommits, transactions, transactionsPerCommit: round(transactions / Math.max(1, commits + bookkeepingCommits), 2) }
 }

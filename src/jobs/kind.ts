@@ -34,7 +34,7 @@ export type TimelineEntries = Array<{ type: string, data: Record<string, unknown
 export type StepOutcome<S> =
   /**
    * `replayable`: the step changed nothing outside (it only read), so running it again is harmless
-   * and its transition is committed as bookkeeping (src/store/bookkeeping.ts), without a sync of its own.
+   * and its transition is committed as bookkeeping (src/store/bookkeeping.ts), without an fsync.
    */
   | { type: 'next', step: string, state: S, remoteRef?: string, timeline?: TimelineEntries, replayable?: boolean }
   | { type: 'wait', step: string, state: S, until: number, reason: string, remoteRef?: string, timeline?: TimelineEntries }

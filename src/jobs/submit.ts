@@ -18,7 +18,7 @@ export interface SubmitDeps {
   idempotencyTtlMs: number
   /**
    * Called once the new job is written, before its commit. On SQLite a worker woken here claims
-   * the job in the same group commit as the submission: one sync for both.
+   * the job in the same group commit as the submission: one fsync for both.
    */
   onWritten?: () => void
 }

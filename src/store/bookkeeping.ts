@@ -5,8 +5,8 @@ const context = new AsyncLocalStorage<true>()
 /**
  * Runs `work` as bookkeeping: writes whose loss in a power failure (or OS crash) only makes a job
  * repeat work it may repeat anyway, such as a lease claim or renewal. On SQLite they commit without
- * a WAL sync of their own (they still wait for the syncs of durable commits before them): a process
- * crash still loses nothing, and the next durable commit's sync covers them too. Anything answered to a caller, or recording
+ * waiting for an fsync (synchronous=NORMAL for that commit): a process crash still loses nothing,
+ * and the next durable commit's fsync covers them too. Anything answered to a caller, or recording
  * that something happened outside, must not run in here.
  */
 export async function bookkeeping<T> (work: () => Promise<T>): Promise<T> {

@@ -14,7 +14,7 @@ export interface Store {
   dialect: DialectName
   /** Where the data lives, without credentials, for logs. */
   location: string
-  /** SQLite only: commits made (durable and bookkeeping), their WAL syncs and the transactions they carried. */
+  /** SQLite only: commits made (with and without fsync) and the transactions they carried. */
   commitStats?: Readonly<GroupCommitStats>
   ping (): Promise<void>
   close (): Promise<void>

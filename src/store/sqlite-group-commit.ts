@@ -168,7 +168,7 @@ export class GroupCommitter {
     // A durable use must not ride in a light group: commit that one first (no fsync, so cheap).
     if (!light && this.#group?.light === true) this.#commitGroup()
     // Bookkeeping outside a transaction (a lease renewal) joins a group too, rather than making
-    // an autocommit of its own, which would need a sync of its own.
+    // an autocommit of its own, which would be fsync'd.
     if (light && this.#group === undefined) {
       try {
         this.#open(true)
