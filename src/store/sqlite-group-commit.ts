@@ -14,10 +14,8 @@ import { isBookkeeping } from './bookkeeping.ts'
  *
  * The fsync leaves the event loop: the connection runs with synchronous=NORMAL, so COMMIT only
  * writes the WAL, and the WAL file is then fdatasync'd on libuv's thread pool (WalFile). Syncs
- * are serial and one started after a COMMIT covers it. While one runs, the open group is not
- * committed (up to its size and age limits) but gathers the transactions that arrive meanwhile, and
- * is committed when the sync ends: one COMMIT and one sync for all of them. (SQLite itself still
- * syncs the WAL before each checkpoint, and the database after.)
+ * are serial and one started after a COMMIT covers it, so groups committed while one runs share
+ * the next. (SQLite itself still syncs the WAL before each checkpoint, and the database after.)
  *
  * Nobody is told "done" early: every use of the connection that joined an open group waits, after
  * giving the connection back, until that group is committed and synced, and fails if either
@@ -248,12 +246,7 @@ export class GroupCommitter {
     setImmediate(() => {
       this.#commitScheduled = false
       // A use that still holds the connection schedules again when it gives it back.
-      const group = this.#group
-      if (group === undefined || this.#lock.held) return
-      // While a sync runs, a durable group would only wait for the next one anyway: it stays open
-      // and gathers more transactions until then (the sync schedules its commit when it ends).
-      if (!group.light && this.#syncRunning !== undefined && !isFull(group)) return
-      this.#commitGroup()
+      if (this.#group !== undefined && !this.#lock.held) this.#commitGroup()
     })
   }
 
@@ -310,7 +303,6 @@ export class GroupCommitter {
       throw this.#failed
     }).finally(() => {
       if (this.#syncRunning === run) this.#syncRunning = undefined
-      if (this.#group !== undefined) this.#scheduleCommit()
     })
     this.#syncRunning = run
     return run
