@@ -31,13 +31,11 @@ export default fp(async (app) => {
   })
   const commitStats = app.store.commitStats
   if (commitStats !== undefined) {
-    // SQLite group commit: transactions ÷ commits is how many writes shared each commit, and
-    // commits ÷ syncs how many commits shared each fdatasync.
+    // SQLite group commit: transactions ÷ commits is how many writes shared each fsync.
     const counters = [
-      ['orchestrator_sqlite_commits_total', 'Durable SQLite commits (each covered by a WAL fdatasync), each carrying one or more transactions', () => commitStats.commits],
+      ['orchestrator_sqlite_commits_total', 'SQLite commits (one fsync each), each carrying one or more transactions', () => commitStats.commits],
       ['orchestrator_sqlite_bookkeeping_commits_total', 'SQLite commits of bookkeeping only (claims, lease renewals), made without an fsync', () => commitStats.lightCommits],
-      ['orchestrator_sqlite_transactions_total', 'Transactions carried by SQLite group commits', () => commitStats.transactions],
-      ['orchestrator_sqlite_wal_syncs_total', 'fdatasyncs of the SQLite WAL, made off the event loop; one may cover several commits', () => commitStats.syncs]
+      ['orchestrator_sqlite_transactions_total', 'Transactions made durable by SQLite group commits', () => commitStats.transactions]
     ] as const
     for (const [name, help, read] of counters) {
       registry.registerMetric(new client.Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))

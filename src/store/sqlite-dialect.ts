@@ -11,7 +11,7 @@ const STATEMENT_CACHE_SIZE = 500
  * how a statement says it returns rows. Statements are kept prepared per SQL text, because
  * preparing one costs about as much as running it.
  */
-function adapt (db: DatabaseSync, committer: GroupCommitter): SqliteDatabase {
+function adapt (db: DatabaseSync): SqliteDatabase {
   const prepared = new Map<string, SqliteStatement>()
   return {
     close: () => db.close(),
@@ -19,21 +19,10 @@ function adapt (db: DatabaseSync, committer: GroupCommitter): SqliteDatabase {
       const cached = prepared.get(sql)
       if (cached !== undefined) return cached
       const statement = db.prepare(sql)
-      // Anything but a plain SELECT may write (INSERT … RETURNING reads rows too); the committer
-      // must sync after a write made outside a transaction.
-      const mayWrite = !/^\s*select\b/i.test(sql)
       const adapted: SqliteStatement = {
         reader: statement.columns().length > 0,
-        all: (parameters) => {
-          const rows = statement.all(...(parameters as never[]))
-          if (mayWrite) committer.noteWrite()
-          return rows
-        },
-        run: (parameters) => {
-          const result = statement.run(...(parameters as never[]))
-          committer.noteWrite()
-          return result
-        },
+        all: (parameters) => statement.all(...(parameters as never[])),
+        run: (parameters) => statement.run(...(parameters as never[])),
         iterate: (parameters) => statement.iterate(...(parameters as never[]))
       }
       if (prepared.size >= STATEMENT_CACHE_SIZE) prepared.clear()
@@ -68,16 +57,12 @@ function connect (path: string): { shared: SharedConnection, close: () => Promis
   let shared = key === undefined ? undefined : connections.get(key)
   if (shared === undefined) {
     const raw = new DatabaseSync(path, { timeout: 5000 })
-    // WAL lets readers run beside the writer. Every commit must survive power loss, because a 202
-    // or an acknowledged webhook is a promise: in WAL mode the group committer fdatasyncs the WAL
-    // itself, off the event loop, so SQLite need not (NORMAL); without a WAL file (':memory:')
-    // SQLite syncs each commit (FULL).
-    const { journal_mode: journalMode } = raw.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }
-    const wal = journalMode === 'wal'
-    raw.exec(`PRAGMA synchronous = ${wal ? 'NORMAL' : 'FULL'}`)
+    // WAL lets readers run beside the writer; FULL makes every commit survive power loss, because
+    // a 202 or an acknowledged webhook is a promise. Group commit pays that fsync once per batch.
+    raw.exec('PRAGMA journal_mode = WAL')
+    raw.exec('PRAGMA synchronous = FULL')
     raw.exec('PRAGMA foreign_keys = ON')
-    const committer = new GroupCommitter(raw, wal ? `${resolve(path)}-wal` : undefined)
-    shared = { committer, database: adapt(raw, committer), users: 0 }
+    shared = { committer: new GroupCommitter(raw), database: adapt(raw), users: 0 }
     if (key !== undefined) connections.set(key, shared)
   }
   shared.users++

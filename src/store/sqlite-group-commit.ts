@@ -1,4 +1,3 @@
-import { open, type FileHandle } from 'node:fs/promises'
 import type { DatabaseSync } from 'node:sqlite'
 import { SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely'
 import { isBookkeeping } from './bookkeeping.ts'
@@ -10,23 +9,13 @@ import { isBookkeeping } from './bookkeeping.ts'
  * loop, so one transaction per request caps the service at one fsync per request. Here the
  * transactions that run in the same turn of the event loop share one database transaction: each
  * runs inside its own SAVEPOINT (so a failing one rolls back alone), and one COMMIT at the end of
- * the turn carries them all.
+ * the turn makes them all durable at once. Nobody is told "done" early: every use of the
+ * connection that joined an open group waits, after giving the connection back, until that
+ * group's COMMIT has returned, and fails if it failed. Reads wait too, so no caller ever sees data
+ * that a failed commit then takes back.
  *
- * The fsync leaves the event loop: the connection runs with synchronous=NORMAL, so COMMIT only
- * writes the WAL, and the WAL file is then fdatasync'd on libuv's thread pool (WalFile). Syncs
- * are serial and one started after a COMMIT covers it, so groups committed while one runs share
- * the next. (SQLite itself still syncs the WAL before each checkpoint, and the database after.)
- *
- * Nobody is told "done" early: every use of the connection that joined an open group waits, after
- * giving the connection back, until that group is committed and synced, and fails if either
- * failed. Reads wait too, and a use outside any group waits for the syncs of the commits before
- * it, so no caller sees data that a power failure could still take back. A failed fdatasync stops
- * the store: after one, Linux may have dropped the unwritten pages and a later sync would succeed
- * without them, so nothing more is written or answered until the process restarts.
- *
- * Bookkeeping (see bookkeeping.ts) goes in groups of its own, answered without waiting for a sync
- * of their own (only for the syncs of durable commits before them); a durable use never joins such
- * a group, so nothing acknowledged rides in one.
+ * Bookkeeping (see bookkeeping.ts) goes in groups of its own, committed with synchronous=NORMAL
+ * (no fsync); a durable use never joins such a group, so nothing acknowledged rides in one.
  */
 
 /** A group is committed once it holds this many transactions, even if more are queued. */
@@ -36,15 +25,11 @@ const MAX_GROUP_AGE_MS = 20
 
 /** Counted for the metrics: transactions ÷ commits is how many requests share each fsync. */
 export interface GroupCommitStats {
-  /** Durable commits: each waited for an fsync (one fsync may carry several). */
+  /** Commits that waited for an fsync. */
   commits: number
   /** Commits of bookkeeping only, made without an fsync. */
   lightCommits: number
   transactions: number
-  /** fdatasyncs of the WAL made off the event loop. */
-  syncs: number
-  /** How many of the durable commits the completed syncs cover (they are covered in order). */
-  syncedCommits: number
 }
 
 interface Group {
@@ -64,35 +49,6 @@ function newGroup (light: boolean): Group {
   // Every member awaits `durable`; this only keeps a failure nobody is awaiting any more quiet.
   durable.catch(() => {})
   return { light, transactions: 0, openedAt: performance.now(), durable, settle }
-}
-
-/** The WAL file, fdatasync'd on libuv's thread pool; any descriptor of a file flushes all of it. */
-class WalFile {
-  readonly #path: string
-  #handle: Promise<FileHandle> | undefined
-
-  constructor (path: string) {
-    this.#path = path
-  }
-
-  async sync (): Promise<void> {
-    // Opened on first use: SQLite creates the WAL with the first write.
-    this.#handle ??= open(this.#path, 'r')
-    let handle: FileHandle
-    try {
-      handle = await this.#handle
-    } catch (err) {
-      this.#handle = undefined
-      throw err
-    }
-    await handle.datasync()
-  }
-
-  async close (): Promise<void> {
-    const handle = this.#handle
-    this.#handle = undefined
-    await (await handle?.catch(() => undefined))?.close()
-  }
 }
 
 /** A FIFO lock that hands itself straight to the next waiter, so nobody can barge in between. */
@@ -126,42 +82,20 @@ class HandoffLock {
  */
 export class GroupCommitter {
   readonly raw: DatabaseSync
-  readonly stats: GroupCommitStats = { commits: 0, lightCommits: 0, transactions: 0, syncs: 0, syncedCommits: 0 }
+  readonly stats: GroupCommitStats = { commits: 0, lightCommits: 0, transactions: 0 }
   readonly #lock = new HandoffLock()
-  /** Undefined when COMMIT syncs by itself (synchronous=FULL: no WAL file, e.g. ':memory:'). */
-  readonly #wal: WalFile | undefined
   #group: Group | undefined
   #commitScheduled = false
   /** Set when the current use rolled back: it has nothing of its own to wait for. */
   #rolledBack = false
-  /** Set when the current use wrote outside a transaction (an autocommit): that needs a sync too. */
-  #wroteOutside = false
-  /** Settles once everything committed so far is synced. */
-  #unsynced: Promise<void> | undefined
-  #syncRunning: Promise<void> | undefined
-  #syncQueued: Promise<void> | undefined
-  #failed: Error | undefined
 
-  /** `walPath`: the WAL file to fdatasync after each durable commit, when SQLite does not. */
-  constructor (raw: DatabaseSync, walPath?: string) {
+  constructor (raw: DatabaseSync) {
     this.raw = raw
-    this.#wal = walPath === undefined ? undefined : new WalFile(walPath)
-  }
-
-  /** Called by the statement adapter after a statement that may write. */
-  noteWrite (): void {
-    if (!this.raw.isTransaction) this.#wroteOutside = true
   }
 
   async acquire (): Promise<void> {
-    if (this.#failed !== undefined) throw this.#failed
     await this.#lock.acquire()
-    if (this.#failed !== undefined) {
-      this.#lock.release()
-      throw this.#failed
-    }
     this.#rolledBack = false
-    this.#wroteOutside = false
     const light = isBookkeeping()
     // A durable use must not ride in a light group: commit that one first (no fsync, so cheap).
     if (!light && this.#group?.light === true) this.#commitGroup()
@@ -185,9 +119,16 @@ export class GroupCommitter {
   }
 
   #open (light: boolean): Group {
+    // The safety level can only change outside a transaction; light groups set it back on commit.
+    if (light) this.raw.exec('PRAGMA synchronous = NORMAL')
     // BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes gets SQLITE_BUSY at once
     // (without the busy timeout) when another process wrote in between.
-    this.raw.exec('BEGIN IMMEDIATE')
+    try {
+      this.raw.exec('BEGIN IMMEDIATE')
+    } catch (err) {
+      if (light) this.raw.exec('PRAGMA synchronous = FULL')
+      throw err
+    }
     this.#group = newGroup(light)
     return this.#group
   }
@@ -207,35 +148,28 @@ export class GroupCommitter {
     // of the group's earlier members with it: they must hear that it was not committed.
     const group = this.#group
     this.#group = undefined
+    if (group?.light === true) this.raw.exec('PRAGMA synchronous = FULL')
     group?.settle(new Error('SQLite rolled back the whole group transaction after an error; nothing in it was committed'))
   }
 
-  /** Gives the connection back, then waits until what this use joined, wrote or read is durable. */
+  /** Gives the connection back, then waits until the group this use joined is durable. */
   async release (): Promise<void> {
-    const rolledBack = this.#rolledBack
-    const joined = rolledBack ? undefined : this.#group
-    const wroteOutside = this.#wroteOutside
-    this.#wroteOutside = false
+    const joined = this.#rolledBack ? undefined : this.#group
     const current = this.#group
     if (current !== undefined && isFull(current)) this.#commitGroup()
-    // Requested before the lock goes, so the sync starts after this write and covers it.
-    const synced = wroteOutside && joined === undefined ? this.#syncCommitted() : this.#unsynced
     this.#lock.release()
     if (this.#group !== undefined) this.#scheduleCommit()
     if (joined !== undefined) await joined.durable
-    else if (!rolledBack) await synced
   }
 
-  /** Commits what is open, waits for its sync and closes the connection. */
+  /** Commits what is open and closes the connection. */
   async close (): Promise<void> {
     await this.#lock.acquire()
     try {
       this.#commitGroup()
-      await this.#unsynced?.catch(() => {})
     } finally {
       this.#lock.release()
     }
-    await this.#wal?.close()
     this.raw.close()
   }
 
@@ -257,55 +191,18 @@ export class GroupCommitter {
     this.#group = undefined
     try {
       this.raw.exec('COMMIT')
+      if (group.light) this.stats.lightCommits++
+      else this.stats.commits++
+      this.stats.transactions += group.transactions
+      group.settle()
     } catch (err) {
       if (this.raw.isTransaction) {
         try { this.raw.exec('ROLLBACK') } catch {}
       }
       group.settle(err instanceof Error ? err : new Error(String(err)))
-      return
+    } finally {
+      if (group.light) this.raw.exec('PRAGMA synchronous = FULL')
     }
-    if (group.light) this.stats.lightCommits++
-    else this.stats.commits++
-    this.stats.transactions += group.transactions
-    // Bookkeeping needs no sync of its own, but may depend on durable commits still being synced.
-    const durable = group.light ? this.#unsynced : this.#syncCommitted()
-    if (durable === undefined) group.settle()
-    else durable.then(() => group.settle(), (err: Error) => group.settle(err))
-  }
-
-  /** A promise that settles once everything committed so far is synced. */
-  #syncCommitted (): Promise<void> | undefined {
-    if (this.#wal === undefined) return undefined
-    const synced = this.#requestSync(this.#wal)
-    this.#unsynced = synced
-    synced.then(() => { if (this.#unsynced === synced) this.#unsynced = undefined }, () => {})
-    return synced
-  }
-
-  /** One sync at a time; a request made while one runs is served by the next, which all such requests share. */
-  #requestSync (wal: WalFile): Promise<void> {
-    if (this.#syncRunning === undefined) return this.#startSync(wal)
-    this.#syncQueued ??= this.#syncRunning.catch(() => {}).then(async () => {
-      this.#syncQueued = undefined
-      await this.#startSync(wal)
-    })
-    return this.#syncQueued
-  }
-
-  #startSync (wal: WalFile): Promise<void> {
-    if (this.#failed !== undefined) return Promise.reject(this.#failed)
-    const covers = this.stats.commits
-    const run = wal.sync().then(() => {
-      this.stats.syncs++
-      this.stats.syncedCommits = Math.max(this.stats.syncedCommits, covers)
-    }, (err: unknown) => {
-      this.#failed ??= new Error(`fdatasync of the SQLite WAL failed; the store stops until a restart: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
-      throw this.#failed
-    }).finally(() => {
-      if (this.#syncRunning === run) this.#syncRunning = undefined
-    })
-    this.#syncRunning = run
-    return run
   }
 }
 

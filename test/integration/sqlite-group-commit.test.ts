@@ -1,17 +1,15 @@
 // SQLite group commit (src/store/sqlite-group-commit.ts) on a real database file: transactions
 // of one event-loop turn share a COMMIT, a failing one rolls back alone, and nobody hears "done"
-// (or reads data) before the commit that carries it is written and its WAL fdatasync'd.
+// (or reads data) before the commit that carries it has returned.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { Kysely, sql } from 'kysely'
 import { openSqlite } from '../../src/store/sqlite-dialect.ts'
 import { bookkeeping } from '../../src/store/bookkeeping.ts'
-import { GroupCommitter, type GroupCommitStats } from '../../src/store/sqlite-group-commit.ts'
 
 interface Schema {
   items: { id: number, label: string }
@@ -29,9 +27,10 @@ function openTestDatabase (t: { after: (fn: () => unknown) => void }) {
     await db.destroy()
     rmSync(dir, { recursive: true, force: true })
   })
+  const synchronous = async () => (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]!.synchronous
   const committedCount = () => (outsider.prepare('select count(*) as n from items').get() as { n: number }).n
   const committed = (id: number) => outsider.prepare('select 1 from items where id = ?').get(id) !== undefined
-  return { db, stats: opened.commitStats, committedCount, committed, outsider }
+  return { db, stats: opened.commitStats, committedCount, committed, synchronous, outsider }
 }
 
 async function createItems (db: Kysely<Schema>): Promise<void> {
@@ -43,18 +42,12 @@ test('100 concurrent transactions share a handful of commits, and each is commit
   await createItems(db)
   const before = { ...stats }
   const visibleAtReturn: boolean[] = []
-  const syncedAtReturn: boolean[] = []
   await Promise.all(Array.from({ length: 100 }, async (_, i) => {
-    let commitsBefore = 0
     await db.transaction().execute(async (trx) => {
       await trx.insertInto('items').values({ id: i + 1, label: `item-${i}` }).execute()
-      // This transaction's group is committed later, as commit number commitsBefore + 1 or after.
-      commitsBefore = stats.commits
     })
-    // The outsider must already see this row, and a WAL sync must cover the commit that carried
-    // it: "done" means durable, not merely written.
+    // The outsider must already see this row: "done" means durable, not merely written.
     visibleAtReturn.push(committed(i + 1))
-    syncedAtReturn.push(stats.syncedCommits > commitsBefore)
   }))
   const commits = stats.commits - before.commits
   assert.equal(stats.transactions - before.transactions, 100)
@@ -62,8 +55,6 @@ test('100 concurrent transactions share a handful of commits, and each is commit
   assert.equal(committedCount(), 100)
   assert.equal(visibleAtReturn.length, 100)
   assert.ok(visibleAtReturn.every(Boolean), 'every caller returned only after the commit that carried its row')
-  assert.ok(syncedAtReturn.every(Boolean), 'every caller returned only after a WAL sync covering that commit')
-  assert.ok(stats.syncs - before.syncs >= 1 && stats.syncs - before.syncs <= commits)
 })
 
 test('a failing transaction in a group rolls back alone; the others commit', async (t) => {
@@ -98,75 +89,10 @@ test('a read made while a group is open returns only after that group is committ
 test('writes outside a transaction while no group is open commit on their own', async (t) => {
   const { db, stats, committedCount } = openTestDatabase(t)
   await createItems(db)
-  const before = { ...stats }
+  const before = stats.commits
   await db.insertInto('items').values({ id: 7, label: 'alone' }).execute()
   assert.equal(committedCount(), 1)
-  assert.equal(stats.commits, before.commits, 'an autocommit statement needs no group commit')
-  assert.equal(stats.syncs, before.syncs + 1, 'but its return waited for a WAL sync of its own')
-  // A plain read outside a transaction has nothing to sync.
-  await db.selectFrom('items').selectAll().execute()
-  assert.equal(stats.syncs, before.syncs + 1)
-})
-
-/**
- * Writes a row in a transaction held past the group's age limit (20 ms), so its release commits
- * the group at once, and starts `next` from inside it: queued behind the write for the connection,
- * `next` gets it in the same turn as that commit, while the commit's WAL sync surely still runs
- * (a thread-pool result arrives in a later turn). Answers the write's commit number and how many
- * commits were synced when `next` returned.
- */
-async function rightAfterCommit (db: Kysely<Schema>, stats: Readonly<GroupCommitStats>, next: () => Promise<unknown>): Promise<{ commit: number, syncedWhenDone: number }> {
-  let queued: Promise<number> | undefined
-  let commit = 0
-  await db.transaction().execute(async (trx) => {
-    await trx.insertInto('items').values({ id: 1, label: 'job' }).execute()
-    await sleep(25)
-    commit = stats.commits + 1
-    queued = next().then(() => stats.syncedCommits)
-  })
-  return { commit, syncedWhenDone: await queued! }
-}
-
-test('a read outside any group, made while a commit\'s WAL sync runs, returns only once that sync is done', async (t) => {
-  const { db, stats } = openTestDatabase(t)
-  await createItems(db)
-  let rows: unknown[] = []
-  const { commit, syncedWhenDone } = await rightAfterCommit(db, stats, async () => { rows = await db.selectFrom('items').selectAll().execute() })
-  assert.equal(rows.length, 1, 'the read sees the committed row')
-  assert.ok(syncedWhenDone >= commit, 'and was answered only after that row was synced')
-})
-
-test('bookkeeping committed while a durable commit\'s WAL sync runs waits for that sync', async (t) => {
-  const { db, stats } = openTestDatabase(t)
-  await createItems(db)
-  let read: Promise<unknown> | undefined
-  const { commit, syncedWhenDone } = await rightAfterCommit(db, stats, async () => {
-    // A claim of the job just written: it must not go on to act on a job a power cut could undo.
-    const claim = bookkeeping(async () => await db.transaction().execute(async (trx) => { await trx.updateTable('items').set({ label: 'claimed' }).where('id', '=', 1).execute() }))
-    // A durable read queued behind the claim commits the claim's light group when it takes the
-    // connection, in this same turn.
-    read = db.selectFrom('items').selectAll().execute()
-    await claim
-  })
-  assert.ok(syncedWhenDone >= commit, 'the claim was answered only after the job it claims was synced')
-  await read
-})
-
-test('a WAL sync that fails stops the store: the caller hears it, and later uses are refused', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'group-commit-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const raw = new DatabaseSync(join(dir, 'g.db'))
-  t.after(() => raw.close())
-  raw.exec('PRAGMA journal_mode = WAL')
-  raw.exec('PRAGMA synchronous = NORMAL')
-  // A WAL path that cannot be opened: the fdatasync fails for real (ENOENT), as a failing disk would.
-  const committer = new GroupCommitter(raw, join(dir, 'missing', 'g.db-wal'))
-  await committer.acquire()
-  committer.begin()
-  raw.exec('create table items (id integer primary key)')
-  committer.commit()
-  await assert.rejects(committer.release(), /fdatasync of the SQLite WAL failed.*ENOENT/)
-  await assert.rejects(committer.acquire(), /the store stops until a restart/)
+  assert.equal(stats.commits, before, 'an autocommit statement needs no group commit')
 })
 
 test('closing the database commits the group still open', async (t) => {
@@ -206,7 +132,7 @@ test('two stores on one file in one process share the connection instead of dead
 })
 
 test('bookkeeping commits without an fsync in groups of its own; a durable write never rides in one', async (t) => {
-  const { db, stats, committedCount } = openTestDatabase(t)
+  const { db, stats, committedCount, synchronous } = openTestDatabase(t)
   await createItems(db)
   const before = { ...stats }
   // Ten bookkeeping transactions and one autocommit bookkeeping write in one turn: one light commit.
@@ -218,8 +144,8 @@ test('bookkeeping commits without an fsync in groups of its own; a durable write
   ])
   assert.equal(stats.lightCommits - before.lightCommits, 1)
   assert.equal(stats.commits - before.commits, 0, 'bookkeeping alone made no fsync\'d commit')
-  assert.equal(stats.syncs - before.syncs, 0, 'and no WAL sync')
   assert.equal(committedCount(), 11, 'visible to another connection once awaited')
+  assert.equal(await synchronous(), 2, 'the connection is back to synchronous=FULL')
 
   // A durable transaction queued behind bookkeeping in the same turn gets a commit (and fsync) of its own.
   const mid = { ...stats }
@@ -229,7 +155,6 @@ test('bookkeeping commits without an fsync in groups of its own; a durable write
   ])
   assert.equal(stats.lightCommits - mid.lightCommits, 1)
   assert.equal(stats.commits - mid.commits, 1)
-  assert.equal(stats.syncs - mid.syncs, 1)
   // An autocommit durable write after a light group is open: the light group is committed first.
   const last = { ...stats }
   await Promise.all([
@@ -237,8 +162,8 @@ test('bookkeeping commits without an fsync in groups of its own; a durable write
     db.insertInto('items').values({ id: 71, label: 'durable-auto' }).execute()
   ])
   assert.equal(stats.lightCommits - last.lightCommits, 1)
-  assert.equal(stats.syncs - last.syncs, 1, 'the durable write was synced')
   assert.equal(committedCount(), 15)
+  assert.equal(await synchronous(), 2)
 })
 
 test('a bookkeeping transaction joining a durable group is committed with it, fsync and all', async (t) => {
@@ -252,16 +177,16 @@ test('a bookkeeping transaction joining a durable group is committed with it, fs
   assert.equal(stats.commits - before.commits, 1)
   assert.equal(stats.lightCommits - before.lightCommits, 0)
   assert.equal(stats.transactions - before.transactions, 2)
-  assert.equal(stats.syncs - before.syncs, 1)
 })
 
 test('bookkeeping that cannot get the write lock fails alone and leaves the store usable', async (t) => {
-  const { db, outsider } = openTestDatabase(t)
+  const { db, outsider, synchronous } = openTestDatabase(t)
   await createItems(db)
   // Another connection holds the write lock past the busy timeout (5 s).
   outsider.exec('BEGIN IMMEDIATE')
   await assert.rejects(bookkeeping(async () => await db.insertInto('items').values({ id: 1, label: 'renewal' }).execute()), /locked/)
   outsider.exec('COMMIT')
+  assert.equal(await synchronous(), 2, 'back to synchronous=FULL')
   await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 2, label: 'after' }).execute() })
   assert.deepEqual((await db.selectFrom('items').select('id').execute()).map((r) => r.id), [2])
 })
