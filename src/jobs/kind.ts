@@ -104,8 +104,10 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   callbackPayload?: (result: unknown, job: { id: string, finishedAt: string }) => unknown
 }
 
-/** Go on to `step`; `remoteRef` names the remote object the job now follows, so webhooks find it. */
-/** `timeline` entries are written in the same commit as the step transition. */
+/**
+ * Go on to `step`; `remoteRef` names the remote object the job now follows, so webhooks find it;
+ * `timeline` entries are written in the same commit as the step transition.
+ */
 export const next = <S>(step: string, state: S, options: { remoteRef?: string, timeline?: TimelineEntries, replayable?: boolean } = {}): StepOutcome<S> =>
   ({ type: 'next', step, state, ...options })
 export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now = Date.now(), remoteRef?: string): StepOutcome<S> =>

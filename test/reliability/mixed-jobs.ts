@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import type { Sandbox, SandboxStats } from '../../src/sandbox/index.ts'
 import { SANDBOX_CLIENT } from '../helpers/genesys-env.ts'
+import { requestToken } from '../sandbox/helpers.ts'
 
 export const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out']
 
@@ -171,15 +172,7 @@ export function actionExecutionsOf (job: PlannedJob, stats: SandboxStats): numbe
 
 /** Every evaluation the sandbox's LLM gateway holds, read through its API as a client would. */
 export async function listEvaluations (sandbox: Sandbox): Promise<Array<{ id: string, status: string }>> {
-  const tokenRes = await fetch(`${sandbox.url}/oauth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${SANDBOX_CLIENT.id}:${SANDBOX_CLIENT.secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded'
-    },
-    body: 'grant_type=client_credentials'
-  })
-  const { access_token: token } = await tokenRes.json() as { access_token: string }
+  const token = (await requestToken(sandbox.url, SANDBOX_CLIENT.id, SANDBOX_CLIENT.secret)).body.access_token as string
   const all: Array<{ id: string, status: string }> = []
   for (let page = 1; ; page++) {
     const res = await fetch(`${sandbox.url}/api/v2/ai/llm/evaluations?pageSize=100&pageNumber=${page}`, { headers: { authorization: `Bearer ${token}` } })
