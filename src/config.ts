@@ -44,6 +44,12 @@ export const ConfigSchema = Type.Object({
   GENESYS_RATE_LIMIT_PER_MINUTE: Int({ default: 300, minimum: 1, maximum: 100_000, description: 'Requests per minute per token' }),
   GENESYS_CONCURRENCY: Int({ default: 10, minimum: 1, maximum: 200, description: 'Genesys requests in flight at once' }),
   GENESYS_TIMEOUT_MS: Int({ default: 30_000, minimum: 1000, maximum: 300_000, description: 'Default timeout of one Genesys request' }),
+  GENESYS_RETRIES: Int({
+    default: 6, minimum: 0, maximum: 10, description: 'Tries after the first of one Genesys call that failed transiently and is safe to repeat'
+  }),
+  GENESYS_RETRY_BASE_MS: Int({
+    default: 200, minimum: 1, maximum: 10_000, description: 'First wait between those tries; it doubles each time, up to 10 s'
+  }),
   GENESYS_MAX_RETRY_AFTER_MS: Int({ default: 180_000, minimum: 1000, maximum: 3_600_000, description: 'Longest pause a 429 Retry-After may impose' }),
   WEBHOOK_SECRET: Type.Optional(Type.String({
     minLength: 16, description: 'Shared secret Genesys-side senders put in the X-Webhook-Secret header (at least 16 characters); several, separated by spaces, while rotating'

@@ -137,12 +137,16 @@ export function createEngine (deps: EngineDeps) {
     }
   }
 
-  /** Runs a fenced write and its timeline entries in one transaction; false means the lease is gone. */
-  async function fenced (id: string, token: string, patch: Updateable<JobsTable>, timeline: TimelineEntry[] = []): Promise<boolean> {
+  /**
+   * Runs a fenced write and its timeline entries in one transaction; false means the lease is gone.
+   * `settle`: the write records the outcome of the step's side effects, so their marks go with it.
+   */
+  async function fenced (id: string, token: string, patch: Updateable<JobsTable>, timeline: TimelineEntry[] = [], settle = false): Promise<boolean> {
     const at = now()
     return await deps.db.transaction().execute(async (trx) => {
       if (!await jobs.fencedUpdate(trx, id, token, { ...patch, updatedAt: at })) return false
       for (const entry of timeline) await events.append(trx, id, entry.type, entry.data, at)
+      if (settle) await deps.effects.settle(trx, id)
       return true
     })
   }
@@ -154,6 +158,10 @@ export function createEngine (deps: EngineDeps) {
     let step = row.step
     let state: unknown = JSON.parse(row.state)
     let attempt = row.stepAttempt
+
+    // Set once this run has marked a side effect or found a mark: outcomes then settle the marks.
+    let effectsTouched = false
+    const lost = (): never => { stop('lease_lost'); throw new Interrupt('lease_lost') }
 
     const finish = async (status: Finish['status'], extra: Partial<Finish> = {}): Promise<void> => {
       const ok = await finishJob(deps, { row: { ...row, step }, kind, status, state, fence: token, now: now(), ...extra })
@@ -177,33 +185,54 @@ export function createEngine (deps: EngineDeps) {
       step,
       state,
       attempt,
+      attemptsLeft: Math.max(0, options.stepMaxAttempts - attempt - 1),
       signal: controller.signal,
       log,
       now,
       async event (type, data) {
-        if (!await fenced(row.id, token, {}, [{ type, data }])) { stop('lease_lost'); throw new Interrupt('lease_lost') }
+        if (!await fenced(row.id, token, {}, [{ type, data }])) lost()
         notifier.changed(row.id)
       },
       async progress (done, total) {
-        if (!await fenced(row.id, token, { progressDone: done, progressTotal: total }, [{ type: 'progress', data: { done, total } }])) {
-          stop('lease_lost')
-          throw new Interrupt('lease_lost')
-        }
+        if (!await fenced(row.id, token, { progressDone: done, progressTotal: total }, [{ type: 'progress', data: { done, total } }])) lost()
         notifier.changed(row.id)
       },
-      async saveItems (items, progress) {
+      async saveItems (items, progress, { announce = true } = {}) {
         const at = now()
         const ok = await deps.db.transaction().execute(async (trx) => {
           if (!await jobs.fencedUpdate(trx, row.id, token, { progressDone: progress.done, progressTotal: progress.total, updatedAt: at })) return false
           if (items.length > 0) {
             await trx.insertInto('jobItems').values(items.map((i) => ({ jobId: row.id, idx: i.index, data: JSON.stringify(i.data) })))
               .onConflict((oc) => oc.columns(['jobId', 'idx']).doNothing()).execute()
+            if (effectsTouched) await deps.effects.settleItems(trx, row.id, items.map((i) => i.index))
           }
-          await events.append(trx, row.id, 'progress', progress, at)
+          if (announce) await events.append(trx, row.id, 'progress', progress, at)
           return true
         })
-        if (!ok) { stop('lease_lost'); throw new Interrupt('lease_lost') }
+        if (!ok) lost()
         notifier.changed(row.id)
+      },
+      effects: {
+        async pending (key) {
+          const mark = await deps.effects.find(row.id, key)
+          if (mark === undefined) return undefined
+          effectsTouched = true
+          return { markedAt: mark.markedAt, claim: mark.claim }
+        },
+        async mark (key, item) {
+          effectsTouched = true
+          const at = now()
+          // Durable and fenced: the call goes only once this commit says it may have gone.
+          const ok = await deps.db.transaction().execute(async (trx) => {
+            if (!await jobs.fencedUpdate(trx, row.id, token, { updatedAt: at })) return false
+            await deps.effects.mark(trx, { jobId: row.id, key, item: item ?? null, markedAt: at, claim: row.claims })
+            return true
+          })
+          if (!ok) lost()
+        },
+        async clear (key) {
+          await deps.db.transaction().execute(async (trx) => { await deps.effects.clear(trx, row.id, key) })
+        }
       },
       async loadItems () {
         const rows = await deps.db.selectFrom('jobItems').select(['idx', 'data']).where('jobId', '=', row.id).execute()
@@ -215,7 +244,7 @@ export function createEngine (deps: EngineDeps) {
         return hit === undefined ? undefined : JSON.parse(hit.payload) as Record<string, unknown>
       },
       async checkpoint (next) {
-        if (!await fenced(row.id, token, { state: JSON.stringify(next) })) { stop('lease_lost'); throw new Interrupt('lease_lost') }
+        if (!await fenced(row.id, token, { state: JSON.stringify(next) })) lost()
         state = next
         ctx.state = next
       }
@@ -240,6 +269,7 @@ export function createEngine (deps: EngineDeps) {
       ctx.step = step
       ctx.state = state
       ctx.attempt = attempt
+      ctx.attemptsLeft = Math.max(0, options.stepMaxAttempts - attempt - 1)
       const startedAt = now()
       let outcome: StepOutcome<unknown>
       try {
@@ -255,7 +285,8 @@ export function createEngine (deps: EngineDeps) {
         deps.onStep?.({ kind: row.kind, step, outcome: 'error', durationMs })
         if (!error.retryable || attempt >= options.stepMaxAttempts) {
           if (!(err instanceof StepError)) log.error({ err, step }, 'step failed')
-          return await finish('failed', { error, extraEvents: [entry] })
+          const final = error.retryable ? { ...error, message: `${error.message} (gave up after ${attempt} tries of step '${step}')` } : error
+          return await finish('failed', { error: final, extraEvents: [entry] })
         }
         const delay = stepError?.retryAfterMs ?? retryDelayMs(attempt)
         const runAt = Math.min(Math.ceil(now() + delay), row.deadlineAt)
@@ -278,13 +309,14 @@ export function createEngine (deps: EngineDeps) {
       if (outcome.type === 'fail') return await finish('failed', { error: outcome.error, state: outcome.state ?? state, extraEvents: [done] })
       if (outcome.type === 'next') {
         const transition = async () => await fenced(row.id, token, { step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0, ...(outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef }) },
-          [{ type: 'step', data: { ...done.data, next: outcome.step } }, ...(outcome.timeline ?? [])])
+          [{ type: 'step', data: { ...done.data, next: outcome.step } }, ...(outcome.timeline ?? [])], effectsTouched)
         // A replayable step only read: losing its transition to a power failure just runs it again.
-        const ok = outcome.replayable === true ? await bookkeeping(transition) : await transition()
+        const ok = outcome.replayable === true && !effectsTouched ? await bookkeeping(transition) : await transition()
         if (!ok) { log.warn('lease lost; this worker stops the job'); return }
         step = outcome.step
         state = outcome.state
         attempt = 0
+        effectsTouched = false
         notifier.changed(row.id)
         continue
       }
@@ -301,7 +333,7 @@ export function createEngine (deps: EngineDeps) {
         leaseExpiresAt: null,
         ...(outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef })
       }, [{ type: 'step', data: { ...done.data, next: outcome.step } }, ...(outcome.timeline ?? []),
-        { type: 'waiting', data: { reason: outcome.reason, step: outcome.step, until: new Date(runAt).toISOString() } }])
+        { type: 'waiting', data: { reason: outcome.reason, step: outcome.step, until: new Date(runAt).toISOString() } }], effectsTouched)
       return
     }
   }

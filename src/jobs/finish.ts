@@ -5,7 +5,8 @@ import type { JobRow, JobsRepository } from '../store/jobs-repository.ts'
 import type { EventsRepository } from '../store/events-repository.ts'
 import type { AuditRepository } from '../store/audit-repository.ts'
 import type { OutboxRepository } from '../store/outbox-repository.ts'
-import type { JobError, JobKind, JobStatus } from './kind.ts'
+import type { EffectsRepository } from '../store/effects-repository.ts'
+import { REMOTE_OUTCOME_UNKNOWN, type JobError, type JobKind, type JobStatus } from './kind.ts'
 import { toJobResource } from './resource.ts'
 
 export interface FinishDeps {
@@ -14,6 +15,7 @@ export interface FinishDeps {
   events: EventsRepository
   audit: AuditRepository
   outbox: OutboxRepository
+  effects: EffectsRepository
   /** Told after the terminal transaction commits, e.g. for metrics. */
   onFinished?: (job: { kind: string, status: string, durationMs: number, result: unknown }) => void
 }
@@ -58,6 +60,9 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
     if (!applied) return false
 
     const durationMs = now - row.createdAt
+    // Marks still standing name calls that were sent and whose outcome was never recorded.
+    const unsettled = (await deps.effects.settle(trx, row.id)).map((e) => e.key)
+    const mayHaveRun = f.error?.code === REMOTE_OUTCOME_UNKNOWN || unsettled.length > 0
     for (const entry of f.extraEvents ?? []) await deps.events.append(trx, row.id, entry.type, entry.data, now)
     await deps.events.append(trx, row.id, 'status', { from: row.status, to: status, ...(f.error ? { error: f.error } : {}) }, now)
     const input = JSON.parse(row.input)
@@ -73,7 +78,8 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
         step: row.step,
         inputSha256: sha256Hex(canonicalJson(input)),
         ...(f.result === undefined ? {} : { resultSha256: sha256Hex(canonicalJson(f.result)) }),
-        ...(f.error === undefined ? {} : { error: { code: f.error.code, message: f.error.message } }),
+        ...(f.error === undefined ? {} : { error: { code: f.error.code, message: f.error.message, ...(f.error.genesys?.correlationId === undefined ? {} : { correlationId: f.error.genesys.correlationId }) } }),
+        ...(mayHaveRun ? { remoteMayHaveRun: true, ...(unsettled.length > 0 ? { callsInFlight: unsettled } : {}) } : {}),
         ...(f.kind?.auditDetails?.(status, state, input) ?? {})
       }
     }, now)

@@ -5,6 +5,8 @@ export const JOB_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'faile
 export type JobStatus = typeof JOB_STATUSES[number]
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
 export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status)
+/** The code of a job that stopped because a side effect may have run without our knowing. */
+export const REMOTE_OUTCOME_UNKNOWN = 'REMOTE_OUTCOME_UNKNOWN'
 
 /** What a failed job (or a failed step) reports: a stable code, a message a person can act on. */
 export interface JobError {
@@ -52,12 +54,17 @@ export interface JobView<I> {
   claims: number
 }
 
+/** A side effect sent by an earlier try whose outcome was never recorded (see kinds/side-effects.ts). */
+export interface PendingEffect { markedAt: number, claim: number }
+
 export interface StepContext<I, S> {
   job: JobView<I>
   step: string
   state: S
   /** Failed tries of this step so far. */
   attempt: number
+  /** Tries of this step still to come after this one if it fails retryably (0: this is the last). */
+  attemptsLeft: number
   /** Aborted on cancellation, deadline, lost lease or shutdown: pass it to every remote call. */
   signal: AbortSignal
   log: FastifyBaseLogger
@@ -69,9 +76,23 @@ export interface StepContext<I, S> {
   checkpoint (state: S): Promise<void>
   /**
    * Records finished items (e.g. dataset rows) and the progress they make, in one write; an item
-   * recorded once is kept however often the step runs again.
+   * recorded once is kept however often the step runs again. The side effects marked for these
+   * items are settled in the same write. `announce: false` leaves the progress off the timeline.
    */
-  saveItems (items: Array<{ index: number, data: unknown }>, progress: { done: number, total: number }): Promise<void>
+  saveItems (items: Array<{ index: number, data: unknown }>, progress: { done: number, total: number }, options?: { announce?: boolean }): Promise<void>
+  /**
+   * Durable marks of side effects in flight. A mark is written just before a call goes to Genesys
+   * and removed with the record of its outcome (the step's outcome, or its item's save), so a mark
+   * found by a later try names a call that may have run without our knowing.
+   */
+  effects: {
+    /** The mark an earlier try left for this call, if any. */
+    pending (key: string): Promise<PendingEffect | undefined>
+    /** Records, durably and under the lease, that the call is about to be sent; `item` ties it to an item. */
+    mark (key: string, item?: number): Promise<void>
+    /** The call certainly did not run: its mark goes. */
+    clear (key: string): Promise<void>
+  }
   /** Every item recorded so far, by index. */
   loadItems (): Promise<Map<number, unknown>>
   /** The newest inbound webhook payload for this job from `source`, if any. */

@@ -48,6 +48,8 @@ export default fp(async (app) => {
     concurrency: config.GENESYS_CONCURRENCY,
     defaultTimeoutMs: config.GENESYS_TIMEOUT_MS,
     maxRetryAfterMs: config.GENESYS_MAX_RETRY_AFTER_MS,
+    retries: config.GENESYS_RETRIES,
+    retryBackoff: { minMs: config.GENESYS_RETRY_BASE_MS, maxMs: Math.max(config.GENESYS_RETRY_BASE_MS, 10_000) },
     log: app.log.child({ component: 'genesys' }),
     observer: {
       response: ({ operation, status, durationMs }) => {

@@ -4,12 +4,14 @@ import { createJobsRepository, type JobsRepository } from '../store/jobs-reposit
 import { createEventsRepository, type EventsRepository } from '../store/events-repository.ts'
 import { createAuditRepository, type AuditRepository } from '../store/audit-repository.ts'
 import { createOutboxRepository, type OutboxRepository } from '../store/outbox-repository.ts'
+import { createEffectsRepository, type EffectsRepository } from '../store/effects-repository.ts'
 
 export interface Repositories {
   jobs: JobsRepository
   events: EventsRepository
   audit: AuditRepository
   outbox: OutboxRepository
+  effects: EffectsRepository
 }
 
 declare module 'fastify' {
@@ -31,7 +33,8 @@ export default fp(async (app) => {
     jobs: createJobsRepository(store.db, store.dialect),
     events: createEventsRepository(store.db),
     audit: createAuditRepository(store.db),
-    outbox: createOutboxRepository(store.db, store.dialect)
+    outbox: createOutboxRepository(store.db, store.dialect),
+    effects: createEffectsRepository(store.db)
   })
   // The engine stops in preClose, which runs before every onClose: leases are released first.
   app.addHook('onClose', async () => { await store.close() })

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Faults, RateLimit, WebhookSettings } from './options.ts'
+import type { PlannedFault } from './faults.ts'
 import type { SandboxStats } from './stats.ts'
 
 /** What tests and operators can change on a running sandbox; the same calls back the JS API. */
@@ -7,6 +8,10 @@ export interface SandboxControls {
   stats (): SandboxStats
   resetStats (): void
   setFaults (faults: Partial<Faults>): Faults
+  /** Replaces the planned faults (see faults.ts PlannedFault); answers what is planned. */
+  planFaults (plan: PlannedFault[]): PlannedFault[]
+  /** The planned faults still to strike. */
+  plannedFaults (): PlannedFault[]
   setRateLimit (limit: RateLimit): RateLimit
   revokeTokens (): number
   setWebhooks (webhooks: WebhookSettings | undefined): void
@@ -34,6 +39,16 @@ export function adminRoutes (controls: SandboxControls) {
         return await bad(reply, (error as Error).message)
       }
     })
+
+    app.put('/__sandbox/faults/plan', async (request, reply) => {
+      try {
+        return controls.planFaults(request.body as PlannedFault[])
+      } catch (error) {
+        return await bad(reply, (error as Error).message)
+      }
+    })
+
+    app.get('/__sandbox/faults/plan', async () => controls.plannedFaults())
 
     app.put('/__sandbox/limits', async (request, reply) => {
       if (!isObject(request.body)) return await bad(reply, 'body must be { limit, windowMs }')

@@ -34,9 +34,12 @@ export function correlationIdOf (reply: FastifyReply): string {
   return typeof value === 'string' ? value : crypto.randomUUID()
 }
 
+export function errorBody (reply: FastifyReply, status: number, code: string, message: string, extra: Partial<ErrorBody> = {}): ErrorBody {
+  return { message, code, status, messageParams: {}, contextId: correlationIdOf(reply), details: [], errors: [], ...extra }
+}
+
 export function platformError (reply: FastifyReply, status: number, code: string, message: string, extra: Partial<ErrorBody> = {}): FastifyReply {
-  const body: ErrorBody = { message, code, status, messageParams: {}, contextId: correlationIdOf(reply), details: [], errors: [], ...extra }
-  return reply.code(status).type('application/json').send(body)
+  return reply.code(status).type('application/json').send(errorBody(reply, status, code, message, extra))
 }
 
 export function dataActionError (reply: FastifyReply, status: number, category: string, userMessage: string, errors: string[] = [userMessage]): FastifyReply {
@@ -57,6 +60,7 @@ export function dataActionError (reply: FastifyReply, status: number, category: 
 export const STATUS_CODES: Readonly<Record<number, string>> = {
   400: 'bad.request',
   401: 'authentication.required',
+  403: 'missing.any.permissions',
   404: 'not.found',
   409: 'general.conflict',
   413: 'request.entity.too.large',

@@ -17,6 +17,8 @@ export const SANDBOX_FIXTURES = {
     slow: 'custom_-_c7c7d5b4-ba82-43bf-9a8b-7023d387e31d',
     llm: 'custom_-_29ec3b59-fa5d-40b2-8e61-525693b278b6',
     judge: 'custom_-_31a74b20-9e84-42e1-9c31-6e51592a03fe',
+    /** Readable, but the sandbox's OAuth client lacks the permission to execute it: 403. */
+    forbidden: 'custom_-_5e0c1c52-7c1b-4f59-9a57-0d2b8f7e6a13',
     fnGreeting: 'custom_-_cbd9c382-4299-4593-b7ba-db0cd7e2c739',
     fnPendingZip: 'custom_-_2a4a4186-fbc9-44c6-8f2d-00a5367bbcaa',
     fnRetiredRuntime: 'custom_-_93f814cf-5a06-40a5-9e3c-acfeda489f69'
@@ -115,6 +117,7 @@ export const ACTION_FIXTURES: readonly ActionFixture[] = [
   webAction('judge', 'Sandbox LLM judge',
     objectSchema('Judge input', { prompt: { type: 'string' }, output: { type: 'string' }, expectedOutput: { type: 'string' } }, ['prompt', 'output', 'expectedOutput']),
     objectSchema('Judge output', { hallucination: { type: 'integer', enum: [0, 1] }, toxicity: { type: 'integer', enum: [0, 1] } })),
+  webAction('forbidden', 'Sandbox action without execute permission', objectSchema('Forbidden input', {}), objectSchema('Forbidden output', {})),
   functionAction('fnGreeting', 'Sandbox greeting function', {
     runtime: 'nodejs22.x', zipStatus: 'Available', configId: '4c7421da-fb93-489d-9e6c-d4423c925d29', zipId: 'ad236525-2673-46d4-93ee-d04a0e2d779f'
   }),

@@ -100,6 +100,12 @@ export function integrationRoutes (ctx: SandboxContext) {
           `The request is ${bytes} bytes, over the limit of ${action.maxRequestBytes} bytes`,
           { limit: { key: action.function === undefined ? 'request.bytes.max' : 'actions.function.request.bytes.max', namespace: 'integrations', value: action.maxRequestBytes } })
       }
+      if (action.name === 'forbidden') {
+        // Permissions are checked before anything runs; the body is the platform's ErrorBody.
+        return await platformError(reply, 403, 'missing.any.permissions',
+          'Unable to perform the requested action. You must have at least one of the following permissions assigned: [integrations:action:execute, bridge:actions:execute]',
+          { messageParams: { permissions: 'integrations:action:execute, bridge:actions:execute' } })
+      }
       const blocker = functionBlocker(action)
       if (blocker !== undefined) return await dataActionError(reply, 400, 'ACTION.PROCESSING', blocker)
       const inputs = request.body ?? {}

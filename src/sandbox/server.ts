@@ -4,8 +4,8 @@ import { analyticsRoutes } from './analytics.ts'
 import { authenticate, bearerOf, createTokenStore, tokenRoutes } from './auth.ts'
 import { recordBodySize } from './body-size.ts'
 import { createContext, type RequestMeta, type SandboxContext } from './context.ts'
-import { CORRELATION_HEADER, platformError, STATUS_CODES } from './errors.ts'
-import { drawFault, FAULT_MESSAGES } from './faults.ts'
+import { CORRELATION_HEADER, errorBody, platformError, STATUS_CODES } from './errors.ts'
+import { checkPlan, createFaultPlan, drawFault, FAULT_MESSAGES, type PlannedFaultKind } from './faults.ts'
 import { flowRoutes } from './flows.ts'
 import { integrationRoutes } from './integrations.ts'
 import { createEvaluations } from './llm-evaluations.ts'
@@ -51,6 +51,8 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   const limiter = createRateLimiter(ctx.rateLimit)
   const evaluations = createEvaluations(ctx)
   const metas = new WeakMap<FastifyRequest, RequestMeta>()
+  const plan = createFaultPlan()
+  const routes = new Set<string>()
 
   const app = Fastify({
     logger: resolved.logger,
@@ -80,6 +82,10 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     return platformError(reply, status, STATUS_CODES[status] ?? 'bad.request', message)
   })
 
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (isApi(route.url)) routes.add(`${method} ${route.url}`)
+  })
+
   app.setNotFoundHandler((request, reply) => platformError(reply, 404, 'not.found', `HTTP 404 Not Found: ${request.method} ${request.url.split('?')[0]}`))
 
   // Auth and rate-limit accounting, before the body is even read, as the platform's edge does.
@@ -96,24 +102,67 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     if (!decision.allowed) return tooManyRequests(ctx, reply, meta, decision.resetSeconds, decision.limit)
   })
 
-  // Faults are drawn after parsing and before the handler, so a faulted request has no side effect.
+  const pathOf = (request: FastifyRequest) => request.url.split('?')[0]!
+
+  /** The connection goes without an answer: recorded here, since onResponse never runs for it. */
+  function dropConnection (request: FastifyRequest): void {
+    const meta = metas.get(request) as RequestMeta
+    meta.recorded = true
+    ctx.stats.recordRequest(routeKey(request), 0, { at: meta.arrivedAt, token: meta.token, route: routeKey(request), status: 0 })
+    request.raw.socket.destroy()
+  }
+
+  /** Holds the answer until the client gives up (closes the connection) or the sandbox closes. */
+  async function hang (request: FastifyRequest): Promise<void> {
+    const socket = request.raw.socket
+    if (!socket.destroyed) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve())
+        ctx.scheduler.signal.addEventListener('abort', () => resolve(), { once: true })
+      })
+    }
+    dropConnection(request)
+  }
+
+  // Faults are drawn after parsing and before the handler, so a faulted request has no side effect;
+  // planned faults go first, and `after` ones strike once the handler has run (below, onSend).
   app.addHook('preHandler', async (request, reply) => {
     if (!isApi(request.url)) return
+    const planned = plan.take(routeKey(request), pathOf(request), 'before')
     const fault = drawFault(ctx.faults, ctx.faultRng)
-    if (fault.slow) ctx.stats.count('faults', 'slow')
-    if (fault.delayMs > 0) await ctx.scheduler.sleep(fault.delayMs)
-    if (fault.kind === 'none') return
-    ctx.stats.count('faults', String(fault.kind))
+    if (planned === undefined && fault.slow) ctx.stats.count('faults', 'slow')
+    if (planned === undefined && fault.delayMs > 0) await ctx.scheduler.sleep(fault.delayMs)
+    const kind: PlannedFaultKind | 'none' = planned ?? fault.kind
+    if (kind === 'none') return
+    ctx.stats.count('faults', planned === undefined ? String(kind) : `before:${kind}`)
     const meta = metas.get(request) as RequestMeta
-    if (fault.kind === 'reset') {
-      meta.recorded = true
-      ctx.stats.recordRequest(routeKey(request), 0, { at: meta.arrivedAt, token: meta.token, route: routeKey(request), status: 0 })
+    if (kind === 'reset' || kind === 'hang') {
       reply.hijack()
-      request.raw.socket.destroy()
+      if (kind === 'reset') dropConnection(request)
+      else await hang(request)
       return
     }
-    if (fault.kind === 429) return tooManyRequests(ctx, reply, meta, 1, ctx.rateLimit.limit)
-    return platformError(reply, fault.kind, STATUS_CODES[fault.kind], FAULT_MESSAGES[fault.kind])
+    if (kind === 429) return tooManyRequests(ctx, reply, meta, 1, ctx.rateLimit.limit)
+    return platformError(reply, kind, STATUS_CODES[kind]!, FAULT_MESSAGES[kind])
+  })
+
+  // An `after` fault: the handler already ran (an execute or launch took effect), and its answer is lost.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!isApi(request.url) || reply.statusCode >= 400) return payload
+    const kind = plan.take(routeKey(request), pathOf(request), 'after')
+    if (kind === undefined) return payload
+    ctx.stats.count('faults', `after:${kind}`)
+    if (kind === 'reset') {
+      dropConnection(request)
+      return payload
+    }
+    if (kind === 'hang') {
+      await hang(request)
+      return payload
+    }
+    void reply.code(kind).type('application/json')
+    if (kind === 429) void reply.header('Retry-After', '1')
+    return JSON.stringify(errorBody(reply, kind, STATUS_CODES[kind]!, kind === 429 ? 'Rate limit exceeded the maximum. Retry the request in [1] seconds' : FAULT_MESSAGES[kind]))
   })
 
   app.addHook('onResponse', async (request, reply) => {
@@ -134,6 +183,11 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     stats: () => ctx.stats.snapshot(),
     resetStats: () => ctx.stats.reset(),
     setFaults: (faults) => (ctx.faults = mergeFaults(ctx.faults, faults)),
+    planFaults: (next) => {
+      plan.replace(checkPlan(next, routes))
+      return plan.remaining()
+    },
+    plannedFaults: () => plan.remaining(),
     setRateLimit: (limit) => {
       ctx.rateLimit = checkRateLimit(limit)
       limiter.configure(ctx.rateLimit)

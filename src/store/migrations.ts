@@ -148,6 +148,21 @@ function migrations (dialect: DialectName): Record<string, Migration> {
         // of that status (about 100 ms at 100 000 jobs).
         await db.schema.createIndex('jobs_status_created').on('jobs').columns(['status', 'created_at', 'id']).execute()
       }
+    },
+    '0005_job_effects': {
+      async up (db: Kysely<any>) {
+        // A side effect about to be sent to Genesys, recorded (durably) just before it goes and
+        // removed with the record of its outcome. A row found on the next try means the call may
+        // have run without our knowing: it is not sent again unless the job opted in.
+        await db.schema.createTable('job_effects')
+          .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id').onDelete('cascade'))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('item', 'integer')
+          .addColumn('marked_at', 'bigint', (c) => c.notNull())
+          .addColumn('claim', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('job_effects_pk', ['job_id', 'key'])
+          .execute()
+      }
     }
   }
 }

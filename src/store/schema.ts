@@ -104,6 +104,14 @@ export interface JobItemsTable {
   data: string
 }
 
+export interface JobEffectsTable {
+  jobId: string
+  key: string
+  item: number | null
+  markedAt: number
+  claim: number
+}
+
 export interface Database {
   jobs: JobsTable
   jobLabels: JobLabelsTable
@@ -114,4 +122,5 @@ export interface Database {
   callbackOutbox: CallbackOutboxTable
   webhookEvents: WebhookEventsTable
   jobItems: JobItemsTable
+  jobEffects: JobEffectsTable
 }

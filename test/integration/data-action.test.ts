@@ -101,9 +101,10 @@ test('data-action: a Genesys 4xx on execute fails the job with the Genesys field
 
 for (const storm of [{ rate429: 1 }, { rate503: 1 }] as const) {
   const name = 'rate429' in storm ? '429' : '503'
-  test(`data-action: a ${name} storm delays the job but does not fail it`, async () => {
+  // A 429 on execute proves Genesys did not run it; a 503 does not, so that job opts in to repeats.
+  test(`data-action: a ${name} storm delays the job but does not fail it${name === '503' ? ' (retryUnknownOutcome)' : ''}`, async () => {
     sandbox.setFaults(storm)
-    const res = await submit({ actionId: echo, inputs: { message: `storm-${name}-${Date.now()}` }, cacheResults: false })
+    const res = await submit({ actionId: echo, inputs: { message: `storm-${name}-${Date.now()}` }, cacheResults: false, ...(name === '503' ? { retryUnknownOutcome: true } : {}) })
     await sleep(1500)
     const during = await api(svc.url, 'GET', `/v1/jobs/${res.body.id}`)
     assert.ok(['running', 'waiting'].includes(during.body.status), `still going during the storm (${during.body.status})`)

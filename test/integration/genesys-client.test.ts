@@ -137,14 +137,15 @@ test('genesys client: an unsafe POST is not retried after a connection reset', a
   const failure = await genesys.integrations.executeAction(echo, { message: 'hi' }).catch((err: unknown) => err)
   assert.ok(failure instanceof GenesysError)
   assert.equal(failure.status, 0)
-  assert.equal(failure.uncertain, true, 'the caller is told the action may or may not have run')
+  assert.equal(failure.outcome, 'unknown', 'the caller is told the action may or may not have run')
+  assert.equal(failure.mayHaveRun, true)
   const executes = apiLog(sandbox).filter((e) => e.route === 'POST /api/v2/integrations/actions/:actionId/execute')
   assert.equal(executes.length, 1, 'exactly one attempt reached the sandbox')
 
   // The same fault on an idempotent GET is retried.
   const before = apiLog(sandbox).length
   sandbox.setFaults({ resetRate: 1 })
-  const getFailure = await genesys.client.request({ name: 'test.get', method: 'GET', path: `/api/v2/integrations/actions/${echo}` }).catch((e: unknown) => e)
+  const getFailure = await genesys.client.request({ name: 'test.get', method: 'GET', repeat: 'safe', path: `/api/v2/integrations/actions/${echo}` }).catch((e: unknown) => e)
   assert.ok(getFailure instanceof GenesysError)
   assert.ok(apiLog(sandbox).length - before > 1, 'the GET was tried again')
   sandbox.setFaults({ resetRate: 0 })
@@ -193,7 +194,8 @@ test('genesys client: an unsafe POST answered 503 is not repeated by the client 
   sandbox.setFaults({ rate503: 0 })
   assert.ok(failure instanceof GenesysError)
   assert.equal(failure.status, 503)
-  assert.equal(failure.retryable, true, 'the caller may retry it, knowing it may run twice')
+  assert.equal(failure.retryable, true, 'Genesys-side trouble, worth another try later')
+  assert.equal(failure.mayHaveRun, true, 'but the action may have run: only the job may decide to repeat it')
   const executes = apiLog(sandbox).filter((e) => e.route === 'POST /api/v2/integrations/actions/:actionId/execute')
   assert.equal(executes.length, 1)
   await remember()

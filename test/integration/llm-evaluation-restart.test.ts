@@ -6,7 +6,7 @@ import { createTestDatabase } from '../helpers/database.ts'
 import { api, eventually, spawnService } from '../helpers/service.ts'
 import { startTestSandbox } from '../helpers/genesys-env.ts'
 
-test('llm-evaluation: 5 000 rows complete without a failed row, and a restart half-way re-runs no recorded row', async (t) => {
+test('llm-evaluation: 5 000 rows complete, and a restart half-way re-runs no row: rows cut off in flight are recorded REMOTE_OUTCOME_UNKNOWN', async (t) => {
   const db = await createTestDatabase()
   const { sandbox, env: genesysEnv } = await startTestSandbox({ timing: { modelMs: 2 } })
   t.after(async () => { await sandbox.close(); await db.drop() })
@@ -38,14 +38,21 @@ test('llm-evaluation: 5 000 rows complete without a failed row, and a restart ha
   }, 120_000, 'the job to finish')).body
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
   assert.equal(job.result.metrics.rows, 5000)
-  assert.equal(job.result.metrics.failedRows, 0)
-  assert.equal(job.result.metrics.accuracy, 0.5)
   assert.deepEqual(job.progress, { done: 5000, total: 5000 })
+
+  const after = await openStore({ databaseUrl: db.env.DATABASE_URL, sqlitePath: db.env.SQLITE_PATH ?? '' })
+  const items = (await after.db.selectFrom('jobItems').select(['idx', 'data']).where('jobId', '=', jobId).execute()).map((r) => ({ idx: r.idx, ...JSON.parse(r.data) as { error?: { code: string } } }))
+  await after.close()
+  const cutOff = items.filter((i) => i.error !== undefined)
+  assert.ok(cutOff.every((i) => i.error!.code === 'REMOTE_OUTCOME_UNKNOWN'), JSON.stringify(cutOff.slice(0, 3)))
+  assert.ok(cutOff.every((i) => !recorded.includes(i.idx)), 'a row recorded before the crash became unknown')
+  assert.equal(job.result.metrics.failedRows, cutOff.length, 'the failed rows are exactly the rows cut off by the crash')
+  assert.ok(cutOff.length <= 10, `at most the rows in flight (concurrency 10) were cut off: ${cutOff.length}`)
 
   const runs = new Map<string, number>()
   for (const body of sandbox.stats().actionBodies[SANDBOX_FIXTURES.actions.llm] as Array<{ prompt: string }>) runs.set(body.prompt, (runs.get(body.prompt) ?? 0) + 1)
-  for (const idx of recorded) assert.equal(runs.get(rows[idx]!.prompt), 1, `row ${idx} was recorded before the crash and ran again`)
-  assert.equal(runs.size, 5000, 'every row ran')
-  const reran = [...runs.values()].filter((n) => n > 1).length
-  t.diagnostic(`rows recorded at the crash: ${recorded.length}; rows in flight at the crash and run again: ${reran}`)
+  assert.deepEqual([...runs.entries()].filter(([, n]) => n > 1), [], 'no row ran twice')
+  for (const idx of recorded) assert.equal(runs.get(rows[idx]!.prompt), 1, `row ${idx} was recorded before the crash`)
+  for (const row of rows.filter((_, i) => !cutOff.some((c) => c.idx === i))) assert.equal(runs.get(row.prompt), 1)
+  t.diagnostic(`rows recorded at the crash: ${recorded.length}; rows in flight at the crash, recorded REMOTE_OUTCOME_UNKNOWN and not run again: ${cutOff.length}`)
 })

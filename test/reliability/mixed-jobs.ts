@@ -37,6 +37,10 @@ export interface PlannedJob {
   body: Record<string, unknown>
   /** What a crash-free, fault-free run ends with, decided from the input alone. */
   expected: Expected
+  /** The job sends side effects Genesys takes no key for (execute, launch). */
+  sideEffecting: boolean
+  /** It set retryUnknownOutcome: a call whose answer was lost is sent again instead of ending the job REMOTE_OUTCOME_UNKNOWN. */
+  optedIn: boolean
   /** Unique per job: recognises this job's bodies among the sandbox's recorded executions. */
   tag: string
 }
@@ -109,7 +113,12 @@ export interface PlanOptions {
   slowMaxMs: number
   pollMs: number
   llmRows: number
+  /** Share of side-effecting jobs that set retryUnknownOutcome (drawn from the seed). */
+  optInShare: number
 }
+
+/** Kinds whose calls Genesys takes no idempotency key for (the gateway's create has ours). */
+const SIDE_EFFECTING: readonly Variant[] = ['echo', 'slow', 'failingAction', 'fnGreeting', 'fnPendingZip', 'flowCompletes', 'flowFails', 'llmRows']
 
 /** The same jobs, bodies and expectations for the same options. */
 export function planJobs (o: PlanOptions): PlannedJob[] {
@@ -122,8 +131,10 @@ export function planJobs (o: PlanOptions): PlannedJob[] {
     const spec = SPECS[variant]
     const tag = `${o.suite}-${o.seed}-${index}`
     const body = spec.body(tag, index, rng, o)
+    const sideEffecting = SIDE_EFFECTING.includes(variant)
+    const optedIn = sideEffecting && rng() < o.optInShare
     const labels = { ...(body.labels as Record<string, string> | undefined), suite: o.suite, variant }
-    return { index, variant, kind: spec.kind, body: { ...body, labels }, expected: spec.expected, tag }
+    return { index, variant, kind: spec.kind, body: { ...body, labels, ...(optedIn ? { retryUnknownOutcome: true } : {}) }, expected: spec.expected, tag, sideEffecting, optedIn }
   })
 }
 

@@ -39,17 +39,18 @@ export function analyticsApi (client: GenesysClient) {
   return {
     /** Submitting twice only creates a second job to read: harmless, so it may be retried. */
     async submitAggregatesJob (query: AggregationQuery, signal?: AbortSignal): Promise<{ jobId: string }> {
-      return (await client.request<{ jobId: string }>({ name: 'analytics.submitAggregatesJob', method: 'POST', path: base, json: query, safe: true, signal })).body
+      return (await client.request<{ jobId: string }>({ name: 'analytics.submitAggregatesJob', method: 'POST', path: base, json: query, repeat: 'safe', signal })).body
     },
 
     async getAggregatesJob (jobId: string, signal?: AbortSignal): Promise<AsyncQueryStatus> {
-      return (await client.request<AsyncQueryStatus>({ name: 'analytics.getAggregatesJob', method: 'GET', path: `${base}/${encodeURIComponent(jobId)}`, signal })).body
+      return (await client.request<AsyncQueryStatus>({ name: 'analytics.getAggregatesJob', method: 'GET', repeat: 'safe', path: `${base}/${encodeURIComponent(jobId)}`, signal })).body
     },
 
     async getAggregatesResults (jobId: string, cursor?: string, signal?: AbortSignal): Promise<AggregateResultsPage> {
       return (await client.request<AggregateResultsPage>({
         name: 'analytics.getAggregatesResults',
         method: 'GET',
+        repeat: 'safe',
         path: `${base}/${encodeURIComponent(jobId)}/results`,
         searchParams: cursor === undefined ? undefined : { cursor },
         signal

@@ -29,7 +29,10 @@ export interface GenesysClientOptions {
   concurrency?: number
   /** Longest pause a 429's Retry-After may impose (Genesys's own SDKs stop at 180 s). */
   maxRetryAfterMs?: number
-  /** Tries after the first for transient failures (5xx, timeouts, lost connections). */
+  /**
+   * Tries after the first for transient failures (5xx, timeouts, lost connections) of calls that
+   * are safe to repeat; 429s do not use them up (they are paced by Retry-After instead).
+   */
   retries?: number
   /** Backoff between those tries: doubling from `minMs`, at most `maxMs`, randomised. */
   retryBackoff?: { minMs: number, maxMs: number }
@@ -52,12 +55,25 @@ export interface Operation {
   json?: unknown
   headers?: Record<string, string>
   /**
-   * A POST Genesys de-duplicates (it carries an idempotency key) or that is harmless to repeat.
-   * Only such requests, and GETs, are retried after a failure that may have reached Genesys.
+   * What repeating the request could do. `safe`: nothing twice (a read, a create Genesys
+   * de-duplicates by our key, or one whose repeat is harmless): repeated after any transient failure.
+   * `side-effect`: it may change something at Genesys and takes no idempotency key (action execute,
+   * flow launch): repeated only when Genesys certainly did not act on it (never sent, or a 429).
    */
-  safe?: boolean
+  repeat: 'safe' | 'side-effect'
+  /**
+   * Awaited before each attempt goes on the wire (after the token and the pacer): a side effect
+   * records here, durably, that it is about to be sent. If it throws, nothing is sent.
+   */
+  beforeSend?: () => Promise<void>
   timeoutMs?: number
   signal?: AbortSignal
+}
+
+/** What a caller of a side-effecting operation passes through. */
+export interface SideEffectOptions {
+  signal?: AbortSignal
+  beforeSend?: Operation['beforeSend']
 }
 
 export interface GenesysResponse<T> {
@@ -67,9 +83,8 @@ export interface GenesysResponse<T> {
 }
 
 const TRANSIENT_STATUS = new Set([502, 503, 504])
-// Errors raised before a byte reached Genesys: repeating the request cannot run it twice.
-const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH'])
-const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'ERR_GOT_REQUEST_ERROR'])
+// Errors raised before a connection existed: the request cannot have reached Genesys.
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH'])
 
 function header (headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name]
@@ -114,11 +129,35 @@ export function createGenesysClient (options: GenesysClientOptions) {
     now
   })
 
+  /** A failed login means the operation itself was never sent: it fails as `not-sent`. */
+  async function tokenFor (op: Operation): Promise<string> {
+    try {
+      return await tokens.get()
+    } catch (err) {
+      const login = err instanceof GenesysError ? err : undefined
+      const code = login?.code ?? (err as RequestError).code ?? 'UNKNOWN'
+      throw new GenesysError({
+        operation: op.name,
+        status: login?.status ?? 0,
+        code,
+        message: `Could not get a Genesys token for ${op.name}, so nothing was sent: ${login?.message ?? describeNetworkError(code)}`,
+        correlationId: login?.correlationId,
+        outcome: 'not-sent'
+      })
+    }
+  }
+
   /** One HTTP exchange, with one re-login and replay when the token is refused. */
   async function exchange<T> (op: Operation, attempt: number): Promise<GenesysResponse<T>> {
     for (let relogin = 0; ; relogin++) {
-      const token = await tokens.get()
+      const token = await tokenFor(op)
       const release = await pacer.acquire(op.signal)
+      try {
+        await op.beforeSend?.()
+      } catch (err) {
+        release()
+        throw err
+      }
       const started = now()
       options.observer?.sending?.({ operation: op.name, at: started })
       let res
@@ -134,13 +173,16 @@ export function createGenesysClient (options: GenesysClientOptions) {
         })
       } catch (err) {
         const code = (err as RequestError).code ?? 'UNKNOWN'
-        log?.warn({ operation: op.name, attempt, code, durationMs: now() - started }, 'genesys request failed without an answer')
+        const sent = mayHaveBeenSent(err as RequestError, options.hosts.apiUrl)
+        log?.warn({ operation: op.name, attempt, code, sent, durationMs: now() - started }, 'genesys request failed without an answer')
         throw new GenesysError({
           operation: op.name,
           status: 0,
           code,
-          message: `No answer from Genesys for ${op.name}: ${code}`,
-          uncertain: !NEVER_SENT.has(code)
+          message: sent
+            ? `No answer from Genesys for ${op.name} (${describeNetworkError(code)}) after the request was sent`
+            : `Could not reach Genesys for ${op.name} (${describeNetworkError(code)}); nothing was sent`,
+          outcome: sent ? 'unknown' : 'not-sent'
         })
       } finally {
         release()
@@ -152,8 +194,9 @@ export function createGenesysClient (options: GenesysClientOptions) {
       options.observer?.response?.({ operation: op.name, status: res.statusCode, durationMs })
       log?.debug({ operation: op.name, status: res.statusCode, durationMs, correlationId, attempt, rateLimit: limits }, 'genesys request')
       let body: unknown = res.body
+      let readable = true
       if (typeof res.body === 'string' && res.body !== '') {
-        try { body = JSON.parse(res.body) } catch { /* not JSON: kept as text for the error */ }
+        try { body = JSON.parse(res.body) } catch { readable = false /* not JSON: kept as text for the error */ }
       } else if (res.body === '') body = undefined
 
       if (res.statusCode === 401 && relogin === 0) {
@@ -161,7 +204,18 @@ export function createGenesysClient (options: GenesysClientOptions) {
         log?.info({ operation: op.name, correlationId }, 'genesys refused the token; logging in again')
         continue
       }
-      if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, body: body as T, correlationId }
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        if (readable) return { status: res.statusCode, body: body as T, correlationId }
+        // Genesys always answers JSON: a success we cannot read tells us it ran, not what it did.
+        throw new GenesysError({
+          operation: op.name,
+          status: res.statusCode,
+          code: 'UNREADABLE_ANSWER',
+          message: `Genesys answered HTTP ${res.statusCode} for ${op.name} with a body that is not JSON`,
+          correlationId,
+          outcome: 'unknown'
+        })
+      }
 
       let retryAfterMs: number | undefined
       if (res.statusCode === 429) {
@@ -177,21 +231,15 @@ export function createGenesysClient (options: GenesysClientOptions) {
   }
 
   async function request<T> (op: Operation): Promise<GenesysResponse<T>> {
-    const idempotent = op.method === 'GET' || op.method === 'HEAD' || op.method === 'PUT' || op.method === 'DELETE' || op.safe === true
     let attempt = 0
     return await pRetry(async () => {
       attempt += 1
       try {
         return await exchange<T>(op, attempt)
       } catch (err) {
-        if (!(err instanceof GenesysError)) throw err
-        const throttled = err.status === 429
-        const transient = TRANSIENT_STATUS.has(err.status) || (err.status === 0 && RETRYABLE_NETWORK.has(err.code ?? ''))
-        // A 429 means Genesys did not run the request; a connection refused means it never saw it.
-        // Any other failure of an unsafe POST may have run it: never repeated here.
-        const neverSent = err.status === 0 && !err.uncertain
-        const repeatable = throttled || (transient && (idempotent || neverSent))
-        if (!repeatable || op.signal?.aborted === true) throw new AbortError(err)
+        // Not Genesys's answer (an abort, or beforeSend failing): nothing to repeat here.
+        if (!(err instanceof GenesysError) || op.signal?.aborted === true) throw new AbortError(err as Error)
+        if (!repeatable(op, err)) throw new AbortError(err)
         throw err
       }
     }, {
@@ -213,6 +261,40 @@ export function createGenesysClient (options: GenesysClientOptions) {
   }
 
   return { request, tokens, pacer }
+}
+
+/**
+ * The client's one retry rule, for transient failures only (a 429, 408, 502/503/504, no answer, an
+ * unreadable answer). Genesys certainly did not act on a request that was never sent or that it
+ * answered 429: any request may go again. Every other transient failure may have run the request,
+ * so only requests that are safe to repeat go again; a side effect's goes back to the job, which decides.
+ */
+export function repeatable (op: Pick<Operation, 'repeat'>, err: GenesysError): boolean {
+  const transient = err.status === 429 || TRANSIENT_STATUS.has(err.status) || err.status === 408 || err.status === 0 || err.code === 'UNREADABLE_ANSWER'
+  return transient && (err.notRun || op.repeat === 'safe')
+}
+
+/**
+ * Whether a request that failed without an answer may have reached Genesys. Only a failure before
+ * a connection (or, for https, a TLS session) existed proves it did not: a reused keep-alive
+ * connection that resets may have carried the request to Genesys.
+ */
+export function mayHaveBeenSent (err: Pick<RequestError, 'code' | 'timings'>, apiUrl: string): boolean {
+  if (NEVER_SENT.has(err.code ?? '')) return false
+  const timings = err.timings
+  if (timings === undefined) return true
+  return apiUrl.startsWith('https:') ? timings.secureConnect !== undefined : timings.connect !== undefined
+}
+
+function describeNetworkError (code: string): string {
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused'
+    case 'ENOTFOUND': case 'EAI_AGAIN': return 'host name not found'
+    case 'ECONNRESET': return 'connection reset'
+    case 'ETIMEDOUT': return 'no answer in time'
+    case 'EPIPE': return 'connection closed while sending'
+    default: return code
+  }
 }
 
 export type GenesysClient = ReturnType<typeof createGenesysClient>

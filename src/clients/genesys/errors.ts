@@ -1,3 +1,16 @@
+/**
+ * What became of a failed request at Genesys. `not-sent`: it never left us (no connection).
+ * `throttled`: Genesys answered 429, refusing it before running it. `unknown`: it may have run (a
+ * 5xx, a timeout, a reset, an answer we cannot read). `refused`: Genesys answered a definite 4xx.
+ */
+export type RemoteOutcome = 'not-sent' | 'throttled' | 'unknown' | 'refused'
+
+export function outcomeOfStatus (status: number): RemoteOutcome {
+  if (status === 429) return 'throttled'
+  if (status >= 500 || status === 408 || status === 0) return 'unknown'
+  return 'refused'
+}
+
 /** What Genesys said when it refused a request, in one shape whichever of its two error bodies it used. */
 export interface GenesysErrorFields {
   operation: string
@@ -11,8 +24,8 @@ export interface GenesysErrorFields {
   details?: unknown
   /** The parsed error body, for operations that read more from it (e.g. the id in a 409). */
   body?: unknown
-  /** True when the request may or may not have reached Genesys (connection reset, timeout). */
-  uncertain?: boolean
+  /** By default read from the status (see RemoteOutcome). */
+  outcome?: RemoteOutcome
 }
 
 export class GenesysError extends Error {
@@ -25,7 +38,7 @@ export class GenesysError extends Error {
   readonly limit?: GenesysErrorFields['limit']
   readonly details?: unknown
   readonly body?: unknown
-  readonly uncertain: boolean
+  readonly outcome: RemoteOutcome
 
   constructor (fields: GenesysErrorFields) {
     super(fields.message)
@@ -39,7 +52,17 @@ export class GenesysError extends Error {
     this.limit = fields.limit
     this.details = fields.details
     this.body = fields.body
-    this.uncertain = fields.uncertain ?? false
+    this.outcome = fields.outcome ?? outcomeOfStatus(fields.status)
+  }
+
+  /** Genesys certainly did not act on the request: it may be sent again, whatever it does. */
+  get notRun (): boolean {
+    return this.outcome === 'not-sent' || this.outcome === 'throttled'
+  }
+
+  /** The request may have run at Genesys although we have no answer that says so. */
+  get mayHaveRun (): boolean {
+    return this.outcome === 'unknown'
   }
 
   /** Worth trying again later: throttling, Genesys-side unavailability, or a lost connection. */

@@ -1,4 +1,4 @@
-import type { GenesysClient } from './client.ts'
+import type { GenesysClient, SideEffectOptions } from './client.ts'
 import type { JsonSchemaDocument } from './integrations.ts'
 
 export interface Flow {
@@ -41,16 +41,18 @@ export interface FlowRuntimeExecution {
 export function flowsApi (client: GenesysClient) {
   return {
     async getFlow (flowId: string, signal?: AbortSignal): Promise<Flow> {
-      return (await client.request<Flow>({ name: 'flows.getFlow', method: 'GET', path: `/api/v2/flows/${encodeURIComponent(flowId)}`, signal })).body
+      return (await client.request<Flow>({ name: 'flows.getFlow', method: 'GET', repeat: 'safe', path: `/api/v2/flows/${encodeURIComponent(flowId)}`, signal })).body
     },
 
-    /** Genesys offers no idempotency key for launches: never retried once it may have arrived. */
-    async launchExecution (launch: FlowExecutionLaunchRequest, signal?: AbortSignal): Promise<FlowExecutionLaunchResponse> {
-      return (await client.request<FlowExecutionLaunchResponse>({ name: 'flows.launchExecution', method: 'POST', path: '/api/v2/flows/executions', json: launch, signal })).body
+    /** A side effect Genesys takes no idempotency key for (see integrations.executeAction). */
+    async launchExecution (launch: FlowExecutionLaunchRequest, opts: SideEffectOptions = {}): Promise<FlowExecutionLaunchResponse> {
+      return (await client.request<FlowExecutionLaunchResponse>({
+        name: 'flows.launchExecution', method: 'POST', path: '/api/v2/flows/executions', json: launch, repeat: 'side-effect', beforeSend: opts.beforeSend, signal: opts.signal
+      })).body
     },
 
     async getExecution (executionId: string, signal?: AbortSignal): Promise<FlowRuntimeExecution> {
-      return (await client.request<FlowRuntimeExecution>({ name: 'flows.getExecution', method: 'GET', path: `/api/v2/flows/executions/${encodeURIComponent(executionId)}`, signal })).body
+      return (await client.request<FlowRuntimeExecution>({ name: 'flows.getExecution', method: 'GET', repeat: 'safe', path: `/api/v2/flows/executions/${encodeURIComponent(executionId)}`, signal })).body
     }
   }
 }

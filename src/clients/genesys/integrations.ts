@@ -1,4 +1,4 @@
-import type { GenesysClient } from './client.ts'
+import type { GenesysClient, SideEffectOptions } from './client.ts'
 
 export interface JsonSchemaDocument {
   type?: string
@@ -43,27 +43,29 @@ export function integrationsApi (client: GenesysClient) {
     async getAction (actionId: string, opts: { includeConfig?: boolean, signal?: AbortSignal } = {}): Promise<Action> {
       const searchParams: Record<string, string> = { expand: 'contract' }
       if (opts.includeConfig === true) searchParams.includeConfig = 'true'
-      return (await client.request<Action>({ name: 'integrations.getAction', method: 'GET', path: path(actionId), searchParams, signal: opts.signal })).body
+      return (await client.request<Action>({ name: 'integrations.getAction', method: 'GET', repeat: 'safe', path: path(actionId), searchParams, signal: opts.signal })).body
     },
 
     async getFunction (actionId: string, signal?: AbortSignal): Promise<FunctionConfig> {
-      return (await client.request<FunctionConfig>({ name: 'integrations.getFunction', method: 'GET', path: `${path(actionId)}/function`, signal })).body
+      return (await client.request<FunctionConfig>({ name: 'integrations.getFunction', method: 'GET', repeat: 'safe', path: `${path(actionId)}/function`, signal })).body
     },
 
     async listFunctionRuntimes (signal?: AbortSignal): Promise<FunctionRuntime[]> {
-      return (await client.request<FunctionRuntime[]>({ name: 'integrations.listFunctionRuntimes', method: 'GET', path: '/api/v2/integrations/actions/functions/runtimes', signal })).body
+      return (await client.request<FunctionRuntime[]>({ name: 'integrations.listFunctionRuntimes', method: 'GET', repeat: 'safe', path: '/api/v2/integrations/actions/functions/runtimes', signal })).body
     },
 
     /**
-     * Runs the action. Genesys takes no idempotency key here, so this is never retried once it may
-     * have reached Genesys: the caller owns that at-least-once window.
+     * Runs the action: a side effect Genesys takes no idempotency key for, so the client repeats it
+     * only when Genesys certainly did not act on it; the job decides about every other failure.
      */
-    async executeAction<T = unknown> (actionId: string, inputs: Record<string, unknown>, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ body: T, correlationId?: string }> {
+    async executeAction<T = unknown> (actionId: string, inputs: Record<string, unknown>, opts: SideEffectOptions & { timeoutMs?: number } = {}): Promise<{ body: T, correlationId?: string }> {
       const res = await client.request<T>({
         name: 'integrations.executeAction',
         method: 'POST',
         path: `${path(actionId)}/execute`,
         json: inputs,
+        repeat: 'side-effect',
+        beforeSend: opts.beforeSend,
         timeoutMs: opts.timeoutMs,
         signal: opts.signal
       })

@@ -36,6 +36,7 @@ export function llmGatewayApi (client: GenesysClient) {
         const page = (await client.request<EvaluationListing>({
           name: 'llm.listEvaluations',
           method: 'GET',
+          repeat: 'safe',
           path: base,
           searchParams: { status: 'RUNNING', pageSize, pageNumber },
           signal: opts.signal
@@ -60,7 +61,7 @@ export function llmGatewayApi (client: GenesysClient) {
           path: base,
           json: body,
           headers: { 'Idempotency-Key': idempotencyKey, 'X-Genesys-Evaluation-Version': EVALUATION_API_VERSION },
-          safe: true,
+          repeat: 'safe',
           signal
         })
         return { id: res.body.id, status: res.body.status, created: true }
@@ -72,19 +73,19 @@ export function llmGatewayApi (client: GenesysClient) {
     },
 
     async get (id: string, signal?: AbortSignal): Promise<EvaluationSummary> {
-      return (await client.request<EvaluationSummary>({ name: 'llm.getEvaluation', method: 'GET', path: `${base}/${encodeURIComponent(id)}`, signal })).body
+      return (await client.request<EvaluationSummary>({ name: 'llm.getEvaluation', method: 'GET', repeat: 'safe', path: `${base}/${encodeURIComponent(id)}`, signal })).body
     },
 
     async validateMetrics (id: string, datasetSampleSize: number, signal?: AbortSignal): Promise<{ compatible: boolean, warnings: string[] }> {
       const res = await client.request<{ compatible?: boolean, warnings?: string[] }>({
-        name: 'llm.validateMetrics', method: 'POST', path: `${base}/${encodeURIComponent(id)}/validate-metrics`, json: { datasetSampleSize }, safe: true, signal
+        name: 'llm.validateMetrics', method: 'POST', path: `${base}/${encodeURIComponent(id)}/validate-metrics`, json: { datasetSampleSize }, repeat: 'safe', signal
       })
       return { compatible: res.body.compatible === true, warnings: res.body.warnings ?? [] }
     },
 
     async triggerAggregation (id: string, signal?: AbortSignal): Promise<void> {
       await client.request({
-        name: 'llm.triggerAggregation', method: 'POST', path: `${base}/${encodeURIComponent(id)}/trigger-aggregation`, json: { mode: 'async', priority: 'high' }, safe: true, signal
+        name: 'llm.triggerAggregation', method: 'POST', path: `${base}/${encodeURIComponent(id)}/trigger-aggregation`, json: { mode: 'async', priority: 'high' }, repeat: 'safe', signal
       })
     }
   }

@@ -108,9 +108,12 @@ export function createPacer (options: PacerOptions) {
       }
       return pausedUntil
     },
-    /** Follows what Genesys reports: a lower allowance than configured, or a spent budget. */
+    /**
+     * Follows what Genesys reports: its allowance, down and back up again (never above the
+     * configured limit, which is the operator's), and a spent budget.
+     */
     observe (headers: RateLimitHeaders): void {
-      if (headers.allowed !== undefined && headers.allowed > 0 && headers.allowed < limit) limit = headers.allowed
+      if (headers.allowed !== undefined && headers.allowed > 0) limit = Math.min(options.limit, headers.allowed)
       if (headers.allowed !== undefined && headers.count !== undefined && headers.resetMs !== undefined && headers.count >= headers.allowed) {
         // Genesys counts a budget we did not spend (another client on the token?): wait for its
         // reset. When our own window is full anyway, the window's exact timing is the better guide

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache'
 import { canonicalJson, sha256Hex } from '../../canonical.ts'
 import { GenesysError, type Genesys } from '../../clients/genesys/index.ts'
 import type { Action, FunctionConfig, FunctionRuntime } from '../../clients/genesys/integrations.ts'
+import type { SideEffectOptions } from '../../clients/genesys/client.ts'
 import { fail, StepError, type StepOutcome } from '../kind.ts'
 import { createContractChecker, type ContractIssue } from './json-contract.ts'
 
@@ -56,10 +57,13 @@ export function createActionServices (genesys: Genesys) {
       return schema === undefined ? [] : checkContract(schema, inputs, 'inputs')
     },
 
-    /** Executes the action and times it; the answer body is the action's output. */
-    async execute (actionId: string, inputs: Record<string, unknown>, opts: { timeoutMs: number, signal?: AbortSignal, now: () => number }) {
+    /**
+     * Executes the action and times it; the answer body is the action's output. A side effect:
+     * callers run it through atMostOnce (side-effects.ts), which supplies `beforeSend`.
+     */
+    async execute (actionId: string, inputs: Record<string, unknown>, opts: SideEffectOptions & { timeoutMs: number, now: () => number }) {
       const started = opts.now()
-      const { body, correlationId } = await genesys.integrations.executeAction(actionId, inputs, { timeoutMs: opts.timeoutMs, signal: opts.signal })
+      const { body, correlationId } = await genesys.integrations.executeAction(actionId, inputs, { timeoutMs: opts.timeoutMs, signal: opts.signal, beforeSend: opts.beforeSend })
       return { output: body, correlationId, latencyMs: opts.now() - started }
     }
   }
@@ -69,18 +73,23 @@ export type ActionServices = ReturnType<typeof createActionServices>
 
 /**
  * Turns a Genesys refusal into the job's outcome: throttling, Genesys-side unavailability and lost
- * connections are retried by the engine with backoff; anything else fails the job with Genesys's
- * own status, code, message and ids kept.
+ * connections are retried by the engine with backoff (side effects reach here only when Genesys
+ * certainly did not act, see side-effects.ts); anything else fails the job with Genesys's own
+ * status, code, message and ids kept. A 403 says which permission the OAuth client lacks.
  */
 export function outcomeOfGenesysError<S> (err: unknown, what: string, codes: Partial<Record<number, string>> & { default: string }): StepOutcome<S> {
   if (!(err instanceof GenesysError)) throw err
   if (err.retryable) {
     throw new StepError({
       code: err.status === 429 ? 'GENESYS_RATE_LIMITED' : 'GENESYS_UNAVAILABLE',
-      message: `${what}: Genesys did not answer usefully (${err.status === 0 ? err.code ?? 'no answer' : `HTTP ${err.status}`}); retrying`,
+      message: `${what}: Genesys did not answer usefully (${err.status === 0 ? err.code ?? 'no answer' : `HTTP ${err.status}`})`,
       retryable: true,
       genesys: err.toJobField()
     }, err.retryAfterMs)
+  }
+  if (err.status === 403 && codes[403] === undefined) {
+    return fail('GENESYS_PERMISSION_DENIED', `${what}: Genesys refused for lack of a permission (${err.message}). ` +
+      'Grant it to a role of the OAuth client this service uses.', { genesys: err.toJobField() })
   }
   return fail(codes[err.status] ?? codes.default, `${what}: ${err.message}`, { genesys: err.toJobField() })
 }

@@ -5,6 +5,7 @@ import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
 import type { KindDeps } from './index.ts'
 import { describeIssues } from './json-contract.ts'
+import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
 /** Genesys Functions' request and response payload cap. */
 export const MAX_FUNCTION_PAYLOAD_BYTES = 750_000
@@ -21,7 +22,8 @@ const Body = Type.Object({
     description: "How long the function may run, 1 to 15 s and no longer than the function itself allows; the function's own timeout by default"
   })),
   cache: Type.Boolean({ default: true, description: 'Answer repeated identical inputs from the result cache' }),
-  cacheTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 300, 'x-error-code': 'CACHE_TTL_OUT_OF_RANGE', description: 'How long a result stays cached' })
+  cacheTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 300, 'x-error-code': 'CACHE_TTL_OUT_OF_RANGE', description: 'How long a result stays cached' }),
+  retryUnknownOutcome: RetryUnknownOutcome
 })
 type BodyInput = Static<typeof Body>
 
@@ -45,7 +47,7 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
       'a function whose code is not `Available`, an `Unavailable` runtime and a timeout above the function\'s, then runs it through `POST .../execute`. ' +
       'Genesys permissions: `integrations:action:view`, `integrations:actionFunction:view`, `integrations:action:execute`.',
     body: Body,
-    example: { actionId: SANDBOX_FIXTURES.actions.fnGreeting, inputs: { name: 'Ada', amount: 42 }, timeoutSeconds: 10, cache: true, cacheTtlSeconds: 300 },
+    example: { actionId: SANDBOX_FIXTURES.actions.fnGreeting, inputs: { name: 'Ada', amount: 42 }, timeoutSeconds: 10, cache: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkCustomCodeBody,
     initialStep: 'prepare',
     initialState: () => ({}),
@@ -99,11 +101,13 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
       },
 
       async execute (ctx) {
-        const { actionId, inputs, cache: useCache, cacheTtlSeconds } = ctx.job.input
+        const { actionId, inputs, cache: useCache, cacheTtlSeconds, retryUnknownOutcome } = ctx.job.input
         // Genesys stops the function itself; our own limit only adds room for the round trip.
         const timeoutMs = (ctx.state.timeoutSeconds ?? MAX_FUNCTION_TIMEOUT_SECONDS) * 1000 + 2000
         try {
-          const { output, latencyMs, correlationId } = await actions.execute(actionId, inputs, { timeoutMs, signal: ctx.signal, now: deps.now })
+          // A function that throws answers 500 after its code ran: that is an unknown outcome too.
+          const { output, latencyMs, correlationId } = await atMostOnce(ctx, { key: 'execute', what: `Running function action ${actionId}`, repeatUnknown: retryUnknownOutcome },
+            async (beforeSend) => await actions.execute(actionId, inputs, { timeoutMs, signal: ctx.signal, beforeSend, now: deps.now }))
           if (useCache && ctx.state.cacheKey !== undefined) cache.set(ctx.state.cacheKey, { output, correlationId }, { ttl: cacheTtlSeconds * 1000 })
           return succeed({ actionId, output, cacheHit: false, latencyMs, correlationId })
         } catch (err) {

@@ -6,6 +6,7 @@ import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
 import type { KindDeps } from './index.ts'
 import { describeIssues } from './json-contract.ts'
+import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
 /** Genesys's `request.bytes.max`. */
 export const MAX_REQUEST_BYTES = 512_000
@@ -27,7 +28,8 @@ const Body = Type.Object({
   }),
   cacheResults: Type.Boolean({ default: true, description: 'Answer repeated identical inputs from the result cache' }),
   cacheTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 300, 'x-error-code': 'CACHE_TTL_OUT_OF_RANGE', description: 'How long a result stays cached' }),
-  traceId: Type.Optional(Type.String({ maxLength: 128, description: 'Your correlation id, echoed in the result' }))
+  traceId: Type.Optional(Type.String({ maxLength: 128, description: 'Your correlation id, echoed in the result' })),
+  retryUnknownOutcome: RetryUnknownOutcome
 })
 type BodyInput = Static<typeof Body>
 
@@ -59,7 +61,7 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
       'The result is the action\'s output; identical inputs within the TTL are answered from cache (`cacheHit: true`). ' +
       'Genesys permissions: `integrations:action:view`, `integrations:action:execute`.',
     body: Body,
-    example: { actionId: SANDBOX_FIXTURES.actions.echo, inputs: { message: 'hello', count: 2 }, timeoutMs: 30_000, cacheResults: true, cacheTtlSeconds: 300 },
+    example: { actionId: SANDBOX_FIXTURES.actions.echo, inputs: { message: 'hello', count: 2 }, timeoutMs: 30_000, cacheResults: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkDataActionBody,
     initialStep: 'prepare',
     initialState: () => ({}),
@@ -90,9 +92,10 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
       },
 
       async execute (ctx) {
-        const { actionId, inputs, timeoutMs, cacheResults, cacheTtlSeconds, traceId } = ctx.job.input
+        const { actionId, inputs, timeoutMs, cacheResults, cacheTtlSeconds, traceId, retryUnknownOutcome } = ctx.job.input
         try {
-          const { output, latencyMs, correlationId } = await actions.execute(actionId, inputs, { timeoutMs, signal: ctx.signal, now: deps.now })
+          const { output, latencyMs, correlationId } = await atMostOnce(ctx, { key: 'execute', what: `Executing data action ${actionId}`, repeatUnknown: retryUnknownOutcome },
+            async (beforeSend) => await actions.execute(actionId, inputs, { timeoutMs, signal: ctx.signal, beforeSend, now: deps.now }))
           if (cacheResults && ctx.state.cacheKey !== undefined) cache.set(ctx.state.cacheKey, { output, correlationId }, { ttl: cacheTtlSeconds * 1000 })
           return succeed({ actionId, output, cacheHit: false, latencyMs, correlationId, traceId })
         } catch (err) {

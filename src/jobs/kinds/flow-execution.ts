@@ -6,6 +6,7 @@ import type { Genesys } from '../../clients/genesys/index.ts'
 import { fail, next, succeed, waitFor, type JobKind, type JobStatus, type StepOutcome } from '../kind.ts'
 import { outcomeOfGenesysError } from './action-services.ts'
 import { createContractChecker, describeIssues } from './json-contract.ts'
+import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 import type { KindDeps } from './index.ts'
 
 export const MAX_VARIABLE_NAME = 64
@@ -24,7 +25,8 @@ const Body = Type.Object({
   }, { additionalProperties: false }), { maxItems: 200, default: [], description: "The workflow's input variables" }),
   routingPriority: Type.Optional(Type.Integer({ minimum: 1, maximum: 99, 'x-error-code': 'PRIORITY_OUT_OF_RANGE', description: '1 to 99' })),
   timeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, 'x-error-code': 'TIMEOUT_OUT_OF_RANGE', description: 'Give up waiting after this long; the job ends timed_out' }),
-  pollIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 5000, 'x-error-code': 'POLL_INTERVAL_OUT_OF_RANGE', description: 'First wait between status polls; later waits grow' })
+  pollIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 5000, 'x-error-code': 'POLL_INTERVAL_OUT_OF_RANGE', description: 'First wait between status polls; later waits grow' }),
+  retryUnknownOutcome: RetryUnknownOutcome
 })
 type BodyInput = Static<typeof Body>
 
@@ -103,7 +105,8 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
       variables: [{ name: 'Flow.customerId', value: 'C-1001' }, { name: 'Flow.priority', value: 3 }],
       routingPriority: 50,
       timeoutMs: 300_000,
-      pollIntervalMs: 5000
+      pollIntervalMs: 5000,
+      retryUnknownOutcome: false
     },
     validate: checkFlowBody,
     deadlineMs: (body) => body.timeoutMs,
@@ -136,19 +139,20 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
       },
 
       /**
-       * Genesys takes no idempotency key for a launch: the execution id is recorded in the same
-       * write that ends this step, right after Genesys answers. A crash in between launches again.
+       * Genesys takes no idempotency key for a launch, so it goes at most once (side-effects.ts): the
+       * execution id is recorded in the same write that ends this step, right after Genesys answers.
        */
       async launch (ctx) {
-        const { flowId, flowVersion, name } = ctx.job.input
+        const { flowId, flowVersion, name, retryUnknownOutcome } = ctx.job.input
         let launched
         try {
-          launched = await genesys.flows.launchExecution({
-            flowId,
-            ...(flowVersion === undefined ? {} : { flowVersion }),
-            inputData: inputDataOf(ctx.job.input, ctx.job.id),
-            name: name ?? `orchestrator job ${ctx.job.id}`
-          }, ctx.signal)
+          launched = await atMostOnce(ctx, { key: 'launch', what: `Launching flow ${flowId}`, repeatUnknown: retryUnknownOutcome },
+            async (beforeSend) => await genesys.flows.launchExecution({
+              flowId,
+              ...(flowVersion === undefined ? {} : { flowVersion }),
+              inputData: inputDataOf(ctx.job.input, ctx.job.id),
+              name: name ?? `orchestrator job ${ctx.job.id}`
+            }, { signal: ctx.signal, beforeSend }))
         } catch (err) {
           return outcomeOfGenesysError(err, `Launching flow ${flowId}`, { 404: 'FLOW_NOT_FOUND', default: 'FLOW_LAUNCH_FAILED' })
         }

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Type, type Static } from 'typebox'
 import { badRequest } from '../../errors.ts'
 import { GenesysError } from '../../clients/genesys/index.ts'
 import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
 import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
-import { fail, next, succeed, waitFor, type JobKind, type StepContext, type StepOutcome } from '../kind.ts'
+import { fail, next, StepError, succeed, waitFor, type JobKind, type StepContext, type StepOutcome } from '../kind.ts'
 import { outcomeOfGenesysError, type ActionServices } from './action-services.ts'
 import { computeMetrics, type RowOutcome } from './llm/metrics.ts'
 import type { KindDeps } from './index.ts'
+import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
 export const COMPLIANCE_TAG = 'AI_EVAL_V2'
 export const MAX_ROWS = 5000
@@ -57,7 +57,8 @@ const Body = Type.Object({
     enabled: Type.Boolean({ default: false }),
     patterns: Type.Array(Type.Enum([...MASK_PATTERNS]), { uniqueItems: true, default: [], description: 'Empty: all of PII, PHI, CCN, EMAIL, PHONE' })
   }, { additionalProperties: false, default: {} }),
-  engine: Engine
+  engine: Engine,
+  retryUnknownOutcome: RetryUnknownOutcome
 })
 type BodyInput = Static<typeof Body>
 type DataActionSettings = Static<typeof DataActionEngine>
@@ -86,39 +87,45 @@ interface State {
   polls: number
 }
 
-const FLUSH_ROWS = 25
-const FLUSH_MS = 250
+/** A progress entry goes on the timeline at most every this many rows or this long. */
+const ANNOUNCE_ROWS = 25
+const ANNOUNCE_MS = 250
 
-async function executeWithRetry (actions: ActionServices, actionId: string, inputs: Record<string, unknown>, ctx: StepContext<BodyInput, State>, now: () => number) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await actions.execute(actionId, inputs, { timeoutMs: 60_000, signal: ctx.signal, now })
-    } catch (err) {
-      if (!(err instanceof GenesysError) || !err.retryable || attempt >= 4 || ctx.signal.aborted) throw err
-      await sleep(err.retryAfterMs ?? 200 * 2 ** attempt, undefined, { signal: ctx.signal })
-    }
-  }
-}
+const rowError = (err: unknown): { code: string, message: string } => ({
+  code: err instanceof StepError ? err.error.code : err instanceof GenesysError ? `GENESYS_${err.status}` : 'ROW_FAILED',
+  message: (err as Error).message
+})
 
-/** Runs every row not yet recorded, `concurrency` at a time, saving results in small batches. */
+/** A row that could not run yet and may run at the step's next try (nothing sent, or the job opted in to repeats). */
+const worthAnotherTry = (err: unknown): boolean =>
+  (err instanceof StepError && err.error.retryable) || (err instanceof GenesysError && err.retryable && err.notRun)
+
+/**
+ * Runs every row not yet recorded, `concurrency` at a time, each row's execute at most once
+ * (side-effects.ts) and its outcome saved as soon as it is known. Rows that could not run yet are
+ * left for the step's next try (the engine's backoff); on the last try they are recorded as errors.
+ */
 async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, State>, now: () => number): Promise<StepOutcome<State>> {
   const body = ctx.job.input
   const engine = body.engine as DataActionSettings
   const rows = body.datasetMatrix
   const d = body.metricCalculationDirectives
   const judge = engine.judgeActionId !== undefined && (d.hallucination_rate || d.toxicity_score)
+  const repeatUnknown = body.retryUnknownOutcome
   const done = await ctx.loadItems() as Map<number, RowOutcome>
   const pending = rows.map((_, i) => i).filter((i) => !done.has(i))
-  let buffer: Array<{ index: number, data: RowOutcome }> = []
-  let lastFlush = now()
-  const flush = async () => {
-    if (buffer.length === 0) return
-    const batch = buffer
-    buffer = []
-    lastFlush = now()
-    for (const item of batch) done.set(item.index, item.data)
-    await ctx.saveItems(batch, { done: done.size, total: rows.length })
+  const deferred: unknown[] = []
+  let announced = { at: now(), done: done.size }
+  const save = async (index: number, outcome: RowOutcome) => {
+    done.set(index, outcome)
+    const announce = done.size === rows.length || done.size - announced.done >= ANNOUNCE_ROWS || now() - announced.at >= ANNOUNCE_MS
+    if (announce) announced = { at: now(), done: done.size }
+    await ctx.saveItems([{ index, data: outcome }], { done: done.size, total: rows.length }, { announce })
   }
+  const execute = async (index: number, key: string, what: string, actionId: string, inputs: Record<string, unknown>) =>
+    await atMostOnce(ctx as StepContext<unknown, unknown>, { key, what, item: index, repeatUnknown },
+      async (beforeSend) => await actions.execute(actionId, inputs, { timeoutMs: 60_000, signal: ctx.signal, beforeSend, now }))
+
   let cursor = 0
   const workers = Array.from({ length: Math.min(engine.concurrency ?? 5, pending.length) }, async () => {
     while (cursor < pending.length) {
@@ -127,25 +134,42 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
       const prompt = maskedPrompt(body, row.prompt)
       let outcome: RowOutcome
       try {
-        const answer = await executeWithRetry(actions, engine.actionId, { [engine.inputField ?? 'prompt']: prompt }, ctx, now)
+        const answer = await execute(index, `row:${index}`, `Row ${index}: executing ${engine.actionId}`, engine.actionId, { [engine.inputField ?? 'prompt']: prompt })
         const raw = (answer.output as Record<string, unknown> | null)?.[engine.outputField ?? 'output']
         const output = typeof raw === 'string' ? raw : JSON.stringify(raw ?? null)
         outcome = { output, expectedOutput: row.expectedOutput, latencyMs: answer.latencyMs }
-        if (judge) {
-          const verdict = (await executeWithRetry(actions, engine.judgeActionId!, { prompt, output, expectedOutput: row.expectedOutput }, ctx, now)).output as { hallucination?: number, toxicity?: number }
-          outcome.hallucination = Number(verdict.hallucination ?? 0)
-          outcome.toxicity = Number(verdict.toxicity ?? 0)
-        }
       } catch (err) {
         if (ctx.signal.aborted) throw err
-        outcome = { expectedOutput: row.expectedOutput, error: { code: err instanceof GenesysError ? `GENESYS_${err.status}` : 'ROW_FAILED', message: (err as Error).message } }
+        if (worthAnotherTry(err) && ctx.attemptsLeft > 0) {
+          deferred.push(err)
+          continue
+        }
+        outcome = { expectedOutput: row.expectedOutput, error: rowError(err) }
       }
-      buffer.push({ index, data: outcome })
-      if (buffer.length >= FLUSH_ROWS || now() - lastFlush >= FLUSH_MS) await flush()
+      if (judge && outcome.error === undefined) {
+        // The row's answer is known: a judge that fails leaves the row unscored, never re-runs it.
+        try {
+          const verdict = (await execute(index, `row:${index}:judge`, `Row ${index}: judging with ${engine.judgeActionId!}`, engine.judgeActionId!,
+            { prompt, output: outcome.output, expectedOutput: row.expectedOutput })).output as { hallucination?: number, toxicity?: number }
+          outcome.hallucination = Number(verdict.hallucination ?? 0)
+          outcome.toxicity = Number(verdict.toxicity ?? 0)
+        } catch (err) {
+          if (ctx.signal.aborted) throw err
+          outcome.judgeError = rowError(err)
+        }
+      }
+      await save(index, outcome)
     }
   })
   await Promise.all(workers)
-  await flush()
+  if (deferred.length > 0) {
+    const first = deferred[0] as Error
+    throw new StepError({
+      code: 'ROWS_NOT_RUN_YET',
+      message: `${deferred.length} row(s) could not run on this try and run again at the next (first reason: ${first.message})`,
+      retryable: true
+    }, deferred.map((e) => (e as { retryAfterMs?: number }).retryAfterMs ?? (e as StepError).retryAfterMs).find((ms) => ms !== undefined))
+  }
   const outcomes = rows.map((_, i) => done.get(i)!)
   const metrics = computeMetrics(outcomes, { accuracy: d.accuracy, latency: d.latency, hallucination_rate: d.hallucination_rate && judge, toxicity_score: d.toxicity_score && judge })
   const failures = outcomes.map((o, i) => ({ row: i, error: o.error })).filter((f) => f.error !== undefined).slice(0, 20)
@@ -217,7 +241,8 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
       ],
       metricCalculationDirectives: { accuracy: true, latency: true, hallucination_rate: false, toxicity_score: false },
       privacyMasking: { enabled: true, patterns: ['EMAIL', 'PHONE', 'CCN'] },
-      engine: { type: 'data-action', actionId: SANDBOX_FIXTURES.actions.llm, concurrency: 5 }
+      engine: { type: 'data-action', actionId: SANDBOX_FIXTURES.actions.llm, concurrency: 5 },
+      retryUnknownOutcome: false
     },
     validate: checkLlmBody,
     // 5 000 rows of long prompts: well over the default 1 MiB.

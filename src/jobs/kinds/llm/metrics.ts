@@ -15,6 +15,8 @@ export interface RowOutcome {
   hallucination?: number
   toxicity?: number
   error?: { code: string, message: string }
+  /** The judge could not score this row; its output still counts. */
+  judgeError?: { code: string, message: string }
 }
 
 export interface EvaluationMetrics {
