@@ -91,7 +91,7 @@ export function listFlows (query: ListQuery): ListAnswer {
 
   const matching = FLOW_FIXTURES
     .filter((flow) => (ids.length > 0 ? ids.includes(flow.id) : types.length === 0 || types.includes(FLOW_TYPE)))
-    .toSorted((a, b) => a.id.localeCompare(b.id))
+    .toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const pageCount = Math.ceil(matching.length / pageSize)
   const uri = (n: number) => {
     const params = new URLSearchParams()
