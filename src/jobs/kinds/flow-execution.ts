@@ -115,11 +115,12 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
     summary: 'Launch an Architect workflow and wait for its outcome',
     description: 'Checks the variables, reads the flow with its schemas (`GET /api/v2/flows?id={flowId}&includeSchemas=true`; a flow ' +
       "the list does not hold is FLOW_NOT_FOUND) and checks them against its published version's input schema (the timeline's " +
-      '`schema_check` entry says whether it was checked or why not), launches it (`POST /api/v2/flows/executions`, with the job id as `Flow.orchestratorJobId`) and polls ' +
+      '`schema_check` entry says whether it was checked or why not), launches it (`POST /api/v2/flows/executions`, with the job id ' +
+      'as `Flow.orchestratorJobId`) and polls ' +
       '`GET /api/v2/flows/executions/{id}` with backoff: COMPLETED succeeds with `outputData`; FAILED, ERROR and TERMINATED fail with the ' +
       "flow's error info. Genesys cannot cancel an execution, so on timeout the job ends `timed_out` while the execution may still run. " +
       'Node events the workflow posts to `/v1/webhooks/genesys/flow-events` join the timeline; `flow.complete` makes the job poll at once. ' +
-      '`routingPriority` is refused (ROUTING_PRIORITY_UNSUPPORTED): Genesys\'s launch request has no counterpart. ' +
+      "`routingPriority` is refused (ROUTING_PRIORITY_UNSUPPORTED): Genesys's launch request has no counterpart. " +
       'Genesys permissions: `architect:flow:view`, `architect:flow:launch`, `architect:flowExecution:view`.',
     body: Body,
     example: {
