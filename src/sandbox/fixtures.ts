@@ -141,7 +141,12 @@ export interface FlowFixture {
   name: FlowName
   id: string
   displayName: string
+  /** The published version. */
   version: string
+  /**
+   * The published version's schemas (`noSchema` publishes none). `GET /api/v2/flows` serves them
+   * only with `includeSchemas=true`; `GET /api/v2/flows/{flowId}` never does.
+   */
   inputSchema?: JsonSchema
   outputSchema?: JsonSchema
   /** One node per `timing.flowNodeMs`; the outcome applies once the last one has run. */

@@ -33,16 +33,88 @@ const FAILURES: Readonly<Record<'FAILED' | 'ERROR' | 'TERMINATED', { code: strin
   TERMINATED: { code: 'flow.execution.terminated', message: 'The flow was terminated before it finished.', reason: 'The flow was terminated' }
 }
 
-function flowView (flow: FlowFixture) {
-  const schemas = { ...(flow.inputSchema === undefined ? {} : { inputSchema: flow.inputSchema }), ...(flow.outputSchema === undefined ? {} : { outputSchema: flow.outputSchema }) }
+/** The `Flow.type` values of the Platform API; the list refuses any other `type`. */
+export const FLOW_TYPES = ['bot', 'commonmodule', 'digitalbot', 'inboundcall', 'inboundchat', 'inboundemail', 'inboundshortmessage', 'inqueuecall',
+  'inqueueemail', 'inqueueshortmessage', 'outboundcall', 'securecall', 'surveyinvite', 'voice', 'voicemail', 'voicesurvey', 'workflow', 'workitem'] as const
+const FLOW_TYPE = 'workflow'
+
+/**
+ * The Flow. Schemas only when asked for through the list's `includeSchemas=true`: that is the one
+ * documented way to get them, and `GET /api/v2/flows/{flowId}` documents only `deleted`.
+ */
+function flowView (flow: FlowFixture, withSchemas: boolean) {
+  const schemas = withSchemas
+    ? { ...(flow.inputSchema === undefined ? {} : { inputSchema: flow.inputSchema }), ...(flow.outputSchema === undefined ? {} : { outputSchema: flow.outputSchema }) }
+    : {}
   return {
     id: flow.id,
     name: flow.displayName,
-    type: 'workflow',
+    type: FLOW_TYPE,
     active: true,
     publishedVersion: { ...versionView(flow), ...schemas },
     ...schemas,
     selfUri: `/api/v2/flows/${flow.id}`
+  }
+}
+
+/** Every value of a query parameter that may repeat (`id=a&id=b`). */
+const allOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
+
+function positiveInt (raw: string | string[] | undefined, fallback: number): number | undefined {
+  if (raw === undefined) return fallback
+  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) return undefined
+  const n = Number(raw)
+  return n >= 1 ? n : undefined
+}
+
+type ListQuery = Record<string, string | string[] | undefined>
+type ListAnswer = { error: { field: string, message: string } } | { listing: Record<string, unknown> }
+
+/**
+ * `GET /api/v2/flows`: ids (repeatable) pick flows and then, as Genesys documents, the other
+ * filters are not used; otherwise `type` (repeatable) filters. Sorted by id, paged from 1.
+ */
+export function listFlows (query: ListQuery): ListAnswer {
+  const ids = allOf(query.id)
+  const types = allOf(query.type)
+  const badType = types.find((t) => !(FLOW_TYPES as readonly string[]).includes(t))
+  if (badType !== undefined) return { error: { field: 'type', message: `type '${badType}' is not a flow type; use one of ${FLOW_TYPES.join(', ')}` } }
+  const rawSchemas = query.includeSchemas
+  if (rawSchemas !== undefined && rawSchemas !== 'true' && rawSchemas !== 'false') {
+    return { error: { field: 'includeSchemas', message: 'includeSchemas must be true or false' } }
+  }
+  const includeSchemas = rawSchemas === 'true'
+  const pageSize = positiveInt(query.pageSize, 25)
+  const pageNumber = positiveInt(query.pageNumber, 1)
+  if (pageSize === undefined) return { error: { field: 'pageSize', message: 'pageSize must be a positive integer' } }
+  if (pageNumber === undefined) return { error: { field: 'pageNumber', message: 'pageNumber must be a positive integer' } }
+
+  const matching = FLOW_FIXTURES
+    .filter((flow) => (ids.length > 0 ? ids.includes(flow.id) : types.length === 0 || types.includes(FLOW_TYPE)))
+    .toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const pageCount = Math.ceil(matching.length / pageSize)
+  const uri = (n: number) => {
+    const params = new URLSearchParams()
+    for (const id of ids) params.append('id', id)
+    for (const type of types) params.append('type', type)
+    if (rawSchemas !== undefined) params.set('includeSchemas', rawSchemas)
+    params.set('pageSize', String(pageSize))
+    params.set('pageNumber', String(n))
+    return `/api/v2/flows?${params}`
+  }
+  return {
+    listing: {
+      entities: matching.slice((pageNumber - 1) * pageSize, pageNumber * pageSize).map((flow) => flowView(flow, includeSchemas)),
+      pageSize,
+      pageNumber,
+      total: matching.length,
+      pageCount,
+      firstUri: uri(1),
+      selfUri: uri(pageNumber),
+      lastUri: uri(Math.max(pageCount, 1)),
+      ...(pageNumber < pageCount ? { nextUri: uri(pageNumber + 1) } : {}),
+      ...(pageNumber > 1 ? { previousUri: uri(pageNumber - 1) } : {})
+    }
   }
 }
 
@@ -125,10 +197,16 @@ export function flowRoutes (ctx: SandboxContext) {
   }
 
   return async function (app: FastifyInstance): Promise<void> {
+    app.get('/api/v2/flows', async (request, reply) => {
+      const answer = listFlows(request.query as ListQuery)
+      if ('error' in answer) return await platformError(reply, 400, 'bad.request', answer.error.message, { details: [{ fieldName: answer.error.field }] })
+      return answer.listing
+    })
+
     app.get<{ Params: { flowId: string } }>('/api/v2/flows/:flowId', async (request, reply) => {
       const flow = flowsById.get(request.params.flowId)
       if (flow === undefined) return await platformError(reply, 404, 'not.found', `Flow ${request.params.flowId} not found`, { entityId: request.params.flowId })
-      return flowView(flow)
+      return flowView(flow, false)
     })
 
     app.post('/api/v2/flows/executions', async (request, reply) => {

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
 import { api, eventually, type RunningService } from '../helpers/service.ts'
-import { startGenesysService } from '../helpers/genesys-env.ts'
+import { SANDBOX_CLIENT, startGenesysService } from '../helpers/genesys-env.ts'
+import { call, requestToken } from '../sandbox/helpers.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
@@ -29,6 +30,18 @@ async function run (body: Record<string, unknown>) {
   return (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)).body
 }
 const timeline = async (id: string) => (await api(svc.url, 'GET', `/v1/jobs/${id}/events?limit=1000`)).body.events as Array<{ type: string, data: Record<string, any> }>
+/**
+ * The sandbox's request log for one route. It fails when the route never appears in the log, so a
+ * misspelt route name cannot make a filter silently match nothing.
+ */
+function requestsTo (route: string) {
+  const log = sandbox.stats().log
+  assert.ok(log.some((e) => e.route === route), `the sandbox logged no request to '${route}'; the routes it logged: ${[...new Set(log.map((e) => e.route))].join(', ')}`)
+  return log.filter((e) => e.route === route)
+}
+const FLOW_LIST = 'GET /api/v2/flows'
+const FLOW_BY_ID = 'GET /api/v2/flows/:flowId'
+const EXECUTION_BY_ID = 'GET /api/v2/flows/executions/:executionId'
 const launchesFor = (jobId: string) => sandbox.stats().flowLaunches.filter((l) => (l.body as { inputData?: Record<string, unknown> }).inputData?.['Flow.orchestratorJobId'] === jobId)
 
 test('flow-execution: a workflow that completes succeeds with its outputData; inputData carries every variable and the job id', async () => {
@@ -66,8 +79,7 @@ test('flow-execution: validation answers 400 per rule', async () => {
     [{ variables: [{ name: 'Flow.a-b', value: 1 }] }, 'VARIABLE_NAME_INVALID'],
     [{ variables: [{ name: 'Flow.note', value: 'x'.repeat(1025) }] }, 'VARIABLE_VALUE_TOO_LONG'],
     [{ variables: [{ name: 'Flow.nothing', value: null }] }, 'VARIABLE_TYPE_UNSUPPORTED'],
-    [{ variables: [], routingPriority: 0 }, 'PRIORITY_OUT_OF_RANGE'],
-    [{ variables: [], routingPriority: 100 }, 'PRIORITY_OUT_OF_RANGE']
+    [{ variables: [], pollIntervalMs: 99 }, 'POLL_INTERVAL_OUT_OF_RANGE']
   ]
   for (const [body, code] of cases) {
     const res = await submit({ flowId: flows.completes, ...body })
@@ -75,17 +87,68 @@ test('flow-execution: validation answers 400 per rule', async () => {
     assert.equal(res.body.code, code)
     assert.ok(res.body.message.length > 20)
   }
-  const longest = await submit({ flowId: flows.noSchema, variables: [{ name: 'Flow.note', value: 'x'.repeat(1024) }], routingPriority: 99 })
+  const longest = await submit({ flowId: flows.noSchema, variables: [{ name: 'Flow.note', value: 'x'.repeat(1024) }] })
   assert.equal(longest.status, 202)
   await api(svc.url, 'GET', `/v1/jobs/${longest.body.id}?waitSeconds=30`)
 })
 
-test("flow-execution: input data violating the flow's published input schema fails the job before launch", async () => {
+test('flow: the schema check works when GET /flows/{id} carries no schema', async () => {
+  // The documented GET /api/v2/flows/{flowId} answers the flow without its schemas.
+  const { body: { access_token: token } } = await requestToken(sandbox.url, SANDBOX_CLIENT.id, SANDBOX_CLIENT.secret)
+  const byId = await call(sandbox.url, token, 'GET', `/api/v2/flows/${flows.completes}`)
+  assert.equal(byId.status, 200)
+  assert.equal(byId.body.publishedVersion.id, '3.0')
+  assert.equal(byId.body.publishedVersion.inputSchema, undefined)
+  assert.equal(byId.body.inputSchema, undefined)
+  // The list call carries it when asked to (these two calls also put both routes in the sandbox's log).
+  const listed = await call(sandbox.url, token, 'GET', `/api/v2/flows?id=${flows.completes}&includeSchemas=true`)
+  assert.deepEqual(listed.body.entities[0].publishedVersion.inputSchema.required, ['Flow.customerId'])
+
+  // A flow with a published schema: a violating variable fails before launch.
+  const listCalls = requestsTo(FLOW_LIST).length
+  const byIdCalls = requestsTo(FLOW_BY_ID).length
+  const launches = sandbox.stats().flowLaunches.length
   const job = await run({ flowId: flows.completes, variables: [{ name: 'Flow.customerId', value: 42 }] })
   assert.equal(job.status, 'failed')
   assert.equal(job.error.code, 'INPUT_SCHEMA_VIOLATION')
   assert.match(job.error.message, /Flow\.customerId/)
-  assert.equal(launchesFor(job.id).length, 0, 'nothing was launched')
+  assert.equal(launchesFor(job.id).length, 0, 'nothing was launched for the job')
+  assert.equal(sandbox.stats().flowLaunches.length, launches, 'no launch counted at all')
+  // The schema came from the list call: one more list request, no more requests by id.
+  assert.equal(requestsTo(FLOW_LIST).length, listCalls + 1, 'the job read the flow through GET /api/v2/flows')
+  assert.equal(requestsTo(FLOW_BY_ID).length, byIdCalls, 'the job did not use GET /api/v2/flows/{flowId}')
+
+  // Variables that match: the timeline says the check ran, against the published version.
+  const valid = await run({ flowId: flows.completes, variables: customer })
+  assert.equal(valid.status, 'succeeded', JSON.stringify(valid.error))
+  const checked = (await timeline(valid.id)).filter((e) => e.type === 'schema_check')
+  assert.deepEqual(checked.map((e) => e.data), [{ checked: true, flowVersion: '3.0' }])
+
+  // A flow that publishes no schema runs, and its timeline says the check was skipped.
+  const bare = await run({ flowId: flows.noSchema, variables: [{ name: 'Flow.anything', value: [1, 2] }] })
+  assert.equal(bare.status, 'succeeded', JSON.stringify(bare.error))
+  assert.equal(launchesFor(bare.id).length, 1)
+  const skipped = (await timeline(bare.id)).filter((e) => e.type === 'schema_check')
+  assert.deepEqual(skipped.map((e) => e.data), [{ checked: false, flowVersion: '3.0', reason: 'the published version has no input schema' }])
+})
+
+test('flow: a flowId the list does not hold fails FLOW_NOT_FOUND before launch', async () => {
+  const missing = '00000000-0000-4000-8000-000000000000'
+  const job = await run({ flowId: missing, variables: [] })
+  assert.equal(job.status, 'failed')
+  assert.equal(job.error.code, 'FLOW_NOT_FOUND')
+  assert.match(job.error.message, new RegExp(missing))
+  assert.equal(launchesFor(job.id).length, 0)
+})
+
+test('flow: routingPriority is a 400', async () => {
+  for (const routingPriority of [50, 0, 'high', null]) {
+    const res = await submit({ flowId: flows.completes, variables: customer, routingPriority })
+    assert.equal(res.status, 400, JSON.stringify(res.body))
+    assert.equal(res.body.code, 'ROUTING_PRIORITY_UNSUPPORTED')
+    assert.match(res.body.message, /^routingPriority is not accepted: it has no counterpart in Genesys's launch request/)
+    assert.match(res.body.message, /remove it$/)
+  }
 })
 
 test('flow-execution: past timeoutMs the job ends timed_out, polling stops, and the audit record says the execution may still run', async () => {
@@ -94,7 +157,7 @@ test('flow-execution: past timeoutMs the job ends timed_out, polling stops, and 
   const executionId = (await timeline(job.id)).find((e) => e.type === 'remote')!.data.flowExecutionId as string
   await sleep(800)
   const finishedAt = Date.parse(job.finishedAt)
-  const lateRequests = sandbox.stats().log.filter((e) => e.route === 'GET /api/v2/flows/executions/:id' && e.at > finishedAt)
+  const lateRequests = requestsTo(EXECUTION_BY_ID).filter((e) => e.at > finishedAt)
   assert.deepEqual(lateRequests, [], 'no poll after the job ended')
   const audit = (await api(svc.url, 'GET', `/v1/audit?jobId=${job.id}&event=job.timed_out`)).body.items[0]
   assert.equal(audit.details.remoteMayStillRun, true)

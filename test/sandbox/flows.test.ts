@@ -7,26 +7,137 @@ const { flows } = SANDBOX_FIXTURES
 const NODE_MS = 100
 const STATUSES = ['UNKNOWN', 'RUNNING', 'COMPLETED', 'FAILED', 'ERROR', 'TERMINATED']
 
-test('sandbox: GET flow returns the workflow with its published input schema', async (t) => {
-  const { api } = await harness(t)
-  const flow = await api('GET', `/api/v2/flows/${flows.completes}`)
-  assert.equal(flow.status, 200)
-  assert.equal(flow.body.id, flows.completes)
-  assert.equal(flow.body.type, 'workflow')
-  assert.equal(flow.body.selfUri, `/api/v2/flows/${flows.completes}`)
-  assert.equal(flow.body.publishedVersion.id, '3.0')
-  assert.deepEqual(flow.body.publishedVersion.inputSchema.required, ['Flow.customerId'])
-  assert.equal(flow.body.publishedVersion.inputSchema.properties['Flow.customerId'].type, 'string')
-  assert.deepEqual(flow.body.inputSchema, flow.body.publishedVersion.inputSchema)
-  assert.ok(flow.body.outputSchema !== undefined)
+const ALL_FLOW_IDS = Object.values(flows).toSorted()
+const LISTING_KEYS = ['entities', 'firstUri', 'lastUri', 'pageCount', 'pageNumber', 'pageSize', 'selfUri', 'total']
 
-  const bare = await api('GET', `/api/v2/flows/${flows.noSchema}`)
-  assert.equal(bare.body.inputSchema, undefined)
-  assert.equal(bare.body.publishedVersion.inputSchema, undefined)
+test('sandbox: GET /api/v2/flows/{id} answers the Flow without any schema', async (t) => {
+  const { api } = await harness(t)
+  for (const id of [flows.completes, flows.noSchema]) {
+    const flow = await api('GET', `/api/v2/flows/${id}`)
+    assert.equal(flow.status, 200)
+    assert.equal(flow.body.id, id)
+    assert.equal(flow.body.type, 'workflow')
+    assert.equal(flow.body.selfUri, `/api/v2/flows/${id}`)
+    assert.deepEqual(flow.body.publishedVersion, { id: '3.0', name: '3.0', selfUri: `/api/v2/flows/${id}/versions/3.0` })
+    for (const key of ['inputSchema', 'outputSchema']) assert.equal(flow.body[key], undefined, `${key} of ${id}`)
+  }
+  // Not even when asked: the documented call takes only `deleted`.
+  const asked = await api('GET', `/api/v2/flows/${flows.completes}?includeSchemas=true`)
+  assert.equal(asked.body.publishedVersion.inputSchema, undefined)
+  assert.equal(asked.body.inputSchema, undefined)
 
   const missing = await api('GET', '/api/v2/flows/00000000-0000-4000-8000-000000000000')
   assert.equal(missing.status, 404)
   assert.equal(missing.body.code, 'not.found')
+})
+
+test('sandbox: GET /api/v2/flows list shape is the paged entity listing, 25 a page from page 1, sorted by id', async (t) => {
+  const { api } = await harness(t)
+  const list = await api('GET', '/api/v2/flows')
+  assert.equal(list.status, 200)
+  assert.deepEqual(Object.keys(list.body).sort(), LISTING_KEYS)
+  assert.equal(list.body.pageNumber, 1)
+  assert.equal(list.body.pageSize, 25)
+  assert.equal(list.body.total, ALL_FLOW_IDS.length)
+  assert.equal(list.body.pageCount, 1)
+  assert.deepEqual(list.body.entities.map((f: { id: string }) => f.id), ALL_FLOW_IDS)
+  assert.equal(list.body.firstUri, '/api/v2/flows?pageSize=25&pageNumber=1')
+  assert.equal(list.body.selfUri, list.body.firstUri)
+  assert.equal(list.body.lastUri, list.body.firstUri)
+  for (const flow of list.body.entities) {
+    assert.equal(flow.type, 'workflow')
+    assert.equal(typeof flow.name, 'string')
+    assert.equal(flow.publishedVersion.id, '3.0')
+    assert.equal(flow.selfUri, `/api/v2/flows/${flow.id}`)
+  }
+})
+
+test('sandbox: GET /api/v2/flows id filter repeated picks those flows and overrides type', async (t) => {
+  const { api } = await harness(t)
+  const two = await api('GET', `/api/v2/flows?id=${flows.fails}&id=${flows.completes}`)
+  assert.equal(two.status, 200)
+  assert.deepEqual(two.body.entities.map((f: { id: string }) => f.id), [flows.completes, flows.fails].toSorted())
+  assert.equal(two.body.total, 2)
+  assert.equal(two.body.selfUri, `/api/v2/flows?id=${flows.fails}&id=${flows.completes}&pageSize=25&pageNumber=1`)
+  // "If one or more IDs are specified, the search ... not use any additional supplied query parameters."
+  const withType = await api('GET', `/api/v2/flows?id=${flows.completes}&type=inboundcall`)
+  assert.deepEqual(withType.body.entities.map((f: { id: string }) => f.id), [flows.completes])
+  const unknown = await api('GET', '/api/v2/flows?id=00000000-0000-4000-8000-000000000000')
+  assert.equal(unknown.status, 200, 'an id the list does not hold is an empty page, not a 404')
+  assert.deepEqual(unknown.body.entities, [])
+  assert.equal(unknown.body.total, 0)
+  assert.equal(unknown.body.pageCount, 0)
+
+  assert.equal((await api('GET', '/api/v2/flows?type=workflow')).body.total, ALL_FLOW_IDS.length)
+  assert.equal((await api('GET', '/api/v2/flows?type=inboundcall&type=workflow')).body.total, ALL_FLOW_IDS.length)
+  assert.equal((await api('GET', '/api/v2/flows?type=inboundcall')).body.total, 0)
+  const badType = await api('GET', '/api/v2/flows?type=wrokflow')
+  assert.equal(badType.status, 400)
+  assert.equal(badType.body.code, 'bad.request')
+  assert.equal(badType.body.details[0].fieldName, 'type')
+})
+
+test('sandbox: GET /api/v2/flows includeSchemas on/off: schemas only when true, and only where published', async (t) => {
+  const { api } = await harness(t)
+  const path = `/api/v2/flows?id=${flows.completes}&id=${flows.noSchema}`
+  const byId = async (query: string) => {
+    const res = await api('GET', `${path}${query}`)
+    assert.equal(res.status, 200)
+    return Object.fromEntries(res.body.entities.map((f: { id: string }) => [f.id, f])) as Record<string, any>
+  }
+  const on = await byId('&includeSchemas=true')
+  const schema = on[flows.completes].publishedVersion.inputSchema
+  assert.deepEqual(schema.required, ['Flow.customerId'])
+  assert.equal(schema.properties['Flow.customerId'].type, 'string')
+  assert.deepEqual(on[flows.completes].inputSchema, schema)
+  assert.ok(on[flows.completes].publishedVersion.outputSchema !== undefined)
+  assert.equal(on[flows.noSchema].publishedVersion.inputSchema, undefined, 'a flow that publishes no schema has none to include')
+  assert.equal(on[flows.noSchema].inputSchema, undefined)
+
+  for (const query of ['&includeSchemas=false', '']) {
+    const off = await byId(query)
+    for (const flow of Object.values(off)) {
+      for (const key of ['inputSchema', 'outputSchema']) {
+        assert.equal(flow[key], undefined, `${key} with '${query}'`)
+        assert.equal(flow.publishedVersion[key], undefined, `publishedVersion.${key} with '${query}'`)
+      }
+    }
+  }
+  const bad = await api('GET', `${path}&includeSchemas=yes`)
+  assert.equal(bad.status, 400)
+  assert.equal(bad.body.details[0].fieldName, 'includeSchemas')
+})
+
+test('sandbox: GET /api/v2/flows paging: pageSize and pageNumber, with next/previous/last URIs', async (t) => {
+  const { api } = await harness(t)
+  const pageSize = 4
+  const pages = Math.ceil(ALL_FLOW_IDS.length / pageSize)
+  assert.ok(pages >= 2, 'the fixtures fill more than one page')
+  const seen: string[] = []
+  for (let n = 1; n <= pages; n++) {
+    const page = await api('GET', `/api/v2/flows?includeSchemas=true&pageSize=${pageSize}&pageNumber=${n}`)
+    assert.equal(page.status, 200)
+    assert.equal(page.body.pageNumber, n)
+    assert.equal(page.body.pageSize, pageSize)
+    assert.equal(page.body.total, ALL_FLOW_IDS.length)
+    assert.equal(page.body.pageCount, pages)
+    assert.equal(page.body.selfUri, `/api/v2/flows?includeSchemas=true&pageSize=${pageSize}&pageNumber=${n}`)
+    assert.equal(page.body.lastUri, `/api/v2/flows?includeSchemas=true&pageSize=${pageSize}&pageNumber=${pages}`)
+    assert.equal(page.body.nextUri, n < pages ? `/api/v2/flows?includeSchemas=true&pageSize=${pageSize}&pageNumber=${n + 1}` : undefined)
+    assert.equal(page.body.previousUri, n > 1 ? `/api/v2/flows?includeSchemas=true&pageSize=${pageSize}&pageNumber=${n - 1}` : undefined)
+    assert.ok(page.body.entities.length <= pageSize)
+    seen.push(...page.body.entities.map((f: { id: string }) => f.id))
+  }
+  assert.deepEqual(seen, ALL_FLOW_IDS, 'the pages together hold every flow once, in order')
+  const past = await api('GET', `/api/v2/flows?pageSize=${pageSize}&pageNumber=${pages + 1}`)
+  assert.equal(past.status, 200)
+  assert.deepEqual(past.body.entities, [])
+  for (const query of ['pageSize=0', 'pageNumber=0', 'pageSize=x', 'pageNumber=-1']) {
+    const bad = await api('GET', `/api/v2/flows?${query}`)
+    assert.equal(bad.status, 400, query)
+    assert.equal(bad.body.code, 'bad.request')
+    assert.equal(bad.body.details[0].fieldName, query.split('=')[0])
+  }
 })
 
 test('sandbox: a launched flow moves one node per flowNodeMs to COMPLETED with outputData', async (t) => {

@@ -51,7 +51,8 @@ export interface Operation {
   method: Method
   /** Path under the API host, starting with `/api/v2/`. */
   path: string
-  searchParams?: Record<string, string | number | boolean>
+  /** URLSearchParams where a parameter repeats (`id=a&id=b`). */
+  searchParams?: Record<string, string | number | boolean> | URLSearchParams
   json?: unknown
   headers?: Record<string, string>
   /**

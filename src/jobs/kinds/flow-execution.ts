@@ -3,6 +3,8 @@ import { canonicalJson, sha256Hex } from '../../canonical.ts'
 import { badRequest } from '../../errors.ts'
 import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
 import type { Genesys } from '../../clients/genesys/index.ts'
+import type { Flow } from '../../clients/genesys/flows.ts'
+import type { JsonSchemaDocument } from '../../clients/genesys/integrations.ts'
 import { fail, next, succeed, waitFor, type JobKind, type JobStatus, type StepOutcome } from '../kind.ts'
 import { outcomeOfGenesysError } from './action-services.ts'
 import { createContractChecker, describeIssues } from './json-contract.ts'
@@ -14,6 +16,9 @@ export const MAX_STRING_VALUE = 1024
 const IDENTIFIER = /^(Flow\.)?[A-Za-z_][A-Za-z0-9_]*$/
 /** Where the job id travels in `inputData`, so flow events and executions can be traced back. */
 export const JOB_ID_INPUT = 'Flow.orchestratorJobId'
+const ROUTING_PRIORITY_REFUSED = 'ROUTING_PRIORITY_UNSUPPORTED'
+const ROUTING_PRIORITY_WHY = "it has no counterpart in Genesys's launch request (FlowExecutionLaunchRequest takes only flowId, " +
+  'flowVersion, inputData and name), so it could not be honoured; remove it'
 
 const Body = Type.Object({
   flowId: Type.String({ minLength: 1, maxLength: 200, description: 'The Architect workflow to launch' }),
@@ -23,7 +28,8 @@ const Body = Type.Object({
     name: Type.String({ minLength: 1, maxLength: 256, description: `An identifier of at most ${MAX_VARIABLE_NAME} characters; \`Flow.\` may prefix it` }),
     value: Type.Unknown({ description: `A string (at most ${MAX_STRING_VALUE} characters), number, boolean, array or object` })
   }, { additionalProperties: false }), { maxItems: 200, default: [], description: "The workflow's input variables" }),
-  routingPriority: Type.Optional(Type.Integer({ minimum: 1, maximum: 99, 'x-error-code': 'PRIORITY_OUT_OF_RANGE', description: '1 to 99' })),
+  // Kept only so the refusal can say why: the body forbids unknown fields before `validate` runs.
+  routingPriority: Type.Optional(Type.Unknown({ deprecated: true, description: `Not accepted (${ROUTING_PRIORITY_REFUSED}): ${ROUTING_PRIORITY_WHY}` })),
   timeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, 'x-error-code': 'TIMEOUT_OUT_OF_RANGE', description: 'Give up waiting after this long; the job ends timed_out' }),
   pollIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 5000, 'x-error-code': 'POLL_INTERVAL_OUT_OF_RANGE', description: 'First wait between status polls; later waits grow' }),
   retryUnknownOutcome: RetryUnknownOutcome
@@ -31,6 +37,7 @@ const Body = Type.Object({
 type BodyInput = Static<typeof Body>
 
 export function checkFlowBody (body: BodyInput): void {
+  if (body.routingPriority !== undefined) throw badRequest(ROUTING_PRIORITY_REFUSED, `routingPriority is not accepted: ${ROUTING_PRIORITY_WHY}`)
   const seen = new Set<string>()
   for (const [i, { name, value }] of body.variables.entries()) {
     const where = `variables[${i}]`
@@ -54,6 +61,22 @@ interface State {
   flowExecutionId?: string
   launchedAt?: number
   polls: number
+}
+
+/**
+ * The input schema of the flow's published version, or why there is none to check against. The
+ * list answers the schema of the published version only, so a job that names another version
+ * cannot be checked here (Genesys still checks it at launch).
+ */
+export function publishedSchemaOf (flow: Flow, flowVersion: string | undefined): { schema?: JsonSchemaDocument, version: string | null, reason?: string } {
+  const published = flow.publishedVersion
+  const version = published?.id ?? null
+  if (published === undefined) return { version, reason: 'the flow has no published version' }
+  if (flowVersion !== undefined && version !== null && flowVersion !== version) {
+    return { version, reason: `the job launches version ${flowVersion}; Genesys lists the input schema of the published version ${version} only` }
+  }
+  if (published.inputSchema === undefined) return { version, reason: 'the published version has no input schema' }
+  return { schema: published.inputSchema, version }
 }
 
 /** Waits grow by half each poll, up to eight times the first, so a long flow costs few calls. */
@@ -92,18 +115,20 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
   return {
     name: 'flow-execution',
     summary: 'Launch an Architect workflow and wait for its outcome',
-    description: 'Checks the variables, reads the flow (`GET /api/v2/flows/{flowId}`) and checks them against its published input ' +
-      'schema, launches it (`POST /api/v2/flows/executions`, with the job id as `Flow.orchestratorJobId`) and polls ' +
+    description: 'Checks the variables, reads the flow with its schemas (`GET /api/v2/flows?id={flowId}&includeSchemas=true`; a flow ' +
+      "the list does not hold is FLOW_NOT_FOUND) and checks them against its published version's input schema (the timeline's " +
+      '`schema_check` entry says whether it was checked or why not), launches it (`POST /api/v2/flows/executions`, with the job id ' +
+      'as `Flow.orchestratorJobId`) and polls ' +
       '`GET /api/v2/flows/executions/{id}` with backoff: COMPLETED succeeds with `outputData`; FAILED, ERROR and TERMINATED fail with the ' +
       "flow's error info. Genesys cannot cancel an execution, so on timeout the job ends `timed_out` while the execution may still run. " +
       'Node events the workflow posts to `/v1/webhooks/genesys/flow-events` join the timeline; `flow.complete` makes the job poll at once. ' +
+      "`routingPriority` is refused (ROUTING_PRIORITY_UNSUPPORTED): Genesys's launch request has no counterpart. " +
       'Genesys permissions: `architect:flow:view`, `architect:flow:launch`, `architect:flowExecution:view`.',
     body: Body,
     example: {
       flowId: SANDBOX_FIXTURES.flows.completes,
       name: 'Order follow-up',
       variables: [{ name: 'Flow.customerId', value: 'C-1001' }, { name: 'Flow.priority', value: 3 }],
-      routingPriority: 50,
       timeoutMs: 300_000,
       pollIntervalMs: 5000,
       retryUnknownOutcome: false
@@ -122,20 +147,27 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
     },
     steps: {
       async prepare (ctx) {
-        const { flowId } = ctx.job.input
+        const { flowId, flowVersion } = ctx.job.input
         const inputData = inputDataOf(ctx.job.input, ctx.job.id)
         let flow
         try {
-          flow = await genesys.flows.getFlow(flowId, ctx.signal)
+          flow = await genesys.flows.findFlowWithSchemas(flowId, ctx.signal)
         } catch (err) {
-          return outcomeOfGenesysError(err, `Reading flow ${flowId}`, { 404: 'FLOW_NOT_FOUND', default: 'FLOW_LOOKUP_FAILED' })
+          return outcomeOfGenesysError(err, `Reading flow ${flowId}`, { default: 'FLOW_LOOKUP_FAILED' })
         }
-        const schema = flow.publishedVersion?.inputSchema ?? flow.inputSchema
-        const issues = schema === undefined ? [] : checkContract(schema, inputData, 'inputData')
+        if (flow === undefined) {
+          return fail('FLOW_NOT_FOUND', `Genesys lists no flow ${flowId}: check the flowId, and that the OAuth client may see the flow's division (architect:flow:view)`)
+        }
+        const state = { ...ctx.state, inputSha256: sha256Hex(canonicalJson(inputData)) }
+        const published = publishedSchemaOf(flow, flowVersion)
+        if (published.schema === undefined) {
+          return next('launch', state, { replayable: true, timeline: [{ type: 'schema_check', data: { checked: false, flowVersion: published.version, reason: published.reason } }] })
+        }
+        const issues = checkContract(published.schema, inputData, 'inputData')
         if (issues.length > 0) {
           return fail('INPUT_SCHEMA_VIOLATION', `The variables do not match the flow's published input schema: ${describeIssues(issues)}`, { details: issues })
         }
-        return next('launch', { ...ctx.state, inputSha256: sha256Hex(canonicalJson(inputData)) }, { replayable: true })
+        return next('launch', state, { replayable: true, timeline: [{ type: 'schema_check', data: { checked: true, flowVersion: published.version } }] })
       },
 
       /**
