@@ -98,8 +98,9 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
     name: 'routing-evaluation',
     summary: 'Compare routing targets (queues) on conversation KPIs',
     description: 'Submits an asynchronous conversation aggregates job (`POST /api/v2/analytics/conversations/aggregates/jobs`, grouped by ' +
-      'queueId, filtered to the queues AND the `mediaTypes`, voice by default so that KPIs named calls count calls), polls it until FULFILLED, reads every result page by cursor, then scores the queues: each KPI is min–max normalised ' +
-      'across queues (lower-is-better KPIs inverted), weighted and summed; `percentileRank` is the average rank ÷ n. With a `callbackUrl` ' +
+      'queueId, filtered to the queues AND the `mediaTypes`, voice by default so that KPIs named calls count calls), polls it until ' +
+      'FULFILLED, reads every result page by cursor, then scores the queues: each KPI is min–max normalised across queues ' +
+      '(lower-is-better KPIs inverted), weighted and summed; `percentileRank` is the average rank ÷ n. With a `callbackUrl` ' +
       'the callback carries the BI sync payload. Genesys permission: `analytics:conversationAggregate:view`.',
     body: Body,
     example: {
