@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { SandboxContext } from './context.ts'
 import { platformError } from './errors.ts'
+import { bucketEnd, checkFilter, checkGroupBy, checkMetrics, parseGranularity, type Filter, type Granularity, type Predicate, type Refusal } from './analytics-query.ts'
 import { QUEUE_FIXTURES, SANDBOX_FIXTURES } from './fixtures.ts'
 import { validate, type JsonSchema } from './json-schema.ts'
 
@@ -11,8 +12,6 @@ const RESULTS_TTL_MS = 86_400_000
 
 type JobState = 'QUEUED' | 'PENDING' | 'FULFILLED' | 'FAILED' | 'CANCELLED' | 'EXPIRED'
 
-interface Predicate { dimension?: string, operator?: string, value?: string }
-interface Filter { type?: string, predicates?: Predicate[], clauses?: Filter[] }
 interface Stats { count: number, sum?: number, max?: number, min?: number }
 interface Group { group: Record<string, string>, data: Array<{ interval: string, metrics: Array<{ metric: string, stats: Stats }> }> }
 
@@ -53,15 +52,6 @@ function parseInterval (interval: string): { from: number, to: number } | undefi
   return Number.isFinite(from) && Number.isFinite(to) && from < to ? { from, to } : undefined
 }
 
-/** Day/hour/minute/second ISO-8601 durations; months and years have no fixed length. */
-function parseDuration (text: string): number | undefined {
-  const m = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(text)
-  if (m === null || text === 'P' || text.endsWith('T')) return undefined
-  const [w, d, h, min, s] = m.slice(1).map((v) => Number(v ?? 0))
-  const ms = ((((w * 7 + d) * 24 + h) * 60 + min) * 60 + s) * 1000
-  return ms > 0 ? ms : undefined
-}
-
 function isTimeZone (zone: string): boolean {
   try {
     void new Intl.DateTimeFormat('en', { timeZone: zone })
@@ -71,51 +61,78 @@ function isTimeZone (zone: string): boolean {
   }
 }
 
-function matches (filter: Filter, queueId: string): boolean {
-  const tests = [
-    ...(filter.predicates ?? []).map((p) => {
-      if (p.dimension !== 'queueId') return true // the sandbox only models the queue dimension
-      if (p.operator === 'exists') return true
-      if (p.operator === 'notExists') return false
-      return p.value === queueId
-    }),
-    ...(filter.clauses ?? []).map((c) => matches(c, queueId))
-  ]
-  return filter.type === 'or' ? tests.length === 0 || tests.some(Boolean) : tests.every(Boolean)
+/** The media types the sandbox has conversations of; every other mediaType value matches nothing. */
+export const SANDBOX_MEDIA_TYPES = ['voice', 'chat', 'email'] as const
+export type SandboxMediaType = typeof SANDBOX_MEDIA_TYPES[number]
+
+/** One slice of the data: a queue's conversations of one media type. */
+interface Slice { queueId: string, index: number, mediaType: SandboxMediaType }
+
+/** The sandbox models the queueId and mediaType dimensions; predicates on other dimensions do not narrow. */
+function holds (p: Predicate, slice: Slice): boolean {
+  if ((p.type ?? 'dimension') !== 'dimension' || (p.dimension !== 'queueId' && p.dimension !== 'mediaType')) return true
+  if (p.operator === 'exists') return true
+  if (p.operator === 'notExists') return false
+  return p.value === slice[p.dimension]
+}
+
+function combines (type: 'and' | 'or', tests: boolean[]): boolean {
+  return type === 'or' ? tests.length === 0 || tests.some(Boolean) : tests.every(Boolean)
+}
+
+function matches (filter: Filter, slice: Slice): boolean {
+  return combines(filter.type, [
+    ...(filter.predicates ?? []).map((p) => holds(p, slice)),
+    ...(filter.clauses ?? []).map((c) => combines(c.type, c.predicates.map((p) => holds(p, slice))))
+  ])
 }
 
 function queueIdsNamed (filter: Filter | undefined): string[] {
   if (filter === undefined) return []
-  return [
-    ...(filter.predicates ?? []).filter((p) => p.dimension === 'queueId' && typeof p.value === 'string').map((p) => p.value as string),
-    ...(filter.clauses ?? []).flatMap(queueIdsNamed)
-  ]
+  return [...(filter.predicates ?? []), ...(filter.clauses ?? []).flatMap((c) => c.predicates)]
+    .filter((p) => p.dimension === 'queueId' && typeof p.value === 'string').map((p) => p.value as string)
+}
+
+interface MediaProfile { offeredPerHour: number, abandonedPerHour: number, answerMs: number, handleMs: number, abandonMs: number, transferPercent: number }
+
+/**
+ * Queue i's conversations an hour and their average durations, per media type.
+ * Voice: offered 12 + 4i, abandoned 1 + (2i mod 5), answered after 8 + 6i s, handled for
+ * 180 + 30·(3i mod 5) s, (5 + 3i) % of the answered transferred. Chat: offered 5 + 2i, abandoned
+ * i mod 3, answered after 30 + 10i s, handled 420 + 60·(i mod 3) s, (2 + i) % transferred. Email:
+ * offered 3 + i, never abandoned, answered after 1 h + 15i min, handled 300 + 30i s, 10 % transferred.
+ */
+const MEDIA_PROFILES: Record<SandboxMediaType, (i: number) => MediaProfile> = {
+  voice: (i) => ({ offeredPerHour: 12 + 4 * i, abandonedPerHour: 1 + (2 * i) % 5, answerMs: 8_000 + 6_000 * i, handleMs: 180_000 + 30_000 * ((3 * i) % 5), abandonMs: 20_000 + 5_000 * i, transferPercent: 5 + 3 * i }),
+  chat: (i) => ({ offeredPerHour: 5 + 2 * i, abandonedPerHour: i % 3, answerMs: 30_000 + 10_000 * i, handleMs: 420_000 + 60_000 * (i % 3), abandonMs: 60_000 + 10_000 * i, transferPercent: 2 + i }),
+  email: (i) => ({ offeredPerHour: 3 + i, abandonedPerHour: 0, answerMs: 3_600_000 + 900_000 * i, handleMs: 300_000 + 30_000 * i, abandonMs: 0, transferPercent: 10 })
 }
 
 /**
- * Per-queue volumes and durations, a pure function of the queue's position and the bucket's
- * length, so a test can recompute them: queue i is offered (12 + 4i) calls an hour, abandons
- * (1 + 2i mod 5) of them, answers the rest after (8 + 6i) s on average, handles each for
- * (180 + 30·(3i mod 5)) s and transfers (5 + 3i) % of the answered ones.
+ * One queue's volumes and durations for one media type (voice unless named) over a bucket, a pure
+ * function of the queue's position and the bucket's length so a test can recompute them.
  */
-export function queueMetrics (index: number, bucketMs: number): Record<string, Stats> {
+export function queueMetrics (index: number, bucketMs: number, mediaType: SandboxMediaType = 'voice'): Record<string, Stats> {
+  const profile = MEDIA_PROFILES[mediaType](index)
   const hours = bucketMs / 3_600_000
-  const offered = Math.round(hours * (12 + 4 * index))
-  const abandoned = Math.min(offered, Math.round(hours * (1 + (2 * index) % 5)))
+  const offered = Math.round(hours * profile.offeredPerHour)
+  const abandoned = Math.min(offered, Math.round(hours * profile.abandonedPerHour))
   const answered = offered - abandoned
   const duration = (count: number, avgMs: number): Stats =>
     ({ count, sum: count * avgMs, max: Math.round(avgMs * 1.5), min: Math.round(avgMs * 0.5) })
   return {
     nOffered: { count: offered },
-    tAnswered: duration(answered, 8_000 + 6_000 * index),
-    tHandle: duration(answered, 180_000 + 30_000 * ((3 * index) % 5)),
-    tAbandon: duration(abandoned, 20_000 + 5_000 * index),
-    nTransferred: { count: Math.floor(answered * (5 + 3 * index) / 100) }
+    tAnswered: duration(answered, profile.answerMs),
+    tHandle: duration(answered, profile.handleMs),
+    tAbandon: duration(abandoned, profile.abandonMs),
+    nTransferred: { count: Math.floor(answered * profile.transferPercent / 100) }
   }
 }
 
+/** Adds two stats; an empty one (count 0) has no min or max to contribute. */
 function combine (a: Stats | undefined, b: Stats): Stats {
-  if (a === undefined) return { ...b }
+  if (a === undefined || a.count === 0) return { ...b }
+  if (b.count === 0) return a
   const out: Stats = { count: a.count + b.count }
   if (a.sum !== undefined && b.sum !== undefined) out.sum = a.sum + b.sum
   if (a.max !== undefined && b.max !== undefined) out.max = Math.max(a.max, b.max)
@@ -123,29 +140,50 @@ function combine (a: Stats | undefined, b: Stats): Stats {
   return out
 }
 
-function buildGroups (query: Query, from: number, to: number, bucketMs: number): Group[] {
+/** The buckets' [start, end) bounds, or undefined past MAX_BUCKETS. */
+function bucketsOf (from: number, to: number, granularity: Granularity | undefined): Array<[number, number]> | undefined {
+  if (granularity === undefined) return [[from, to]]
+  const buckets: Array<[number, number]> = []
+  for (let start = from; start < to; start = bucketEnd(start, granularity)) {
+    if (buckets.length === MAX_BUCKETS) return undefined
+    buckets.push([start, Math.min(to, bucketEnd(start, granularity))])
+  }
+  return buckets
+}
+
+/** Slices matching the filter, grouped by the modelled groupBy dimensions (queueId, mediaType) in queue order. */
+function buildGroups (query: Query, buckets: Array<[number, number]>): Group[] {
   const filter = query.filter
-  const queues = QUEUE_FIXTURES.filter((q) => filter === undefined || matches(filter, q.id))
-  const groupBy = query.groupBy ?? []
-  const perQueue = groupBy.includes('queueId')
-  const extra: Record<string, string> = groupBy.includes('mediaType') ? { mediaType: 'voice' } : {}
-  const sets = perQueue ? queues.map((q) => [q]) : queues.length > 0 ? [queues] : []
-  return sets.map((set): Group => {
+  const slices = QUEUE_FIXTURES.flatMap((q) => SANDBOX_MEDIA_TYPES.map((mediaType): Slice => ({ queueId: q.id, index: q.index, mediaType })))
+    .filter((slice) => filter === undefined || matches(filter, slice))
+  const dimensions = (query.groupBy ?? []).filter((d): d is 'queueId' | 'mediaType' => d === 'queueId' || d === 'mediaType')
+  const sets = new Map<string, { group: Record<string, string>, slices: Slice[] }>()
+  for (const slice of slices) {
+    const group = Object.fromEntries(dimensions.map((d) => [d, slice[d]]))
+    const key = JSON.stringify(group)
+    const set = sets.get(key) ?? { group, slices: [] }
+    set.slices.push(slice)
+    sets.set(key, set)
+  }
+  return [...sets.values()].map(({ group, slices: set }): Group => {
     const data: Group['data'] = []
-    for (let start = from; start < to; start += bucketMs) {
-      const end = Math.min(to, start + bucketMs)
+    for (const [start, end] of buckets) {
       const totals: Record<string, Stats> = {}
-      for (const queue of set) {
-        for (const [metric, stats] of Object.entries(queueMetrics(queue.index, end - start))) totals[metric] = combine(totals[metric], stats)
+      for (const slice of set) {
+        for (const [metric, stats] of Object.entries(queueMetrics(slice.index, end - start, slice.mediaType))) totals[metric] = combine(totals[metric], stats)
       }
       const metrics = query.metrics
         .filter((metric) => totals[metric] !== undefined && totals[metric].count > 0)
         .map((metric) => ({ metric, qualifier: null, stats: totals[metric] }))
       if (metrics.length > 0) data.push({ interval: `${new Date(start).toISOString()}/${new Date(end).toISOString()}`, metrics })
     }
-    const group: Record<string, string> = perQueue ? { queueId: set[0].id, ...extra } : { ...extra }
     return { group, data }
   }).filter((g) => g.data.length > 0)
+}
+
+/** The model checks after the JSON shape: what Genesys answers 400 for, naming the field. */
+function refusalOf (query: Query): Refusal | undefined {
+  return checkMetrics(query.metrics) ?? checkGroupBy(query.groupBy) ?? (query.filter === undefined ? undefined : checkFilter(query.filter))
 }
 
 const encodeCursor = (jobId: string, offset: number) => Buffer.from(JSON.stringify({ j: jobId, o: offset })).toString('base64url')
@@ -172,20 +210,23 @@ export function analyticsRoutes (ctx: SandboxContext) {
 
   return async function (app: FastifyInstance): Promise<void> {
     app.post(BASE, async (request, reply) => {
+      ctx.stats.recordAnalyticsQuery(request.body)
+      const refuse = async (refusal: Refusal) => await platformError(reply, 400, 'bad.request', refusal.message, { details: [{ fieldName: refusal.field }] })
       const errors = validate(QUERY_SCHEMA, request.body)
       if (errors.length > 0) return await platformError(reply, 400, 'bad.request', errors[0].message, { details: errors.map((e) => ({ fieldName: e.path })) })
       const query = request.body as Query
+      const refusal = refusalOf(query)
+      if (refusal !== undefined) return await refuse(refusal)
       const interval = parseInterval(query.interval)
-      if (interval === undefined) {
-        return await platformError(reply, 400, 'bad.request', `interval '${query.interval}' is not an ISO-8601 'from/to' pair with from before to`, { details: [{ fieldName: 'interval' }] })
-      }
-      const bucketMs = query.granularity === undefined ? interval.to - interval.from : parseDuration(query.granularity)
-      if (bucketMs === undefined) return await platformError(reply, 400, 'bad.request', `granularity '${query.granularity}' is not a supported ISO-8601 duration`, { details: [{ fieldName: 'granularity' }] })
-      if ((interval.to - interval.from) / bucketMs > MAX_BUCKETS) return await platformError(reply, 400, 'bad.request', `granularity '${query.granularity}' splits the interval into more than ${MAX_BUCKETS} buckets`, { details: [{ fieldName: 'granularity' }] })
-      if (query.timeZone !== undefined && !isTimeZone(query.timeZone)) return await platformError(reply, 400, 'bad.request', `timeZone '${query.timeZone}' is not an IANA time zone`, { details: [{ fieldName: 'timeZone' }] })
+      if (interval === undefined) return await refuse({ field: 'interval', message: `interval '${query.interval}' is not an ISO-8601 'from/to' pair with from before to` })
+      const granularity = query.granularity === undefined ? undefined : parseGranularity(query.granularity)
+      if (granularity !== undefined && 'field' in granularity) return await refuse(granularity)
+      const buckets = bucketsOf(interval.from, interval.to, granularity)
+      if (buckets === undefined) return await refuse({ field: 'granularity', message: `granularity '${query.granularity}' splits the interval into more than ${MAX_BUCKETS} buckets` })
+      if (query.timeZone !== undefined && !isTimeZone(query.timeZone)) return await refuse({ field: 'timeZone', message: `timeZone '${query.timeZone}' is not an IANA time zone` })
       const named = queueIdsNamed(query.filter)
       const fate = named.includes(SANDBOX_FIXTURES.queues.failing) ? 'FAILED' : named.includes(SANDBOX_FIXTURES.queues.expiring) ? 'EXPIRED' : 'FULFILLED'
-      const job: Job = { id: ctx.ids.uuid(), submittedAt: ctx.now(), fate, groups: buildGroups(query, interval.from, interval.to, bucketMs), pageSize: query.pageSize ?? DEFAULT_PAGE_SIZE }
+      const job: Job = { id: ctx.ids.uuid(), submittedAt: ctx.now(), fate, groups: buildGroups(query, buckets), pageSize: query.pageSize ?? DEFAULT_PAGE_SIZE }
       jobs.set(job.id, job)
       return await reply.code(202).send({ jobId: job.id })
     })

@@ -31,6 +31,8 @@ export interface SandboxStats {
   evaluationsCreated: number
   evaluationKeys: Record<string, number>
   aggregationTriggers: Array<{ id: string, mode: string, priority: string }>
+  /** Bodies of `POST /api/v2/analytics/conversations/aggregates/jobs` as received (refused ones too), oldest first. */
+  analyticsQueries: unknown[]
   rateLimited: number
   /** Injected faults by kind: '429', '500', …, 'reset', 'slow'. */
   faults: Record<string, number>
@@ -52,6 +54,7 @@ export interface StatsStore {
   recordDelivery (delivery: WebhookDelivery): void
   recordExecutionStart (actionId: string, body: unknown): void
   recordExecutionEnd (actionId: string): void
+  recordAnalyticsQuery (body: unknown): void
   count (counter: 'faults' | 'evaluationKeys', key: string): void
   snapshot (): SandboxStats
   reset (): void
@@ -69,6 +72,7 @@ function empty (): SandboxStats {
     evaluationsCreated: 0,
     evaluationKeys: {},
     aggregationTriggers: [],
+    analyticsQueries: [],
     rateLimited: 0,
     faults: {},
     webhookDeliveries: [],
@@ -103,6 +107,9 @@ export function createStats (): StatsStore {
     },
     recordExecutionEnd (actionId) {
       inFlight.set(actionId, Math.max(0, (inFlight.get(actionId) ?? 1) - 1))
+    },
+    recordAnalyticsQuery (body) {
+      if (data.analyticsQueries.length < BODIES_CAP) data.analyticsQueries.push(body)
     },
     count (counter, key) {
       data[counter][key] = (data[counter][key] ?? 0) + 1

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
+import { queueMetrics, SANDBOX_MEDIA_TYPES } from '../../src/sandbox/analytics.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
 import { api, type RunningService } from '../helpers/service.ts'
 import { startGenesysService } from '../helpers/genesys-env.ts'
@@ -92,11 +93,86 @@ test('routing-evaluation: each invalid request answers 400 with its own code', a
     [{ interval: day, kpis: ['handledCalls'], weights: { handledCalls: 1, abandonedCalls: 2 } }, 'WEIGHTS_UNKNOWN_KPI'],
     [{ interval: day, timeZone: 'Mars/Olympus' }, 'TIME_ZONE_INVALID'],
     [{ interval: day, granularity: 'every hour' }, 'GRANULARITY_INVALID'],
-    [{ interval: day, queueIds: [] }, 'QUEUE_IDS_INVALID']
+    [{ interval: day, queueIds: [] }, 'QUEUE_IDS_INVALID'],
+    [{ interval: day, mediaTypes: [] }, 'NO_MEDIA_TYPES'],
+    [{ interval: day, mediaTypes: ['voice', 'phone'] }, 'MEDIA_TYPE_UNKNOWN'],
+    [{ interval: day, mediaTypes: ['voice', 'voice'] }, 'DUPLICATE_MEDIA_TYPES']
   ]
   for (const [body, code] of cases) {
     const res = await submit({ queueIds: [q.support], ...body })
     assert.equal(res.status, 400, `${code}: ${JSON.stringify(res.body)}`)
     assert.equal(res.body.code, code)
   }
+})
+
+const DAY_MS = 86_400_000
+const predicate = (dimension: string, value: string) => ({ type: 'dimension', dimension, operator: 'matches', value })
+
+/** Runs a job and returns it with the aggregates query bodies the sandbox received meanwhile. */
+async function runAndCapture (body: Record<string, unknown>) {
+  const before = sandbox.stats().analyticsQueries.length
+  const job = await run(body)
+  return { job, queries: sandbox.stats().analyticsQueries.slice(before) as Array<Record<string, unknown>> }
+}
+
+test('routing: the aggregates body the sandbox received carries the mediaType predicate', async () => {
+  const { job, queries } = await runAndCapture({ queueIds: [q.support, q.sales], interval: day })
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
+  assert.equal(queries.length, 1, 'one aggregates job submitted')
+  assert.deepEqual(queries[0]!.groupBy, ['queueId'])
+  assert.deepEqual(queries[0]!.filter, {
+    type: 'and',
+    clauses: [
+      { type: 'or', predicates: [predicate('queueId', q.support), predicate('queueId', q.sales)] },
+      { type: 'or', predicates: [predicate('mediaType', 'voice')] }
+    ]
+  })
+  assert.deepEqual(job.result.mediaTypes, ['voice'], 'the result says what was counted')
+
+  const chosen = await runAndCapture({ queueIds: [q.support], interval: day, mediaTypes: ['voice', 'callback'] })
+  assert.equal(chosen.job.status, 'succeeded')
+  assert.deepEqual((chosen.queries[0]!.filter as { clauses: unknown[] }).clauses[1], { type: 'or', predicates: [predicate('mediaType', 'voice'), predicate('mediaType', 'callback')] })
+  assert.deepEqual(chosen.job.result.mediaTypes, ['voice', 'callback'])
+})
+
+test('routing: the sandbox\'s chat conversations are not counted', async () => {
+  const kpis = ['handledCalls', 'offeredCalls', 'abandonedCalls', 'answeredCalls']
+  const queues = [[q.support, 0], [q.billing, 2]] as const
+  const voice = await run({ queueIds: queues.map(([id]) => id), interval: day, kpis })
+  const every = await run({ queueIds: queues.map(([id]) => id), interval: day, kpis, mediaTypes: [...SANDBOX_MEDIA_TYPES] })
+  assert.equal(voice.status, 'succeeded', JSON.stringify(voice.error))
+  assert.equal(every.status, 'succeeded', JSON.stringify(every.error))
+  const valuesOf = (job: typeof voice, queueId: string) => {
+    const row = job.result.rows.find((r: { queueId: string }) => r.queueId === queueId)
+    return Object.fromEntries(kpis.map((k) => [k, row.kpis[k].value]))
+  }
+  for (const [queueId, index] of queues) {
+    const media = SANDBOX_MEDIA_TYPES.map((m) => queueMetrics(index, DAY_MS, m))
+    const expected = (of: typeof media) => ({
+      handledCalls: of.reduce((n, m) => n + m.tHandle!.count, 0),
+      offeredCalls: of.reduce((n, m) => n + m.nOffered!.count, 0),
+      abandonedCalls: of.reduce((n, m) => n + m.tAbandon!.count, 0),
+      answeredCalls: of.reduce((n, m) => n + m.tAnswered!.count, 0)
+    })
+    assert.ok(media[1]!.tHandle!.count > 0 && media[2]!.tHandle!.count > 0, 'the sandbox has chats and emails for this queue')
+    assert.deepEqual(valuesOf(voice, queueId), expected(media.slice(0, 1)), 'a voice-only evaluation counts the voice numbers')
+    assert.notDeepEqual(valuesOf(voice, queueId), expected(media))
+    assert.deepEqual(valuesOf(every, queueId), expected(media), 'asking for every media type counts chats and emails too')
+  }
+})
+
+test('routing: queueIds ["Support"] is a 400', async () => {
+  const res = await submit({ queueIds: ['Support'], interval: day })
+  assert.equal(res.status, 400, JSON.stringify(res.body))
+  assert.equal(res.body.code, 'QUEUE_ID_INVALID')
+  assert.match(res.body.message, /'Support' is not a queue id/)
+  assert.match(res.body.message, /GUID/)
+  assert.match(res.body.message, /GET \/api\/v2\/routing\/queues/)
+
+  const several = await submit({ queueIds: ['Support', q.sales, 'sales-queue'], interval: day })
+  assert.equal(several.status, 400)
+  assert.equal(several.body.code, 'QUEUE_ID_INVALID')
+  assert.match(several.body.message, /'Support', 'sales-queue' are not queue ids/)
+  assert.ok(!several.body.message.includes(q.sales), 'the valid id is not named')
+  assert.deepEqual(several.body.details, { invalidQueueIds: ['Support', 'sales-queue'] })
 })

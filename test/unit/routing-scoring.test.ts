@@ -4,6 +4,7 @@ import { scoreQueues } from '../../src/jobs/kinds/routing/scoring.ts'
 import type { KpiSpec, QueueValues, ScoredQueue } from '../../src/jobs/kinds/routing/scoring.ts'
 import { KPIS, DEFAULT_KPIS, DEFAULT_WEIGHTS, addStats } from '../../src/jobs/kinds/routing/kpis.ts'
 import type { KpiName, MetricTotals } from '../../src/jobs/kinds/routing/kpis.ts'
+import { aggregatesQuery, DEFAULT_MEDIA_TYPES, invalidQueueIds, metricsFor } from '../../src/jobs/kinds/routing/query.ts'
 
 const close = (actual: number | null | undefined, expected: number, label = '') => {
   assert.ok(typeof actual === 'number' && Math.abs(actual - expected) < 1e-9, `${label}: expected ${expected}, got ${actual}`)
@@ -354,4 +355,41 @@ test('routing scoring: KPI values from addStats totals feed scoreQueues', () => 
   checkScores(rows, [['A', 0.7, 1], ['B', 0.3, 0.5]])
   assert.equal(rows[0]!.kpis.avgSpeedOfAnswer!.value, 1000)
   assert.equal(rows[1]!.kpis.avgSpeedOfAnswer!.value, 3000)
+})
+
+test('routing query: the aggregates query ANDs an OR of queueId predicates with an OR of mediaType predicates, in Genesys\'s predicate shape', () => {
+  const a = 'dda9caa0-28d0-437d-a6d5-345ba693f4f3'
+  const b = 'a4bc550b-9970-431e-9036-defab953b8c0'
+  const query = aggregatesQuery({
+    queueIds: [a, b],
+    mediaTypes: ['voice', 'chat'],
+    interval: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' },
+    granularity: 'PT30M',
+    kpis: ['handledCalls', 'avgHandleTime', 'transferRate']
+  })
+  assert.deepEqual(query, {
+    interval: '2026-11-01T00:00:00.000Z/2026-11-02T00:00:00.000Z',
+    granularity: 'PT30M',
+    groupBy: ['queueId'],
+    filter: {
+      type: 'and',
+      clauses: [
+        { type: 'or', predicates: [{ type: 'dimension', dimension: 'queueId', operator: 'matches', value: a }, { type: 'dimension', dimension: 'queueId', operator: 'matches', value: b }] },
+        { type: 'or', predicates: [{ type: 'dimension', dimension: 'mediaType', operator: 'matches', value: 'voice' }, { type: 'dimension', dimension: 'mediaType', operator: 'matches', value: 'chat' }] }
+      ]
+    },
+    metrics: ['tHandle', 'nTransferred']
+  })
+  assert.equal('timeZone' in query, false, 'absent options stay absent')
+})
+
+test('routing query: the default media types are voice only, and metrics are asked for once each', () => {
+  assert.deepEqual(DEFAULT_MEDIA_TYPES, ['voice'])
+  assert.deepEqual(metricsFor(['abandonedCalls', 'abandonRate', 'offeredCalls']), ['tAbandon', 'nOffered'])
+})
+
+test('routing query: queue ids that are not GUIDs are named, GUIDs of either case pass', () => {
+  assert.deepEqual(invalidQueueIds(['Support', 'dda9caa0-28d0-437d-a6d5-345ba693f4f3', 'DDA9CAA0-28D0-437D-A6D5-345BA693F4F3', ' dda9caa0-28d0-437d-a6d5-345ba693f4f3', 'dda9caa028d0437da6d5345ba693f4f3']),
+    ['Support', ' dda9caa0-28d0-437d-a6d5-345ba693f4f3', 'dda9caa028d0437da6d5345ba693f4f3'])
+  assert.deepEqual(invalidQueueIds([]), [])
 })

@@ -1,14 +1,33 @@
 import type { GenesysClient } from './client.ts'
 
+/** The values of the conversation `mediaType` dimension. */
+export const MEDIA_TYPES = ['voice', 'chat', 'email', 'callback', 'message', 'cobrowse', 'video', 'screenshare', 'unknown'] as const
+export type MediaType = typeof MEDIA_TYPES[number]
+
+/** `ConversationAggregateQueryPredicate`: (dimension) (operator) (value). */
+export interface AggregatePredicate {
+  type: 'dimension' | 'property' | 'metric'
+  dimension: string
+  operator: 'matches' | 'exists' | 'notExists'
+  value?: string
+}
+
+/** `ConversationAggregateQueryClause`: one level below the filter, predicates only. */
+export interface AggregateClause { type: 'and' | 'or', predicates: AggregatePredicate[] }
+
+export interface AggregateFilter { type: 'and' | 'or', predicates?: AggregatePredicate[], clauses?: AggregateClause[] }
+
 export interface AggregationQuery {
   interval: string
   granularity?: string
   timeZone?: string
   groupBy?: string[]
-  filter?: { type: 'and' | 'or', predicates?: Array<{ dimension: string, value: string }>, clauses?: unknown[] }
+  filter?: AggregateFilter
   metrics: string[]
   pageSize?: number
 }
+
+export const matches = (dimension: string, value: string): AggregatePredicate => ({ type: 'dimension', dimension, operator: 'matches', value })
 
 export const ASYNC_QUERY_STATES = ['QUEUED', 'PENDING', 'FAILED', 'CANCELLED', 'FULFILLED', 'EXPIRED'] as const
 

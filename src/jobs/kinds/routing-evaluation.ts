@@ -1,10 +1,11 @@
 import { Type, type Static } from 'typebox'
 import { badRequest } from '../../errors.ts'
 import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
-import type { AggregateResultGroup } from '../../clients/genesys/analytics.ts'
+import { MEDIA_TYPES, type AggregateResultGroup, type MediaType } from '../../clients/genesys/analytics.ts'
 import { fail, next, succeed, waitFor, type JobKind } from '../kind.ts'
 import { outcomeOfGenesysError } from './action-services.ts'
 import { addStats, DEFAULT_KPIS, DEFAULT_WEIGHTS, KPI_NAMES, KPIS, type KpiName, type MetricTotals } from './routing/kpis.ts'
+import { aggregatesQuery, DEFAULT_MEDIA_TYPES, invalidQueueIds } from './routing/query.ts'
 import { scoreQueues } from './routing/scoring.ts'
 import type { KindDeps } from './index.ts'
 
@@ -14,7 +15,19 @@ const ISO_DURATION = '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\
 
 const Body = Type.Object({
   queueIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
-    minItems: 1, maxItems: 100, uniqueItems: true, 'x-error-code': 'QUEUE_IDS_INVALID', description: 'The queues (routing targets) to compare, 1 to 100'
+    minItems: 1,
+    maxItems: 100,
+    uniqueItems: true,
+    'x-error-code': 'QUEUE_IDS_INVALID',
+    description: 'The queues (routing targets) to compare, 1 to 100, by id: GUIDs as `GET /api/v2/routing/queues` lists them, not queue names'
+  }),
+  mediaTypes: Type.Array(Type.Enum([...MEDIA_TYPES], { 'x-error-code': 'MEDIA_TYPE_UNKNOWN' }), {
+    minItems: 1,
+    uniqueItems: true,
+    default: DEFAULT_MEDIA_TYPES,
+    'x-error-code': { minItems: 'NO_MEDIA_TYPES', uniqueItems: 'DUPLICATE_MEDIA_TYPES' },
+    description: `The Genesys media types counted (${MEDIA_TYPES.join(', ')}); default voice, because the KPIs named "calls" count calls. ` +
+      'Without this filter Genesys would count chats, emails and messages too.'
   }),
   interval: Type.Object({
     from: Type.String({ format: 'date-time', description: 'Start, inclusive' }),
@@ -37,6 +50,12 @@ const Body = Type.Object({
 type BodyInput = Static<typeof Body>
 
 export function checkRoutingBody (body: BodyInput): void {
+  const notGuids = invalidQueueIds(body.queueIds)
+  if (notGuids.length > 0) {
+    throw badRequest('QUEUE_ID_INVALID', `queueIds ${notGuids.map((id) => `'${id}'`).join(', ')} ${notGuids.length === 1 ? 'is not a queue id' : 'are not queue ids'}: ` +
+      'queue ids are GUIDs such as dda9caa0-28d0-437d-a6d5-345ba693f4f3, as GET /api/v2/routing/queues lists them (its id field; look a queue up by name with ?name=). ' +
+      'Genesys would match nothing for them.', { invalidQueueIds: notGuids })
+  }
   const from = Date.parse(body.interval.from)
   const to = Date.parse(body.interval.to)
   if (!(from < to)) throw badRequest('INTERVAL_INVALID', `interval.from (${body.interval.from}) must be before interval.to (${body.interval.to})`)
@@ -63,6 +82,8 @@ export function weightsFor (kpis: KpiName[], given: Record<string, number> | und
 
 interface State {
   analyticsJobId?: string
+  /** The media types the submitted query counted; absent for jobs submitted before the filter existed. */
+  mediaTypes?: MediaType[]
   polls: number
   cursor?: string
   totals: Record<string, MetricTotals>
@@ -77,12 +98,14 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
     name: 'routing-evaluation',
     summary: 'Compare routing targets (queues) on conversation KPIs',
     description: 'Submits an asynchronous conversation aggregates job (`POST /api/v2/analytics/conversations/aggregates/jobs`, grouped by ' +
-      'queueId), polls it until FULFILLED, reads every result page by cursor, then scores the queues: each KPI is min–max normalised ' +
-      'across queues (lower-is-better KPIs inverted), weighted and summed; `percentileRank` is the average rank ÷ n. With a `callbackUrl` ' +
+      'queueId, filtered to the queues AND the `mediaTypes`, voice by default so that KPIs named calls count calls), polls it until ' +
+      'FULFILLED, reads every result page by cursor, then scores the queues: each KPI is min–max normalised across queues ' +
+      '(lower-is-better KPIs inverted), weighted and summed; `percentileRank` is the average rank ÷ n. With a `callbackUrl` ' +
       'the callback carries the BI sync payload. Genesys permission: `analytics:conversationAggregate:view`.',
     body: Body,
     example: {
       queueIds: [SANDBOX_FIXTURES.queues.support, SANDBOX_FIXTURES.queues.sales, SANDBOX_FIXTURES.queues.billing],
+      mediaTypes: ['voice'],
       interval: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-08T00:00:00.000Z' },
       granularity: 'P1D',
       timeZone: 'Europe/London',
@@ -101,28 +124,24 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
       /** Submitting twice only creates a second job to read, so a crash here is harmless. */
       async submit (ctx) {
         const { queueIds, interval, granularity, timeZone, kpis } = ctx.job.input
-        const metrics = [...new Set(kpis.flatMap((k) => KPIS[k].metrics))]
+        // Jobs stored before mediaTypes existed carry no value; they get the default like a new submission would.
+        const mediaTypes = ctx.job.input.mediaTypes ?? DEFAULT_MEDIA_TYPES
+        const query = aggregatesQuery({ queueIds, mediaTypes, interval, granularity, timeZone, kpis })
+        const metrics = query.metrics
         let submitted
         try {
-          submitted = await genesys.analytics.submitAggregatesJob({
-            interval: `${interval.from}/${interval.to}`,
-            ...(granularity === undefined ? {} : { granularity }),
-            ...(timeZone === undefined ? {} : { timeZone }),
-            groupBy: ['queueId'],
-            filter: { type: 'or', predicates: queueIds.map((value) => ({ dimension: 'queueId', value })) },
-            metrics
-          }, ctx.signal)
+          submitted = await genesys.analytics.submitAggregatesJob(query, ctx.signal)
         } catch (err) {
           return outcomeOfGenesysError(err, 'Submitting the aggregates job', { default: 'ANALYTICS_QUERY_REJECTED' })
         }
         return {
           type: 'wait',
           step: 'poll',
-          state: { ...ctx.state, analyticsJobId: submitted.jobId, polls: 0 },
+          state: { ...ctx.state, analyticsJobId: submitted.jobId, mediaTypes, polls: 0 },
           until: now() + pollDelay(0),
           reason: 'analytics job submitted',
           remoteRef: submitted.jobId,
-          timeline: [{ type: 'remote', data: { analyticsJobId: submitted.jobId, metrics } }]
+          timeline: [{ type: 'remote', data: { analyticsJobId: submitted.jobId, metrics, mediaTypes } }]
         }
       },
 
@@ -165,6 +184,9 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
         const weights = weightsFor(kpis, ctx.job.input.weights)
         const withData = queueIds.filter((q) => state.totals[q] !== undefined)
         const warnings: string[] = []
+        // null: the query was submitted before the media filter existed and counted every media type.
+        const mediaTypes = state.mediaTypes ?? null
+        if (mediaTypes === null) warnings.push('This analytics job was submitted without a mediaType filter: its counts cover every media type, not only calls.')
         if (withData.length === 0) warnings.push('No conversation data for these queues in this interval; nothing to compare.')
         const missing = queueIds.filter((q) => state.totals[q] === undefined)
         if (withData.length > 0 && missing.length > 0) warnings.push(`No data for ${missing.length} queue(s): ${missing.join(', ')}`)
@@ -172,7 +194,7 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
           withData.map((queueId) => ({ queueId, values: Object.fromEntries(kpis.map((k) => [k, KPIS[k].value(state.totals[queueId]!)])) })),
           kpis.map((name) => ({ name, higherIsBetter: KPIS[name].higherIsBetter, weight: weights[name]! }))
         ).map((row, i) => ({ rank: i + 1, ...row }))
-        return succeed({ analyticsJobId: jobId, interval: ctx.job.input.interval, kpis, weights, pages: state.pages, rows, warnings }, state)
+        return succeed({ analyticsJobId: jobId, interval: ctx.job.input.interval, mediaTypes, kpis, weights, pages: state.pages, rows, warnings }, state)
       }
     }
   }
