@@ -110,6 +110,11 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   description: string
   body: B
   example: Static<B>
+  /**
+   * Fields the kind once took or a design document names but the service refuses, each with why
+   * (e.g. a field Genesys has no counterpart for): sending one is answered with that reason.
+   */
+  retiredFields?: Record<string, string>
   /** Semantic checks beyond the schema; throw an AppError (400) to reject the submission. */
   validate?: (body: Static<B>, ctx: SubmissionContext) => void | Promise<void>
   /** Overall deadline of the job in ms; the engine default applies when absent. */

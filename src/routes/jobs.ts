@@ -56,9 +56,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   // the submission's commit. PostgreSQL: other connections see it only after, so wake them then.
   const wakeBeforeCommit = app.store.dialect === 'sqlite'
   for (const kind of app.kinds.values()) {
+    const retired = Object.entries(kind.retiredFields ?? {})
     app.post(`/v1/jobs/${kind.name}`, {
       config: { scope: 'jobs:write' },
-      preValidation: guardBody,
+      preValidation: [guardBody, async (request) => {
+        const body = request.body as Record<string, unknown> | null
+        const sent = retired.filter(([field]) => body !== null && typeof body === 'object' && Object.hasOwn(body, field))
+        if (sent.length > 0) throw badRequest('FIELD_RETIRED', sent.map(([field, why]) => `${field} is not accepted: ${why}; remove it`).join('. '), { fields: sent.map(([f]) => f) })
+      }],
       ...(kind.bodyLimit === undefined ? {} : { bodyLimit: kind.bodyLimit }),
       schema: {
         tags: ['Jobs'],

@@ -145,7 +145,7 @@ test('flow: routingPriority is a 400', async () => {
   for (const routingPriority of [50, 0, 'high', null]) {
     const res = await submit({ flowId: flows.completes, variables: customer, routingPriority })
     assert.equal(res.status, 400, JSON.stringify(res.body))
-    assert.equal(res.body.code, 'ROUTING_PRIORITY_UNSUPPORTED')
+    assert.equal(res.body.code, 'FIELD_RETIRED')
     assert.match(res.body.message, /^routingPriority is not accepted: it has no counterpart in Genesys's launch request/)
     assert.match(res.body.message, /remove it$/)
   }

@@ -16,9 +16,6 @@ export const MAX_STRING_VALUE = 1024
 const IDENTIFIER = /^(Flow\.)?[A-Za-z_][A-Za-z0-9_]*$/
 /** Where the job id travels in `inputData`, so flow events and executions can be traced back. */
 export const JOB_ID_INPUT = 'Flow.orchestratorJobId'
-const ROUTING_PRIORITY_REFUSED = 'ROUTING_PRIORITY_UNSUPPORTED'
-const ROUTING_PRIORITY_WHY = "it has no counterpart in Genesys's launch request (FlowExecutionLaunchRequest takes only flowId, " +
-  'flowVersion, inputData and name), so it could not be honoured; remove it'
 
 const Body = Type.Object({
   flowId: Type.String({ minLength: 1, maxLength: 200, description: 'The Architect workflow to launch' }),
@@ -28,8 +25,6 @@ const Body = Type.Object({
     name: Type.String({ minLength: 1, maxLength: 256, description: `An identifier of at most ${MAX_VARIABLE_NAME} characters; \`Flow.\` may prefix it` }),
     value: Type.Unknown({ description: `A string (at most ${MAX_STRING_VALUE} characters), number, boolean, array or object` })
   }, { additionalProperties: false }), { maxItems: 200, default: [], description: "The workflow's input variables" }),
-  // Kept only so the refusal can say why: the body forbids unknown fields before `validate` runs.
-  routingPriority: Type.Optional(Type.Unknown({ deprecated: true, description: `Not accepted (${ROUTING_PRIORITY_REFUSED}): ${ROUTING_PRIORITY_WHY}` })),
   timeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, 'x-error-code': 'TIMEOUT_OUT_OF_RANGE', description: 'Give up waiting after this long; the job ends timed_out' }),
   pollIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 5000, 'x-error-code': 'POLL_INTERVAL_OUT_OF_RANGE', description: 'First wait between status polls; later waits grow' }),
   retryUnknownOutcome: RetryUnknownOutcome
@@ -37,7 +32,6 @@ const Body = Type.Object({
 type BodyInput = Static<typeof Body>
 
 export function checkFlowBody (body: BodyInput): void {
-  if (body.routingPriority !== undefined) throw badRequest(ROUTING_PRIORITY_REFUSED, `routingPriority is not accepted: ${ROUTING_PRIORITY_WHY}`)
   const seen = new Set<string>()
   for (const [i, { name, value }] of body.variables.entries()) {
     const where = `variables[${i}]`
@@ -122,7 +116,7 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
       '`GET /api/v2/flows/executions/{id}` with backoff: COMPLETED succeeds with `outputData`; FAILED, ERROR and TERMINATED fail with the ' +
       "flow's error info. Genesys cannot cancel an execution, so on timeout the job ends `timed_out` while the execution may still run. " +
       'Node events the workflow posts to `/v1/webhooks/genesys/flow-events` join the timeline; `flow.complete` makes the job poll at once. ' +
-      "`routingPriority` is refused (ROUTING_PRIORITY_UNSUPPORTED): Genesys's launch request has no counterpart. " +
+      "`routingPriority` is refused (FIELD_RETIRED): Genesys's launch request has no counterpart. " +
       'Genesys permissions: `architect:flow:view`, `architect:flow:launch`, `architect:flowExecution:view`.',
     body: Body,
     example: {
@@ -134,6 +128,9 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
       retryUnknownOutcome: false
     },
     validate: checkFlowBody,
+    retiredFields: {
+      routingPriority: "it has no counterpart in Genesys's launch request (FlowExecutionLaunchRequest takes only flowId, flowVersion, inputData and name), so it could not be honoured"
+    },
     deadlineMs: (body) => body.timeoutMs,
     initialStep: 'prepare',
     initialState: () => ({ polls: 0 }),
