@@ -31,14 +31,37 @@ export function errorCodeFor (schema: unknown, schemaPath: string | undefined): 
   return code
 }
 
+/** The schema that holds the failing keyword, e.g. the `queueIds` item schema for its `format`. */
+export function schemaAt (schema: unknown, schemaPath: string | undefined): Record<string, unknown> | undefined {
+  if (schemaPath === undefined || !schemaPath.startsWith('#/')) return undefined
+  const segments = schemaPath.slice(2).split('/').slice(0, -1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+  let node = schema as Record<string, unknown> | undefined
+  for (const segment of segments) {
+    if (node === undefined || node === null || typeof node !== 'object') return undefined
+    node = node[segment] as Record<string, unknown> | undefined
+  }
+  return node !== null && typeof node === 'object' ? node : undefined
+}
+
+const FORMATS: Record<string, string> = {
+  uuid: 'a GUID (32 hex digits as 8-4-4-4-12)',
+  'date-time': 'a date and time in RFC 3339 form, e.g. 2026-11-01T00:00:00Z',
+  uri: 'an absolute URL'
+}
+
 /** Turns Ajv's findings into one sentence a person can act on. */
-export function describeValidation (context: string, issues: ValidationIssue[]): string {
+export function describeValidation (context: string, issues: ValidationIssue[], schema?: unknown): string {
   const first = issues[0]
   if (first === undefined) return `${context} is invalid`
   const where = `${context}${first.instancePath.replaceAll('/', '.')}`
   if (first.keyword === 'additionalProperties') return `${where} has an unknown field '${String(first.params.additionalProperty)}'`
   if (first.keyword === 'required') return `${where} is missing the required field '${String(first.params.missingProperty)}'`
   if (first.keyword === 'enum') return `${where} must be one of: ${(first.params.allowedValues as unknown[]).join(', ')}`
+  if (first.keyword === 'format') {
+    const format = String(first.params.format)
+    const description = schemaAt(schema, first.schemaPath)?.description
+    return `${where} must be ${FORMATS[format] ?? `in ${format} format`}${typeof description === 'string' ? ` (${description})` : ''}`
+  }
   return `${where} ${first.message ?? 'is invalid'}`
 }
 
@@ -60,8 +83,8 @@ export default fp(async (app) => {
     if (err.validation !== undefined) {
       const context = err.validationContext ?? 'request'
       const issues = err.validation as ValidationIssue[]
-      const message = describeValidation(context, issues)
       const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
+      const message = describeValidation(context, issues, schema)
       const code = errorCodeFor(schema, issues[0]?.schemaPath) ?? 'VALIDATION_ERROR'
       return reply.code(400).send({ statusCode: 400, code, message, details: err.validation })
     }

@@ -87,3 +87,57 @@ test('sandbox: fault draws are repeatable for a seed', async (t) => {
   assert.notDeepEqual(a, c)
   assert.ok(a.includes(503) && a.includes(200))
 })
+
+test('sandbox: a planned fault after the handler lets the execute run, then answers 500 with the platform body, resets, or never answers', async (t) => {
+  const { sandbox, api } = await harness(t)
+  const route = 'POST /api/v2/integrations/actions/:actionId/execute'
+  sandbox.planFaults([{ route, path: EXECUTE, fault: 500, when: 'after', times: 1 }])
+  const lost = await api('POST', EXECUTE, { message: 'ran' })
+  assert.equal(lost.status, 500)
+  assert.equal(lost.body.code, 'internal.server.error')
+  assert.equal(lost.body.contextId, lost.headers.get('inin-correlation-id'))
+  assert.equal(sandbox.stats().actionExecutions[echo], 1, 'the action ran before its answer was replaced')
+  assert.equal((await api('POST', EXECUTE, { message: 'again' })).status, 200, 'times: 1 strikes once')
+
+  sandbox.planFaults([{ route, path: EXECUTE, fault: 'reset', when: 'after', times: 1 }])
+  await assert.rejects(api('POST', EXECUTE, { message: 'reset' }), TypeError)
+  assert.equal(sandbox.stats().actionExecutions[echo], 3)
+
+  sandbox.planFaults([{ route, path: EXECUTE, fault: 'hang', when: 'after', times: 1 }])
+  const hung = fetch(`${sandbox.url}${EXECUTE}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${(await requestToken(sandbox.url)).body.access_token as string}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ message: 'hang' }),
+    signal: AbortSignal.timeout(300)
+  })
+  await assert.rejects(hung, /timeout|abort/i)
+  assert.equal(sandbox.stats().actionExecutions[echo], 4)
+  assert.deepEqual(sandbox.stats().faults, { 'after:500': 1, 'after:reset': 1, 'after:hang': 1 })
+  assert.deepEqual(sandbox.plannedFaults(), [])
+})
+
+test('sandbox: a planned fault before the handler strikes by count and nothing runs; a plan naming an unknown route is refused', async (t) => {
+  const { sandbox, api } = await harness(t)
+  sandbox.planFaults([{ route: 'POST /api/v2/integrations/actions/:actionId/execute', fault: 503, when: 'before', times: 2 }])
+  assert.equal((await api('POST', EXECUTE, { message: 'a' })).status, 503)
+  assert.equal((await api('POST', EXECUTE, { message: 'b' })).status, 503)
+  assert.equal((await api('POST', EXECUTE, { message: 'c' })).status, 200)
+  assert.equal(sandbox.stats().actionExecutions[echo], 1)
+  assert.throws(() => sandbox.planFaults([{ route: 'POST /api/v2/integrations/actions/:id/execute', fault: 500, when: 'after', times: 1 }]), /not a sandbox route; routes: .*POST \/api\/v2\/integrations\/actions\/:actionId\/execute/)
+  const refused = await fetch(`${sandbox.url}/__sandbox/faults/plan`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ route: 'GET /nowhere', fault: 500, when: 'after', times: 1 }]) })
+  assert.equal(refused.status, 400)
+})
+
+test('sandbox: an action the client lacks permission for answers 403 with the platform ErrorBody and runs nothing', async (t) => {
+  const { sandbox, api } = await harness(t)
+  const forbidden = `/api/v2/integrations/actions/${SANDBOX_FIXTURES.actions.forbidden}/execute`
+  const answer = await api('POST', forbidden, {})
+  assert.equal(answer.status, 403)
+  // Reference §9: ErrorBody { message, code, status, messageParams, contextId, details, errors }.
+  assert.equal(answer.body.status, 403)
+  assert.equal(answer.body.code, 'missing.any.permissions')
+  assert.match(answer.body.message, /integrations:action:execute/)
+  assert.equal(answer.body.contextId, answer.headers.get('inin-correlation-id'))
+  assert.deepEqual(answer.body.errors, [])
+  assert.deepEqual(sandbox.stats().actionExecutions, {})
+})

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createPacer } from '../../src/clients/genesys/pacer.ts'
 import { GenesysError, parseGenesysError, parseRetryAfter } from '../../src/clients/genesys/errors.ts'
+import { mayHaveBeenSent, repeatable } from '../../src/clients/genesys/client.ts'
 import { resolveHosts } from '../../src/clients/genesys/hosts.ts'
 
 test('genesys errors: the platform ErrorBody maps to the typed error with every field', () => {
@@ -112,4 +113,48 @@ test('pacer: Genesys headers lower the pace and a spent budget pauses until the 
   aborted.abort()
   await assert.rejects(waiting)
   assert.equal(pacer.inFlight, 0, 'an aborted wait gives its slot back')
+})
+
+test('pacer: the limit goes back up after inin-ratelimit-allowed rises, never above the configured limit', () => {
+  const pacer = createPacer({ limit: 300, windowMs: 60_000, concurrency: 5 })
+  pacer.observe({ allowed: 120, count: 1, resetMs: 60_000 })
+  assert.equal(pacer.limit, 120, 'down with Genesys')
+  pacer.observe({ allowed: 240, count: 1, resetMs: 60_000 })
+  assert.equal(pacer.limit, 240, 'and back up with it')
+  pacer.observe({ allowed: 600, count: 1, resetMs: 60_000 })
+  assert.equal(pacer.limit, 300, 'but no higher than the operator configured')
+  pacer.observe({ count: 2 })
+  assert.equal(pacer.limit, 300, 'a missing header changes nothing')
+})
+
+const op = (repeat: 'safe' | 'side-effect') => ({ repeat })
+const failure = (status: number, outcome?: 'not-sent' | 'unknown', code?: string) => new GenesysError({ operation: 'x', status, message: 'm', outcome, code })
+
+test('client retry rule: a side effect is repeated only when Genesys certainly did not act (never sent, 429)', () => {
+  assert.equal(repeatable(op('side-effect'), failure(429)), true, '429: refused before running')
+  assert.equal(repeatable(op('side-effect'), failure(0, 'not-sent', 'ECONNREFUSED')), true, 'never sent')
+  assert.equal(repeatable(op('side-effect'), failure(503, 'not-sent')), true, 'a login that failed: the call itself never went')
+  for (const [status, outcome, code] of [[500], [502], [503], [504], [408], [0, 'unknown', 'ECONNRESET'], [0, 'unknown', 'ETIMEDOUT'], [200, 'unknown', 'UNREADABLE_ANSWER']] as const) {
+    assert.equal(repeatable(op('side-effect'), failure(status, outcome, code)), false, `${status} ${code ?? ''} may have run`)
+    // 500 is Genesys's own failure, not a passing one: the client leaves even reads to the engine's step retry.
+    assert.equal(repeatable(op('safe'), failure(status, outcome, code)), status !== 500, `${status} ${code ?? ''} is repeated when safe (500 is not)`)
+  }
+  for (const status of [400, 401, 403, 404, 409, 413]) {
+    assert.equal(repeatable(op('safe'), failure(status)), false, `${status} is a definite answer`)
+    assert.equal(failure(status).outcome, 'refused')
+  }
+  assert.equal(failure(500).mayHaveRun, true)
+  assert.equal(failure(429).notRun, true)
+  assert.equal(failure(0, 'not-sent').notRun, true)
+})
+
+test('client: a request failed without an answer was sent unless no connection (or TLS session) ever existed', () => {
+  const timings = (t: Record<string, number | undefined>) => ({ start: 1, socket: 2, ...t }) as never
+  assert.equal(mayHaveBeenSent({ code: 'ECONNREFUSED', timings: timings({}) }, 'http://api'), false)
+  assert.equal(mayHaveBeenSent({ code: 'ENOTFOUND', timings: timings({}) }, 'https://api'), false)
+  assert.equal(mayHaveBeenSent({ code: 'ECONNRESET', timings: timings({}) }, 'http://api'), false, 'reset before connecting')
+  assert.equal(mayHaveBeenSent({ code: 'ECONNRESET', timings: timings({ connect: 3 }) }, 'http://api'), true, 'reset after connecting (or on a reused connection)')
+  assert.equal(mayHaveBeenSent({ code: 'ERR_TLS_CERT_ALTNAME_INVALID', timings: timings({ connect: 3 }) }, 'https://api'), false, 'TLS failed before the request')
+  assert.equal(mayHaveBeenSent({ code: 'ETIMEDOUT', timings: timings({ connect: 3, secureConnect: 4, upload: 5 }) }, 'https://api'), true)
+  assert.equal(mayHaveBeenSent({ code: 'X', timings: undefined }, 'http://api'), true, 'nothing known: it may have been sent')
 })

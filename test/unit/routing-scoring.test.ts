@@ -4,7 +4,7 @@ import { scoreQueues } from '../../src/jobs/kinds/routing/scoring.ts'
 import type { KpiSpec, QueueValues, ScoredQueue } from '../../src/jobs/kinds/routing/scoring.ts'
 import { KPIS, DEFAULT_KPIS, DEFAULT_WEIGHTS, addStats } from '../../src/jobs/kinds/routing/kpis.ts'
 import type { KpiName, MetricTotals } from '../../src/jobs/kinds/routing/kpis.ts'
-import { aggregatesQuery, DEFAULT_MEDIA_TYPES, invalidQueueIds, metricsFor } from '../../src/jobs/kinds/routing/query.ts'
+import { aggregatesQuery, DEFAULT_MEDIA_TYPES, metricsFor } from '../../src/jobs/kinds/routing/query.ts'
 
 const close = (actual: number | null | undefined, expected: number, label = '') => {
   assert.ok(typeof actual === 'number' && Math.abs(actual - expected) < 1e-9, `${label}: expected ${expected}, got ${actual}`)
@@ -386,10 +386,4 @@ test('routing query: the aggregates query ANDs an OR of queueId predicates with 
 test('routing query: the default media types are voice only, and metrics are asked for once each', () => {
   assert.deepEqual(DEFAULT_MEDIA_TYPES, ['voice'])
   assert.deepEqual(metricsFor(['abandonedCalls', 'abandonRate', 'offeredCalls']), ['tAbandon', 'nOffered'])
-})
-
-test('routing query: queue ids that are not GUIDs are named, GUIDs of either case pass', () => {
-  assert.deepEqual(invalidQueueIds(['Support', 'dda9caa0-28d0-437d-a6d5-345ba693f4f3', 'DDA9CAA0-28D0-437D-A6D5-345BA693F4F3', ' dda9caa0-28d0-437d-a6d5-345ba693f4f3', 'dda9caa028d0437da6d5345ba693f4f3']),
-    ['Support', ' dda9caa0-28d0-437d-a6d5-345ba693f4f3', 'dda9caa028d0437da6d5345ba693f4f3'])
-  assert.deepEqual(invalidQueueIds([]), [])
 })

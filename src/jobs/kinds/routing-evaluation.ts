@@ -5,7 +5,7 @@ import { MEDIA_TYPES, type AggregateResultGroup, type MediaType } from '../../cl
 import { fail, next, succeed, waitFor, type JobKind } from '../kind.ts'
 import { outcomeOfGenesysError } from './action-services.ts'
 import { addStats, DEFAULT_KPIS, DEFAULT_WEIGHTS, KPI_NAMES, KPIS, type KpiName, type MetricTotals } from './routing/kpis.ts'
-import { aggregatesQuery, DEFAULT_MEDIA_TYPES, invalidQueueIds } from './routing/query.ts'
+import { aggregatesQuery, DEFAULT_MEDIA_TYPES } from './routing/query.ts'
 import { scoreQueues } from './routing/scoring.ts'
 import type { KindDeps } from './index.ts'
 
@@ -14,7 +14,11 @@ const DAY_MS = 86_400_000
 const ISO_DURATION = '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$'
 
 const Body = Type.Object({
-  queueIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+  queueIds: Type.Array(Type.String({
+    format: 'uuid',
+    'x-error-code': 'QUEUE_ID_INVALID',
+    description: "A queue id: a GUID such as dda9caa0-28d0-437d-a6d5-345ba693f4f3, as GET /api/v2/routing/queues lists it (its id field; look a queue up by name with ?name=), not the queue's name"
+  }), {
     minItems: 1,
     maxItems: 100,
     uniqueItems: true,
@@ -50,12 +54,6 @@ const Body = Type.Object({
 type BodyInput = Static<typeof Body>
 
 export function checkRoutingBody (body: BodyInput): void {
-  const notGuids = invalidQueueIds(body.queueIds)
-  if (notGuids.length > 0) {
-    throw badRequest('QUEUE_ID_INVALID', `queueIds ${notGuids.map((id) => `'${id}'`).join(', ')} ${notGuids.length === 1 ? 'is not a queue id' : 'are not queue ids'}: ` +
-      'queue ids are GUIDs such as dda9caa0-28d0-437d-a6d5-345ba693f4f3, as GET /api/v2/routing/queues lists them (its id field; look a queue up by name with ?name=). ' +
-      'Genesys would match nothing for them.', { invalidQueueIds: notGuids })
-  }
   const from = Date.parse(body.interval.from)
   const to = Date.parse(body.interval.to)
   if (!(from < to)) throw badRequest('INTERVAL_INVALID', `interval.from (${body.interval.from}) must be before interval.to (${body.interval.to})`)

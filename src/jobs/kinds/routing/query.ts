@@ -4,17 +4,6 @@ import { KPIS, type KpiName } from './kpis.ts'
 /** KPIs named "calls" count voice conversations unless the job asks for other media. */
 export const DEFAULT_MEDIA_TYPES: MediaType[] = ['voice']
 
-/** Genesys ids are GUIDs; any version, either case. */
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/**
- * Queue ids that are not GUIDs, e.g. a queue's name. Genesys would accept them in a predicate and
- * match nothing, so the job would "succeed" with no data; they are refused at submission instead.
- */
-export function invalidQueueIds (queueIds: readonly string[]): string[] {
-  return queueIds.filter((id) => !GUID.test(id))
-}
-
 export interface RoutingQuery {
   queueIds: string[]
   mediaTypes: MediaType[]
