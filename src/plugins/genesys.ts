@@ -1,22 +1,32 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { createGenesys, resolveHosts, type Genesys, type GenesysClientOptions } from '../clients/genesys/index.ts'
-import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     genesys: Genesys
     /** `sandbox` when no Genesys credentials are configured and the built-in stand-in serves. */
     genesysMode: 'live' | 'sandbox'
-    /** The in-process sandbox in sandbox mode, so the app can point its webhooks back at itself. */
-    sandbox: Sandbox | undefined
   }
+}
+
+/** What this plugin needs of the sandbox, which it loads only in sandbox mode (never on the production path). */
+interface InProcessSandbox {
+  url: string
+  setWebhooks (webhooks: { flowEventsUrl: string, flowEventsSecret?: string, signingSecret?: string }): void
+  close (): Promise<void>
+}
+
+async function startInProcessSandbox (credentials: { clientId: string, clientSecret: string }): Promise<InProcessSandbox> {
+  // A dynamic import keeps the stand-in (and its fixtures) out of a process that talks to a real org.
+  const { startSandbox } = await import('../sandbox/index.ts')
+  return await startSandbox({ host: '127.0.0.1', port: 0, ...credentials })
 }
 
 export default fp(async (app) => {
   const config = app.config
   let connection: Pick<GenesysClientOptions, 'hosts' | 'clientId' | 'clientSecret'>
-  let sandbox: Sandbox | undefined
+  let sandbox: InProcessSandbox | undefined
   if (config.GENESYS_CLIENT_ID !== undefined && config.GENESYS_CLIENT_SECRET !== undefined) {
     connection = {
       hosts: resolveHosts({ region: config.GENESYS_REGION, apiUrl: config.GENESYS_API_URL, loginUrl: config.GENESYS_LOGIN_URL }),
@@ -26,7 +36,7 @@ export default fp(async (app) => {
     app.log.info({ apiUrl: connection.hosts.apiUrl }, 'running against Genesys Cloud')
   } else {
     const credentials = { clientId: 'sandbox-client', clientSecret: randomBytes(24).toString('base64url') }
-    sandbox = await startSandbox({ host: '127.0.0.1', port: 0, ...credentials })
+    sandbox = await startInProcessSandbox(credentials)
     connection = { hosts: { apiUrl: sandbox.url, loginUrl: sandbox.url }, ...credentials }
     app.log.info({ sandbox: sandbox.url }, 'no GENESYS_CLIENT_ID set: running against the built-in Genesys sandbox')
     app.addHook('onClose', async () => { await sandbox?.close() })
@@ -66,5 +76,4 @@ export default fp(async (app) => {
   })
   app.decorate('genesys', genesys)
   app.decorate('genesysMode', sandbox === undefined ? 'live' : 'sandbox')
-  app.decorate('sandbox', sandbox)
 }, { name: 'genesys', dependencies: ['config', 'metrics'] })

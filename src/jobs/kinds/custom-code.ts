@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { badRequest } from '../../errors.ts'
-import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
+import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
 import type { KindDeps } from './index.ts'
@@ -47,7 +47,7 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
       'a function whose code is not `Available`, an `Unavailable` runtime and a timeout above the function\'s, then runs it through `POST .../execute`. ' +
       'Genesys permissions: `integrations:action:view`, `integrations:actionFunction:view`, `integrations:action:execute`.',
     body: Body,
-    example: { actionId: SANDBOX_FIXTURES.actions.fnGreeting, inputs: { name: 'Ada', amount: 42 }, timeoutSeconds: 10, cache: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
+    example: { actionId: FIXTURE_IDS.actions.fnGreeting, inputs: { name: 'Ada', amount: 42 }, timeoutSeconds: 10, cache: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkCustomCodeBody,
     initialStep: 'prepare',
     initialState: () => ({}),

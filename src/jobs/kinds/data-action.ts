@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { badRequest } from '../../errors.ts'
-import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
+import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { findCycle, nestingDepth } from '../graph.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
@@ -61,7 +61,7 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
       'The result is the action\'s output; identical inputs within the TTL are answered from cache (`cacheHit: true`). ' +
       'Genesys permissions: `integrations:action:view`, `integrations:action:execute`.',
     body: Body,
-    example: { actionId: SANDBOX_FIXTURES.actions.echo, inputs: { message: 'hello', count: 2 }, timeoutMs: 30_000, cacheResults: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
+    example: { actionId: FIXTURE_IDS.actions.echo, inputs: { message: 'hello', count: 2 }, timeoutMs: 30_000, cacheResults: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkDataActionBody,
     initialStep: 'prepare',
     initialState: () => ({}),

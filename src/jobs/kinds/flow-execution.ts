@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { canonicalJson, sha256Hex } from '../../canonical.ts'
 import { badRequest } from '../../errors.ts'
-import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
+import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import type { Genesys } from '../../clients/genesys/index.ts'
 import type { Flow } from '../../clients/genesys/flows.ts'
 import type { JsonSchemaDocument } from '../../clients/genesys/integrations.ts'
@@ -120,7 +120,7 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
       'Genesys permissions: `architect:flow:view`, `architect:flow:launch`, `architect:flowExecution:view`.',
     body: Body,
     example: {
-      flowId: SANDBOX_FIXTURES.flows.completes,
+      flowId: FIXTURE_IDS.flows.completes,
       name: 'Order follow-up',
       variables: [{ name: 'Flow.customerId', value: 'C-1001' }, { name: 'Flow.priority', value: 3 }],
       timeoutMs: 300_000,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Type, type Static } from 'typebox'
 import { badRequest } from '../../errors.ts'
 import { GenesysError } from '../../clients/genesys/index.ts'
-import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
+import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
 import { fail, next, StepError, succeed, waitFor, type JobKind, type StepContext, type StepOutcome } from '../kind.ts'
 import { outcomeOfGenesysError, type ActionServices } from './action-services.ts'
@@ -241,7 +241,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
       ],
       metricCalculationDirectives: { accuracy: true, latency: true, hallucination_rate: false, toxicity_score: false },
       privacyMasking: { enabled: true, patterns: ['EMAIL', 'PHONE', 'CCN'] },
-      engine: { type: 'data-action', actionId: SANDBOX_FIXTURES.actions.llm, concurrency: 5 },
+      engine: { type: 'data-action', actionId: FIXTURE_IDS.actions.llm, concurrency: 5 },
       retryUnknownOutcome: false
     },
     validate: checkLlmBody,

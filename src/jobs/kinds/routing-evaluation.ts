@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { badRequest } from '../../errors.ts'
-import { SANDBOX_FIXTURES } from '../../sandbox/fixtures.ts'
+import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MEDIA_TYPES, type AggregateResultGroup, type MediaType } from '../../clients/genesys/analytics.ts'
 import { fail, next, succeed, waitFor, type JobKind } from '../kind.ts'
 import { outcomeOfGenesysError } from './action-services.ts'
@@ -102,7 +102,7 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
       'the callback carries the BI sync payload. Genesys permission: `analytics:conversationAggregate:view`.',
     body: Body,
     example: {
-      queueIds: [SANDBOX_FIXTURES.queues.support, SANDBOX_FIXTURES.queues.sales, SANDBOX_FIXTURES.queues.billing],
+      queueIds: [FIXTURE_IDS.queues.support, FIXTURE_IDS.queues.sales, FIXTURE_IDS.queues.billing],
       mediaTypes: ['voice'],
       interval: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-08T00:00:00.000Z' },
       granularity: 'P1D',
