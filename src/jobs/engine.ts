@@ -4,7 +4,6 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobsTable } from '../store/schema.ts'
 import type { Updateable } from 'kysely'
-import { bookkeeping } from '../store/bookkeeping.ts'
 import { finishJob, type Finish, type FinishDeps } from './finish.ts'
 import { StepError, type JobError, type JobKind, type StepContext, type StepOutcome } from './kind.ts'
 import type { Notifier } from './notifier.ts'
@@ -95,15 +94,14 @@ export function createEngine (deps: EngineDeps) {
   /** Leases the next due job and records it on the job's timeline, in one transaction (one commit). */
   async function claim (): Promise<JobRow | undefined> {
     const at = now()
-    // Bookkeeping: if a power failure takes the claim back, the job is simply claimed again.
-    return await bookkeeping(async () => await deps.db.transaction().execute(async (trx) => {
+    return await deps.db.transaction().execute(async (trx) => {
       const claimed = await jobs.claimNext(trx, owner, options.leaseMs, at)
       if (claimed === undefined) return undefined
       const { row, previousStatus } = claimed
       const resumed = row.claims > 1
       await events.append(trx, row.id, 'status', { from: previousStatus, to: 'running', worker: owner, attempt: row.claims, ...(resumed ? { resumedAt: row.step } : {}) }, at)
       return row
-    }))
+    })
   }
 
   function launch (row: JobRow): void {
@@ -123,7 +121,7 @@ export function createEngine (deps: EngineDeps) {
     const log = deps.log.child({ jobId: claimed.id, kind: claimed.kind })
     const stop = (reason: StopReason) => { if (!controller.signal.aborted) controller.abort(new Interrupt(reason)) }
     const renewal = setInterval(() => {
-      bookkeeping(async () => await jobs.renewLease(claimed.id, token, now() + options.leaseMs)).then((r) => {
+      jobs.renewLease(claimed.id, token, now() + options.leaseMs).then((r) => {
         if (r === undefined) stop('lease_lost')
         else if (r.cancelRequested) stop('cancelled')
       }, (err) => log.warn({ err }, 'lease renewal failed'))
@@ -308,10 +306,8 @@ export function createEngine (deps: EngineDeps) {
       if (outcome.type === 'succeed') return await finish('succeeded', { result: outcome.result, state: outcome.state ?? state, extraEvents: [done] })
       if (outcome.type === 'fail') return await finish('failed', { error: outcome.error, state: outcome.state ?? state, extraEvents: [done] })
       if (outcome.type === 'next') {
-        const transition = async () => await fenced(row.id, token, { step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0, ...(outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef }) },
+        const ok = await fenced(row.id, token, { step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0, ...(outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef }) },
           [{ type: 'step', data: { ...done.data, next: outcome.step } }, ...(outcome.timeline ?? [])], effectsTouched)
-        // A replayable step only read: losing its transition to a power failure just runs it again.
-        const ok = outcome.replayable === true && !effectsTouched ? await bookkeeping(transition) : await transition()
         if (!ok) { log.warn('lease lost; this worker stops the job'); return }
         step = outcome.step
         state = outcome.state

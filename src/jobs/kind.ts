@@ -34,11 +34,7 @@ export class StepError extends Error {
 export type TimelineEntries = Array<{ type: string, data: Record<string, unknown> }>
 
 export type StepOutcome<S> =
-  /**
-   * `replayable`: the step changed nothing outside (it only read), so running it again is harmless
-   * and its transition is committed as bookkeeping (src/store/bookkeeping.ts), without an fsync.
-   */
-  | { type: 'next', step: string, state: S, remoteRef?: string, timeline?: TimelineEntries, replayable?: boolean }
+  | { type: 'next', step: string, state: S, remoteRef?: string, timeline?: TimelineEntries }
   | { type: 'wait', step: string, state: S, until: number, reason: string, remoteRef?: string, timeline?: TimelineEntries }
   | { type: 'succeed', result: unknown, state?: S }
   | { type: 'fail', error: JobError, state?: S }
@@ -134,7 +130,7 @@ export interface JobKind<B extends TObject = TObject, S = any> {
  * Go on to `step`; `remoteRef` names the remote object the job now follows, so webhooks find it;
  * `timeline` entries are written in the same commit as the step transition.
  */
-export const next = <S>(step: string, state: S, options: { remoteRef?: string, timeline?: TimelineEntries, replayable?: boolean } = {}): StepOutcome<S> =>
+export const next = <S>(step: string, state: S, options: { remoteRef?: string, timeline?: TimelineEntries } = {}): StepOutcome<S> =>
   ({ type: 'next', step, state, ...options })
 export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now = Date.now(), remoteRef?: string): StepOutcome<S> =>
   ({ type: 'wait', step, state, until: now + Math.max(0, delayMs), reason, remoteRef })

@@ -16,11 +16,6 @@ export interface SubmitDeps {
   now: () => number
   jobMaxDurationMs: number
   idempotencyTtlMs: number
-  /**
-   * Called once the new job is written, before its commit. On SQLite a worker woken here claims
-   * the job in the same group commit as the submission: one fsync for both.
-   */
-  onWritten?: () => void
 }
 
 export interface SubmitRequest {
@@ -101,7 +96,6 @@ export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Prom
     }
     await deps.jobs.insert(trx, row, labels ?? {})
     await deps.events.append(trx, row.id, 'status', { to: 'queued', caller }, now)
-    deps.onWritten?.()
     return { statusCode: 202, job, replayed: false }
   })
 }

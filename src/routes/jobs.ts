@@ -52,9 +52,6 @@ function decodeCursor (raw: string): Cursor {
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  // SQLite: this process's workers see the job before it is committed, so their claim can share
-  // the submission's commit. PostgreSQL: other connections see it only after, so wake them then.
-  const wakeBeforeCommit = app.store.dialect === 'sqlite'
   for (const kind of app.kinds.values()) {
     const retired = Object.entries(kind.retiredFields ?? {})
     app.post(`/v1/jobs/${kind.name}`, {
@@ -94,12 +91,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...app.repos,
         now: app.now,
         jobMaxDurationMs: app.config.JOB_MAX_DURATION_MS,
-        idempotencyTtlMs: app.config.IDEMPOTENCY_TTL_HOURS * 3_600_000,
-        ...(wakeBeforeCommit ? { onWritten: app.wakeWorkers } : {})
+        idempotencyTtlMs: app.config.IDEMPOTENCY_TTL_HOURS * 3_600_000
       }, { kind, body, caller: request.caller, idempotencyKey })
       if (!answer.replayed) {
         app.telemetry.jobsSubmitted.inc({ kind: kind.name })
-        if (!wakeBeforeCommit) app.wakeWorkers()
+        app.wakeWorkers()
       }
       if (answer.replayed) void reply.header('idempotent-replayed', 'true')
       return reply.code(answer.statusCode as 202).header('location', `/v1/jobs/${answer.job.id}`).send(answer.job)

@@ -4,7 +4,6 @@ import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Dialect } from 'kys
 import pg from 'pg'
 import type { Database } from './schema.ts'
 import { openSqlite } from './sqlite-dialect.ts'
-import type { GroupCommitStats } from './sqlite-group-commit.ts'
 import { migrateToLatest } from './migrations.ts'
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -14,8 +13,6 @@ export interface Store {
   dialect: DialectName
   /** Where the data lives, without credentials, for logs. */
   location: string
-  /** SQLite only: commits made (with and without fsync) and the transactions they carried. */
-  commitStats?: Readonly<GroupCommitStats>
   ping (): Promise<void>
   close (): Promise<void>
 }
@@ -34,7 +31,6 @@ export async function openStore (options: StoreOptions): Promise<Store> {
   let dialect: Dialect
   let name: DialectName
   let location: string
-  let commitStats: Store['commitStats']
   if (options.databaseUrl !== undefined) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 })
     // An idle client losing its connection is not fatal: the pool replaces it on the next query.
@@ -45,9 +41,7 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     location = `postgres://${url.host}${url.pathname}`
   } else {
     if (options.sqlitePath !== ':memory:') mkdirSync(dirname(options.sqlitePath), { recursive: true })
-    const opened = openSqlite(options.sqlitePath)
-    dialect = opened.dialect
-    commitStats = opened.commitStats
+    dialect = openSqlite(options.sqlitePath)
     name = 'sqlite'
     location = options.sqlitePath
   }
@@ -62,7 +56,6 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     db,
     dialect: name,
     location,
-    ...(commitStats === undefined ? {} : { commitStats }),
     async ping () { await sql`select 1`.execute(db) },
     async close () { await db.destroy() }
   }

@@ -141,12 +141,6 @@ test('metrics: /metrics is valid Prometheus text with the domain families, exact
   assert.ok(sample(after, 'orchestrator_genesys_requests_total', {}) > 0, 'Genesys requests were counted')
   assert.ok(after.get('orchestrator_cache_hits_total')!.metrics.some((m) => m.labels?.kind === 'data-action' && Number(m.value) >= 1), 'the earlier cache hit was counted')
 
-  if (svc.app.store.dialect === 'sqlite') {
-    for (const name of ['orchestrator_sqlite_commits_total', 'orchestrator_sqlite_transactions_total']) {
-      assert.ok(sample(after, name, {}) > sample(before, name, {}), `${name} counted the jobs' writes`)
-    }
-  }
-
   const labelValues = [...after.values()].flatMap((f) => f.metrics.flatMap((m) => Object.values(m.labels ?? {})))
   assert.ok(labelValues.length > 0)
   assert.deepEqual(labelValues.filter((v) => UUID.test(v)), [], 'no label value is an id')

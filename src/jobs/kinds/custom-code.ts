@@ -95,7 +95,6 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
         }
         // Recorded with the step transition: from that commit on, execute may call Genesys.
         return next('execute', { cacheKey: key, timeoutSeconds: timeoutSeconds ?? functionTimeout }, {
-          replayable: true,
           timeline: [{ type: 'remote', data: { function: fn.function?.handler ?? null, runtime, timeoutSeconds: functionTimeout } }]
         })
       },

@@ -86,7 +86,6 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
         }
         // Recorded with the step transition: from that commit on, execute may call Genesys.
         return next('execute', { cacheKey: key }, {
-          replayable: true,
           timeline: [{ type: 'remote', data: { action: action.name ?? actionId, version: action.version ?? null, contract: 'valid' } }]
         })
       },

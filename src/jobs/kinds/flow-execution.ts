@@ -158,13 +158,13 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
         const state = { ...ctx.state, inputSha256: sha256Hex(canonicalJson(inputData)) }
         const published = publishedSchemaOf(flow, flowVersion)
         if (published.schema === undefined) {
-          return next('launch', state, { replayable: true, timeline: [{ type: 'schema_check', data: { checked: false, flowVersion: published.version, reason: published.reason } }] })
+          return next('launch', state, { timeline: [{ type: 'schema_check', data: { checked: false, flowVersion: published.version, reason: published.reason } }] })
         }
         const issues = checkContract(published.schema, inputData, 'inputData')
         if (issues.length > 0) {
           return fail('INPUT_SCHEMA_VIOLATION', `The variables do not match the flow's published input schema: ${describeIssues(issues)}`, { details: issues })
         }
-        return next('launch', state, { replayable: true, timeline: [{ type: 'schema_check', data: { checked: true, flowVersion: published.version } }] })
+        return next('launch', state, { timeline: [{ type: 'schema_check', data: { checked: true, flowVersion: published.version } }] })
       },
 
       /**

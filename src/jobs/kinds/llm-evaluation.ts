@@ -283,7 +283,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
           return waitFor('capacity', { ...ctx.state, capacityChecks: checks }, delay,
             `${running.running} evaluations RUNNING (limit ${limit}, ${running.pages} page(s) read); checking again in ${Math.round(delay)} ms`, now())
         }
-        return next('create', { ...ctx.state, capacityChecks: checks }, { replayable: true })
+        return next('create', { ...ctx.state, capacityChecks: checks })
       },
 
       /** The key is derived from the job, so every try after a crash names the same evaluation. */

@@ -152,7 +152,7 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
           return outcomeOfGenesysError(err, `Reading analytics job ${jobId}`, { 404: 'ANALYTICS_JOB_NOT_FOUND', default: 'ANALYTICS_POLL_FAILED' })
         }
         const polls = ctx.state.polls + 1
-        if (status.state === 'FULFILLED') return next('fetch', { ...ctx.state, polls }, { replayable: true })
+        if (status.state === 'FULFILLED') return next('fetch', { ...ctx.state, polls })
         if (status.state === 'QUEUED' || status.state === 'PENDING') {
           const delay = pollDelay(polls)
           return waitFor('poll', { ...ctx.state, polls }, delay, `analytics job ${status.state}; next check in ${Math.round(delay)} ms`, now())
