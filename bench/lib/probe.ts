@@ -38,3 +38,31 @@ export function probeCommitMs (commits = 300): { full: number, normal: number } 
 export function machineLoad (): { loadAvg1m: number, cores: number } {
   return { loadAvg1m: round(loadavg()[0]!, 2), cores: navigator.hardwareConcurrency }
 }
+
+export interface CommitCounters {
+  commits: number
+  transactions: number
+}
+
+/** The service's SQLite group-commit counters, read from its /metrics (src/plugins/metrics.ts). */
+export async function commitCounters (url: string, headers: Record<string, string>): Promise<CommitCounters> {
+  const res = await fetch(`${url}/metrics`, { headers })
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`)
+  const text = await res.text()
+  const read = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+    if (line === undefined) throw new Error(`/metrics has no ${name}`)
+    return Number(line.slice(name.length + 1))
+  }
+  return {
+    commits: read('orchestrator_sqlite_commits_total'),
+    transactions: read('orchestrator_sqlite_transactions_total')
+  }
+}
+
+/** What happened between two readings: fsync'd commits and how many transactions each carried. */
+export function commitsBetween (before: CommitCounters, after: CommitCounters): CommitCounters & { transactionsPerCommit: number } {
+  const commits = after.commits - before.commits
+  const transactions = after.transactions - before.transactions
+  return { commits, transactions, transactionsPerCommit: round(transactions / Math.max(1, commits), 2) }
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { makeTempDir, removeTempDir } from '../lib/process.ts'
-import { api, dataActionBody, ECHO_ACTION, startBenchSandbox, startService } from '../lib/service.ts'
-import { probeCommitMs } from '../lib/probe.ts'
+import { api, authHeaders, dataActionBody, ECHO_ACTION, startBenchSandbox, startService } from '../lib/service.ts'
+import { commitCounters, commitsBetween, probeCommitMs } from '../lib/probe.ts'
 import { percentile, round } from '../lib/stats.ts'
 import type { Scenario, ScenarioResult } from '../lib/types.ts'
 
@@ -27,7 +27,9 @@ export const pickup: Scenario = {
       const claimMs: number[] = []
       const submitMs: number[] = []
       const startedAtOf = new Map<string, number>()
+      let before = await commitCounters(service.url, authHeaders)
       for (let i = 0; i < WARMUP + JOBS; i++) {
+        if (i === WARMUP) before = await commitCounters(service.url, authHeaders)
         const message = `pickup-${i}`
         const t0 = Date.now()
         const res = await api(service.url, 'POST', '/v1/jobs/data-action', dataActionBody({ message, count: i }))
@@ -57,6 +59,7 @@ export const pickup: Scenario = {
         if (started !== undefined) startToCallMs.push(executes[n]!.at - started)
       })
       if (pickupMs.length !== JOBS) throw new Error(`correlated ${pickupMs.length} of ${JOBS} jobs`)
+      const sqlite = commitsBetween(before, await commitCounters(service.url, authHeaders))
       const commit = probeCommitMs()
       const p50 = percentile(pickupMs, 50)
       const p99 = percentile(pickupMs, 99)
@@ -67,7 +70,7 @@ export const pickup: Scenario = {
       ]
       const met = p50 <= TARGET_MS
       if (!met) {
-        notes.push(`missed: the floor here is one fsync'd commit (${commit.full} ms alone on this disk, often more under load) plus three HTTP exchanges on loopback. Before the first Genesys request a job makes three fsync'd commits: the submission, the worker's claim, and the prepare → execute transition. The remaining time is the long-polling client and the sandbox sharing the bench's event loop, and got's request setup`)
+        notes.push(`missed: the floor here is one fsync'd commit (${commit.full} ms alone on this disk, often more under load) plus three HTTP exchanges on loopback. Per job the service made ${round(sqlite.commits / JOBS, 2)} fsync'd commits for ${round(sqlite.transactions / JOBS, 2)} transactions. Before the first Genesys request a job waits for three of them: the submission, the worker's claim (which starts once the submission is durable) and the prepare → execute transition. The remaining time is the long-polling client and the sandbox sharing the bench's event loop, and got's request setup`)
       }
       return {
         ours: `p50 ${p50} ms, p99 ${p99} ms`,
@@ -86,6 +89,7 @@ export const pickup: Scenario = {
           claimToFirstCallP50Ms: percentile(startToCallMs, 50),
           claimToFirstCallP99Ms: percentile(startToCallMs, 99),
           sqliteCommitMs: commit,
+          sqliteCommitsPerJob: { fsynced: round(sqlite.commits / JOBS, 2), transactions: round(sqlite.transactions / JOBS, 2) },
           jobs: JOBS,
           method: 'submit send time → sandbox arrival of the job\'s first Genesys request (execute), correlated by distinct inputs'
         },

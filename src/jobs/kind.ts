@@ -1,10 +1,9 @@
 import type { TObject, Static } from 'typebox'
 import type { FastifyBaseLogger } from 'fastify'
+import type { JobStatus } from '../schemas/job.ts'
 
-export const JOB_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'timed_out'] as const
-export type JobStatus = typeof JOB_STATUSES[number]
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
-export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status)
+export { isTerminal, JOB_STATUSES, TERMINAL_STATUSES, type JobStatus } from '../schemas/job.ts'
+
 /** The code of a job that stopped because a side effect may have run without our knowing. */
 export const REMOTE_OUTCOME_UNKNOWN = 'REMOTE_OUTCOME_UNKNOWN'
 
@@ -111,7 +110,7 @@ export interface JobKind<B extends TObject = TObject, S = any> {
    * (e.g. a field Genesys has no counterpart for): sending one is answered with that reason.
    */
   retiredFields?: Record<string, string>
-  /** Semantic checks beyond the schema; throw an AppError (400) to reject the submission. */
+  /** Semantic checks beyond the schema; throw `invalid(code, message)` (src/errors.ts) to refuse the submission. */
   validate?: (body: Static<B>, ctx: SubmissionContext) => void | Promise<void>
   /** Overall deadline of the job in ms; the engine default applies when absent. */
   deadlineMs?: (body: Static<B>) => number | undefined

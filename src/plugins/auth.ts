@@ -13,9 +13,6 @@ declare module 'fastify' {
   }
 }
 
-/** What a route's schema carries so Swagger UI sends the key. */
-export const bearerSecurity = [{ bearerAuth: [] }]
-
 /**
  * Callers present `Authorization: Bearer <key>`. Keys come from API_KEYS or API_KEYS_FILE, are held
  * as sha256 digests and compared in constant time. Without keys the service runs open, which

@@ -72,7 +72,7 @@ export default fp(async (app) => {
       },
       tokenRefresh: ({ outcome }) => app.telemetry.genesysTokenRefreshes.inc({ outcome })
     },
-    now: app.now
+    now: app.clock.now
   })
   app.decorate('genesys', genesys)
   app.decorate('genesysMode', sandbox === undefined ? 'live' : 'sandbox')

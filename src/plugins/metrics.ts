@@ -23,12 +23,14 @@ export default fp(async (app) => {
     labelNames: ['status'],
     registers: [registry],
     async collect () {
-      const rows = await app.store.db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', 'in', ['queued', 'running', 'waiting']).groupBy('status').execute()
+      const counts = await app.store.stats.unfinishedByStatus()
       this.reset()
-      for (const status of ['queued', 'running', 'waiting']) this.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0))
+      for (const [status, n] of Object.entries(counts)) this.set({ status }, n)
     }
   })
+  for (const { name, help, read } of app.store.counters) {
+    registry.registerMetric(new client.Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))
+  }
   // fastify-metrics is CommonJS: its plugin is the module's default export.
   await app.register(fastifyMetrics.default, {
     endpoint: { url: '/metrics', method: 'GET', logLevel: 'warn', config: { scope: 'metrics:read' }, schema: { hide: true } } as never,

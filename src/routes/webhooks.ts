@@ -106,12 +106,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   async function receive (request: FastifyRequest, event: InboundEvent) {
-    const outcome = await recordInbound({ db: app.store.db, ...app.repos, now: app.now }, event)
+    const outcome = await recordInbound({ store: app.store, now: app.clock.now }, event)
     app.telemetry.webhookEvents.inc({ source: event.source, type: event.eventType, outcome: outcome.status })
-    if (outcome.status === 'accepted') {
-      app.notifier.changed(outcome.jobId)
-      if (event.wake) app.wakeWorkers()
-    }
+    if (outcome.status === 'accepted') app.jobs.changed(outcome.jobId, { runNow: event.wake })
     if (outcome.status === 'unmatched') request.log.warn({ source: event.source, eventId: event.eventId, eventType: event.eventType }, 'webhook event matches no job')
     return { status: outcome.status, eventId: event.eventId, jobId: outcome.status === 'unmatched' ? null : outcome.jobId }
   }

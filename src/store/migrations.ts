@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import { Migrator, type Migration } from 'kysely/migration'
-import type { DialectName } from './database.ts'
+import type { DialectName } from './schema.ts'
 
 /** Migrations live in code so the service carries its schema with it; each one is append-only. */
 function migrations (dialect: DialectName): Record<string, Migration> {

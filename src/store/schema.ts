@@ -1,4 +1,7 @@
-import type { Generated } from 'kysely'
+import type { Generated, Kysely } from 'kysely'
+
+/** The two databases the store runs on; only src/store ever asks which one it is. */
+export type DialectName = 'sqlite' | 'postgres'
 
 /** Row shapes as Kysely sees them (CamelCasePlugin maps to snake_case columns). Times are epoch ms. */
 export interface JobsTable {
@@ -124,3 +127,6 @@ export interface Database {
   jobItems: JobItemsTable
   jobEffects: JobEffectsTable
 }
+
+/** A connection or a transaction: repositories are bound to one of them. */
+export type Connection = Kysely<Database>

@@ -1,5 +1,7 @@
+import { resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely'
+import { SqliteAdapter, SqliteDialect, type DialectAdapter, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely'
+import { GroupCommitSqliteDriver, GroupCommitter, type GroupCommitStats } from './sqlite-group-commit.ts'
 
 /** Distinct SQL texts kept prepared; Kysely builds a handful per query shape, so this is ample. */
 const STATEMENT_CACHE_SIZE = 500
@@ -31,34 +33,80 @@ function adapt (db: DatabaseSync): SqliteDatabase {
 }
 
 /**
- * Write transactions start with BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes gets
- * SQLITE_BUSY at once (without the busy timeout) when another process wrote in between.
+ * The connection is guarded by the group-commit driver's own lock (which it releases before
+ * waiting for a commit), so Kysely's single-connection mutex must stay out of the way.
  */
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction (connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+class GroupCommitAdapter extends SqliteAdapter {
+  override get supportsMultipleConnections (): boolean {
+    return true
   }
 }
 
+interface SharedConnection {
+  committer: GroupCommitter
+  database: SqliteDatabase
+  users: number
+}
+
+/** One connection per database file in this process (see GroupCommitter for why). */
+const connections = new Map<string, SharedConnection>()
+
+function connect (path: string): { shared: SharedConnection, close: () => Promise<void> } {
+  // ':memory:' names a new database every time, so it is never shared.
+  const key = path === ':memory:' ? undefined : resolve(path)
+  let shared = key === undefined ? undefined : connections.get(key)
+  if (shared === undefined) {
+    const raw = new DatabaseSync(path, { timeout: 5000 })
+    // WAL lets readers run beside the writer; FULL makes every commit survive power loss, because
+    // a 202 or an acknowledged webhook is a promise. Group commit pays that fsync once per batch.
+    raw.exec('PRAGMA journal_mode = WAL')
+    raw.exec('PRAGMA synchronous = FULL')
+    raw.exec('PRAGMA foreign_keys = ON')
+    shared = { committer: new GroupCommitter(raw), database: adapt(raw), users: 0 }
+    if (key !== undefined) connections.set(key, shared)
+  }
+  shared.users++
+  const opened = shared
+  let closed = false
+  return {
+    shared: opened,
+    async close () {
+      if (closed) return
+      closed = true
+      opened.users--
+      if (opened.users > 0) return
+      if (key !== undefined) connections.delete(key)
+      await opened.committer.close()
+    }
+  }
+}
+
+/** Kysely's SQLite dialect over node:sqlite, with group commit. */
 class NodeSqliteDialect extends SqliteDialect {
-  readonly #database: SqliteDatabase
-  constructor (database: SqliteDatabase) {
-    super({ database })
-    this.#database = database
+  readonly #connection: ReturnType<typeof connect>
+  constructor (connection: ReturnType<typeof connect>) {
+    super({ database: connection.shared.database })
+    this.#connection = connection
   }
 
   override createDriver (): Driver {
-    return new ImmediateSqliteDriver({ database: this.#database })
+    const { shared, close } = this.#connection
+    return new GroupCommitSqliteDriver({ database: shared.database }, shared.committer, close)
+  }
+
+  override createAdapter (): DialectAdapter {
+    return new GroupCommitAdapter()
   }
 }
 
-/** Kysely's SQLite dialect over node:sqlite, on a file in WAL mode whose every commit is fsync'd. */
-export function openSqlite (path: string): SqliteDialect {
-  const raw = new DatabaseSync(path, { timeout: 5000 })
-  // WAL lets readers run beside the writer; FULL makes every commit survive power loss, because
-  // a 202 or an acknowledged webhook is a promise.
-  raw.exec('PRAGMA journal_mode = WAL')
-  raw.exec('PRAGMA synchronous = FULL')
-  raw.exec('PRAGMA foreign_keys = ON')
-  return new NodeSqliteDialect(adapt(raw))
+export interface OpenedSqlite {
+  dialect: SqliteDialect
+  /** Live counters of the group commits made on this file so far (shared within the process). */
+  commitStats: Readonly<GroupCommitStats>
+}
+
+/** Opens (or joins this process's connection to) a SQLite file, for one Kysely instance. */
+export function openSqlite (path: string): OpenedSqlite {
+  const connection = connect(path)
+  return { dialect: new NodeSqliteDialect(connection), commitStats: connection.shared.committer.stats }
 }

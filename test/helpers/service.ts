@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
+import type { Clock } from '../../src/clock.ts'
 import { defaultKinds, type KindsFactory } from '../../src/jobs/kinds/index.ts'
 import { testKinds } from '../fixtures/test-kinds.ts'
 
@@ -19,7 +20,7 @@ export interface RunningService {
 }
 
 /** The service in this process, on a loopback port, with the test kinds registered. */
-export async function startService (t: TestContext | undefined, env: Record<string, string>, options: { kinds?: KindsFactory, now?: () => number } = {}): Promise<RunningService> {
+export async function startService (t: TestContext | undefined, env: Record<string, string>, options: { kinds?: KindsFactory, clock?: Clock } = {}): Promise<RunningService> {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', WORKER_POLL_MS: '200', RATE_LIMIT_PER_MINUTE: '1000000', ...env })
   const logs: string[] = []
   const logStream = new Writable({
@@ -30,7 +31,7 @@ export async function startService (t: TestContext | undefined, env: Record<stri
       callback()
     }
   })
-  const app = await buildApp({ config, kinds: options.kinds ?? ((deps) => [...defaultKinds(deps), ...testKinds]), now: options.now, logStream })
+  const app = await buildApp({ config, kinds: options.kinds ?? ((deps) => [...defaultKinds(deps), ...testKinds]), clock: options.clock, logStream })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0

@@ -116,7 +116,7 @@ test('callbacks: a 302 is not followed and 410 stops the retries', async () => {
   const goneAttempts = await callbackEvents(gone)
   assert.equal(goneAttempts.length, 1, 'no retry after 410')
   assert.equal(goneAttempts[0].data.outcome, 'gone')
-  const outbox = await svc.app.repos.outbox.forJob(gone)
+  const outbox = await svc.app.store.outbox.forJob(gone)
   assert.equal(outbox[0]!.status, 'failed')
 })
 

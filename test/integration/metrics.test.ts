@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
-import { buildMetrics, mean, percentile, summarizeKind, type FinishedSample, type KindRows } from '../../src/routes/metrics.ts'
+import { buildMetrics, mean, percentile, summarizeKind, type FinishedSample, type KindRows } from '../../src/jobs/statistics.ts'
 import { api, eventually, type RunningService } from '../helpers/service.ts'
 import { startGenesysService } from '../helpers/genesys-env.ts'
 import { checkLogsForSecretsAfterAll } from '../helpers/secrets.ts'
@@ -140,6 +140,13 @@ test('metrics: /metrics is valid Prometheus text with the domain families, exact
   assert.deepEqual(after.get('orchestrator_jobs_current')!.metrics.map((m) => m.labels?.status).sort(), ['queued', 'running', 'waiting'])
   assert.ok(sample(after, 'orchestrator_genesys_requests_total', {}) > 0, 'Genesys requests were counted')
   assert.ok(after.get('orchestrator_cache_hits_total')!.metrics.some((m) => m.labels?.kind === 'data-action' && Number(m.value) >= 1), 'the earlier cache hit was counted')
+
+  // The test database is SQLite unless TEST_DATABASE_URL names a PostgreSQL server (test/helpers/database.ts).
+  const onSqlite = (process.env.TEST_DATABASE_URL ?? '') === ''
+  for (const name of ['orchestrator_sqlite_commits_total', 'orchestrator_sqlite_transactions_total']) {
+    if (onSqlite) assert.ok(sample(after, name, {}) > sample(before, name, {}), `${name} counted the jobs' writes`)
+    else assert.equal(after.has(name), false, `${name} is SQLite's only`)
+  }
 
   const labelValues = [...after.values()].flatMap((f) => f.metrics.flatMap((m) => Object.values(m.labels ?? {})))
   assert.ok(labelValues.length > 0)

@@ -25,7 +25,7 @@ after(async () => {
 })
 
 const url = () => `${svc.url}/v1/webhooks/genesys/flow-events`
-const stored = async (eventId: string) => await svc.app.store.db.selectFrom('webhookEvents').selectAll().where('eventId', '=', eventId).executeTakeFirst()
+const stored = async (eventId: string) => await svc.app.store.webhookEvents.find('genesys.flow-events', eventId)
 
 test('receivers: a valid event is in the database when the 200 is sent', async () => {
   const eventId = `evt-stored-${Date.now()}`

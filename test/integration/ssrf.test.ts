@@ -60,12 +60,10 @@ test('ssrf: at delivery the address is checked again (a name that later resolves
   // A message whose URL passed the check at submission but now points inward, as after DNS rebinding.
   const submitted = await api(httpAllowed.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 60_000 }] })
   const id = submitted.body.id as string
-  await httpAllowed.app.store.db.transaction().execute(async (trx) => {
-    await httpAllowed.app.repos.outbox.enqueue(trx, { jobId: id, eventType: 'job.succeeded', url: `http://127.0.0.1:${counter.port}/rebound`, payload: { type: 'job.succeeded' } }, Date.now())
-  })
+  await httpAllowed.app.store.outbox.enqueue({ jobId: id, eventType: 'job.succeeded', url: `http://127.0.0.1:${counter.port}/rebound`, payload: { type: 'job.succeeded' } }, Date.now())
   httpAllowed.app.callbacks.wake()
   const outbox = await eventually(async () => {
-    const rows = await httpAllowed.app.repos.outbox.forJob(id)
+    const rows = await httpAllowed.app.store.outbox.forJob(id)
     return rows[0]?.status === 'failed' ? rows : undefined
   }, 10_000, 'the delivery to be refused')
   assert.match(outbox[0]!.lastError ?? '', /not a public address/)

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { badRequest } from '../../errors.ts'
+import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
@@ -30,7 +30,7 @@ type BodyInput = Static<typeof Body>
 export function checkCustomCodeBody (body: BodyInput): void {
   const bytes = Buffer.byteLength(JSON.stringify(body.inputs))
   if (bytes > MAX_FUNCTION_PAYLOAD_BYTES) {
-    throw badRequest('PAYLOAD_TOO_LARGE', `inputs are ${bytes} bytes; Genesys Functions accept at most ${MAX_FUNCTION_PAYLOAD_BYTES}. Send less data.`)
+    throw invalid('PAYLOAD_TOO_LARGE', `inputs are ${bytes} bytes; Genesys Functions accept at most ${MAX_FUNCTION_PAYLOAD_BYTES}. Send less data.`)
   }
 }
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { canonicalJson, sha256Hex } from '../../canonical.ts'
-import { badRequest } from '../../errors.ts'
+import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import type { Genesys } from '../../clients/genesys/index.ts'
 import type { Flow } from '../../clients/genesys/flows.ts'
@@ -35,14 +35,14 @@ export function checkFlowBody (body: BodyInput): void {
   const seen = new Set<string>()
   for (const [i, { name, value }] of body.variables.entries()) {
     const where = `variables[${i}]`
-    if (name.length > MAX_VARIABLE_NAME) throw badRequest('VARIABLE_NAME_TOO_LONG', `${where}.name is ${name.length} characters; at most ${MAX_VARIABLE_NAME} are allowed`)
-    if (!IDENTIFIER.test(name)) throw badRequest('VARIABLE_NAME_INVALID', `${where}.name '${name}' is not an identifier: use letters, digits and _, not starting with a digit, optionally prefixed by 'Flow.'`)
-    if (seen.has(name)) throw badRequest('VARIABLE_DUPLICATE', `${where}.name '${name}' is given twice`)
+    if (name.length > MAX_VARIABLE_NAME) throw invalid('VARIABLE_NAME_TOO_LONG', `${where}.name is ${name.length} characters; at most ${MAX_VARIABLE_NAME} are allowed`)
+    if (!IDENTIFIER.test(name)) throw invalid('VARIABLE_NAME_INVALID', `${where}.name '${name}' is not an identifier: use letters, digits and _, not starting with a digit, optionally prefixed by 'Flow.'`)
+    if (seen.has(name)) throw invalid('VARIABLE_DUPLICATE', `${where}.name '${name}' is given twice`)
     seen.add(name)
-    if (name === JOB_ID_INPUT) throw badRequest('VARIABLE_RESERVED', `${where}.name '${JOB_ID_INPUT}' is reserved: the service sets it to the job id`)
-    if (typeof value === 'string' && value.length > MAX_STRING_VALUE) throw badRequest('VARIABLE_VALUE_TOO_LONG', `${where}.value is ${value.length} characters; strings may be at most ${MAX_STRING_VALUE}`)
+    if (name === JOB_ID_INPUT) throw invalid('VARIABLE_RESERVED', `${where}.name '${JOB_ID_INPUT}' is reserved: the service sets it to the job id`)
+    if (typeof value === 'string' && value.length > MAX_STRING_VALUE) throw invalid('VARIABLE_VALUE_TOO_LONG', `${where}.value is ${value.length} characters; strings may be at most ${MAX_STRING_VALUE}`)
     if (value === null || value === undefined || !['string', 'number', 'boolean', 'object'].includes(typeof value)) {
-      throw badRequest('VARIABLE_TYPE_UNSUPPORTED', `${where}.value is ${value === null ? 'null' : typeof value}; use a string, number, boolean, array or object`)
+      throw invalid('VARIABLE_TYPE_UNSUPPORTED', `${where}.value is ${value === null ? 'null' : typeof value}; use a string, number, boolean, array or object`)
     }
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Type, type Static } from 'typebox'
-import { badRequest } from '../../errors.ts'
+import { invalid } from '../../errors.ts'
 import { GenesysError } from '../../clients/genesys/index.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
@@ -68,10 +68,10 @@ export function checkLlmBody (body: BodyInput): void {
   const d = body.metricCalculationDirectives as Record<string, boolean>
   if (body.engine.type === 'data-action') {
     const unknown = Object.keys(d).filter((k) => !(KNOWN_DIRECTIVES as readonly string[]).includes(k))
-    if (unknown.length > 0) throw badRequest('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${unknown.join(', ')} cannot be computed by the data-action engine (it computes ${KNOWN_DIRECTIVES.join(', ')})`)
+    if (unknown.length > 0) throw invalid('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${unknown.join(', ')} cannot be computed by the data-action engine (it computes ${KNOWN_DIRECTIVES.join(', ')})`)
     const judged = JUDGED.filter((m) => d[m] === true)
     if (judged.length > 0 && body.engine.judgeActionId === undefined) {
-      throw badRequest('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${judged.join(' and ')} need a judge: set engine.judgeActionId to a data action that scores {prompt, output, expectedOutput}`)
+      throw invalid('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${judged.join(' and ')} need a judge: set engine.judgeActionId to a data action that scores {prompt, output, expectedOutput}`)
     }
   }
 }
