@@ -1,5 +1,10 @@
-import type { LoggerOptions } from 'pino'
+import type { BaseLogger, Bindings, LoggerOptions } from 'pino'
 import { maskDeep, maskText } from './privacy/masking.ts'
+
+/** The logger the layers below HTTP take: what Fastify's request and app loggers are. */
+export interface Logger extends Pick<BaseLogger, 'level' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'> {
+  child (bindings: Bindings): Logger
+}
 
 /** Structured secrets are removed by path; free-text personal data is masked on every line. */
 export const REDACT_PATHS = [

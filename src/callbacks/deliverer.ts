@@ -1,6 +1,6 @@
 import got from 'got'
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
 import { createScheduler } from '../scheduler.ts'
 import type { Store } from '../store/database.ts'
@@ -22,7 +22,7 @@ export function retryDelay (attempt: number, scale: number, random = Math.random
 
 export interface DelivererDeps {
   store: Store
-  log: FastifyBaseLogger
+  log: Logger
   clock: Clock
   policy: CallbackPolicy
   signingSecret: string

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
 import { createScheduler } from '../scheduler.ts'
 import type { Store } from '../store/database.ts'
@@ -24,7 +24,7 @@ export interface EngineDeps {
   kinds: ReadonlyMap<string, JobKind>
   notifier: Notifier
   clock: Clock
-  log: FastifyBaseLogger
+  log: Logger
   options: EngineOptions
   /** Names this worker in leases; unique per process by default. */
   owner?: string

@@ -1,5 +1,5 @@
 import type { TObject, Static } from 'typebox'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from '../logger.ts'
 import type { JobStatus } from '../schemas/job.ts'
 
 export { isTerminal, JOB_STATUSES, TERMINAL_STATUSES, type JobStatus } from '../schemas/job.ts'
@@ -62,7 +62,7 @@ export interface StepContext<I, S> {
   attemptsLeft: number
   /** Aborted on cancellation, deadline, lost lease or shutdown: pass it to every remote call. */
   signal: AbortSignal
-  log: FastifyBaseLogger
+  log: Logger
   now (): number
   /** Appends to the job's timeline; refused once the lease is lost. */
   event (type: string, data: Record<string, unknown>): Promise<void>
@@ -131,7 +131,8 @@ export interface JobKind<B extends TObject = TObject, S = any> {
  */
 export const next = <S>(step: string, state: S, options: { remoteRef?: string, timeline?: TimelineEntries } = {}): StepOutcome<S> =>
   ({ type: 'next', step, state, ...options })
-export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now = Date.now(), remoteRef?: string): StepOutcome<S> =>
+/** Park the job until `delayMs` after `now`, which is the step's `ctx.now()` (the service clock). */
+export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now: number, remoteRef?: string): StepOutcome<S> =>
   ({ type: 'wait', step, state, until: now + Math.max(0, delayMs), reason, remoteRef })
 export const succeed = <S>(result: unknown, state?: S): StepOutcome<S> => ({ type: 'succeed', result, state })
 export const fail = <S>(code: string, message: string, extra: Partial<JobError> = {}, state?: S): StepOutcome<S> =>

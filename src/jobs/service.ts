@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
 import type { CallbackPolicy } from '../callbacks/target.ts'
 import type { Store } from '../store/database.ts'
@@ -23,7 +23,7 @@ export interface JobServiceDeps {
   callbackPolicy: CallbackPolicy
   jobMaxDurationMs: number
   idempotencyTtlMs: number
-  log: FastifyBaseLogger
+  log: Logger
   /** Told when a new job was accepted (not for a replay). */
   onSubmitted?: (kind: string) => void
   /** Told after a job's terminal transaction commits. */

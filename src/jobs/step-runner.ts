@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
 import type { Store } from '../store/database.ts'
 import type { JobPatch, JobRow } from '../store/jobs-repository.ts'
@@ -48,7 +48,7 @@ export function retryDelayMs (attempt: number, random = Math.random): number {
  * or must stop (cancel, deadline, lost lease, shutdown: `controller`'s signal). Every write is
  * fenced by the token: once another worker holds the job, this one writes nothing more.
  */
-export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, controller: AbortController, log: FastifyBaseLogger): Promise<void> {
+export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, controller: AbortController, log: Logger): Promise<void> {
   const { store, notifier, clock } = deps
   const row = claimed
   const token = claimed.leaseToken as string
