@@ -397,17 +397,20 @@ test('README: every request example runs against a started service and gets the 
   /** Callbacks the examples ask for, sent to a receiver on this machine (`http://localhost:<port>/…`). */
   const callbacks: Array<{ line: number, url: string, receiver: string, path: string }> = []
 
-  const answers: Answer[] = []
+  /** The example before this one and its answer (none if it failed before it was sent). */
+  let previous: { line: number, answer?: Answer } | undefined
   for (const example of examples) {
     await t.test(`README line ${example.line}: ${exampleTitle(example)}`, async () => {
+      const before = previous
+      previous = { line: example.line }
       const request = curlRequest(example.words, example.line)
       const where = `README line ${example.line} (${request.method} ${request.url})`
       const service = await serviceFor(example.env)
 
       const target = new URL(/^https?:\/\//.test(request.url) ? request.url : `http://${request.url}`)
       assert.equal(target.host, SERVICE_ORIGIN, `${where}: examples call the service at ${SERVICE_ORIGIN}; this test knows no other`)
-      const path = (target.pathname + target.search).replace(/%3C([A-Za-z][\w.]*)%3E/g, (_, name: string) => placeholder(name, answers, where))
-      const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, v.replace(/<([A-Za-z][\w.]*)>/g, (_, name: string) => placeholder(name, answers, where))]))
+      const path = (target.pathname + target.search).replace(/%3C([A-Za-z][\w.]*)%3E/g, (_, name: string) => placeholder(name, before, where))
+      const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, v.replace(/<([A-Za-z][\w.]*)>/g, (_, name: string) => placeholder(name, before, where))]))
       if (headers.authorization !== undefined) trackSecret(headers.authorization.replace(/^Bearer\s+/i, ''))
 
       let body = request.body
@@ -429,7 +432,7 @@ test('README: every request example runs against a started service and gets the 
       for (let i = 0; i < LONG_POLL_REPEATS && target.searchParams.has('waitSeconds') && isUnfinishedJob(answer); i++) {
         answer = await send(service.url + path, request.method, headers, body)
       }
-      answers.push(answer)
+      previous.answer = answer
 
       const got = `it got ${answer.status} ${answer.text.slice(0, 3000)}`
       let expectation: Expectation = {}
@@ -485,14 +488,14 @@ function trackApiKeys (value: string): void {
   }
 }
 
-/** A `<name>` placeholder: the field of that name in the latest earlier answer that has one. */
-function placeholder (name: string, answers: Answer[], where: string): string {
-  for (let i = answers.length - 1; i >= 0; i--) {
-    const body = answers[i]!.body
-    const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined
-    if (typeof value === 'string' || typeof value === 'number') return encodeURIComponent(String(value))
-  }
-  throw new Error(`${where}: no earlier example's answer has a field "${name}" for <${name}>`)
+/** A `<name>` placeholder: the field of that name in the previous example's answer. */
+function placeholder (name: string, previous: { line: number, answer?: Answer } | undefined, where: string): string {
+  if (previous === undefined) throw new Error(`${where}: <${name}> comes from the previous example's answer, and there is none`)
+  if (previous.answer === undefined) throw new Error(`${where}: <${name}> comes from the answer of README line ${previous.line}, which failed before it was answered`)
+  const body = previous.answer.body
+  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined
+  if (typeof value === 'string' || typeof value === 'number') return encodeURIComponent(String(value))
+  throw new Error(`${where}: <${name}> comes from the answer of README line ${previous.line}, which has no field "${name}" (it answered ${previous.answer.status} ${previous.answer.text.slice(0, 500)})`)
 }
 
 function isUnfinishedJob (answer: Answer): boolean {
