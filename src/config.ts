@@ -72,6 +72,9 @@ export const ConfigSchema = Type.Object({
   CALLBACK_BACKOFF_SCALE: Type.Number({ default: 1, minimum: 0.0001, maximum: 1, description: 'Shrinks the callback retry schedule (tests); 1 in production' }),
   API_KEYS: Type.Optional(Type.String({ minLength: 2, description: 'JSON array of { name, key | keySha256, scopes } for callers' })),
   API_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File holding the API_KEYS JSON instead' })),
+  AUTH_FAILURES_PER_MINUTE: Int({
+    default: 30, minimum: 1, maximum: 100_000, description: 'Failed authentications (wrong API key, webhook secret or signature) one client address may make per minute before it gets 429s'
+  }),
   RATE_LIMIT_PER_MINUTE: Int({ default: 1200, minimum: 1, maximum: 1_000_000, description: 'Requests per minute per caller (per API key, or per address when open)' }),
   SHUTDOWN_GRACE_MS: Int({
     default: 4000, minimum: 0, maximum: 600_000, description: 'How long shutdown waits for running steps before releasing them'
