@@ -7,7 +7,7 @@ import type { OutboxRepository, OutboxRow } from '../store/outbox-repository.ts'
 import type { EventsRepository } from '../store/events-repository.ts'
 import type { AuditRepository } from '../store/audit-repository.ts'
 import { signWebhook } from '../webhooks/verify.ts'
-import { checkCallbackTarget, CallbackRefused, type CallbackPolicy } from './target.ts'
+import { checkCallbackTarget, CallbackRefused, screeningLookup, type CallbackPolicy } from './target.ts'
 
 /**
  * Waits before each retry, after an immediate first attempt: about 22 h in all, then the message
@@ -55,6 +55,9 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     followRedirect: false,
     throwHttpErrors: false,
     timeout: { request: deps.timeoutMs },
+    // The names are screened by our own judge as they are dialled; the agent checks again (and
+    // catches literal addresses), refusing special-purpose IPv6 ranges whatever they embed.
+    ...(deps.policy.allowPrivateNetworks ? {} : { dnsLookup: screeningLookup() as never }),
     agent: { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) }
   })
   let timer: NodeJS.Timeout | undefined
