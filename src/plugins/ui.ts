@@ -64,7 +64,7 @@ export default fp(async (app) => {
     // The router ignores trailing slashes, so this answers both /ui and /ui/. The page is small and
     // names its assets absolutely; it is always revalidated so a new version shows at once.
     ui.get('/ui', { schema: hidden }, async (_request, reply) => {
-      return await reply.header('cache-control', 'no-cache').sendFile('index.html', UI_ROOT)
+      return await reply.header('cache-control', 'no-cache').sendFile('index.html', UI_ROOT, { cacheControl: false })
     })
 
     ui.get<{ Params: { name: string } }>('/ui/vendor/:name', {
