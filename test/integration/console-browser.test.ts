@@ -352,6 +352,36 @@ test('console: the audit page loads, queries, and verify shows valid', { timeout
   assertNoProblems(problems)
 })
 
+test('console: a service without API keys is used without one; a wrong key is refused with the reason', { timeout: 60_000 }, async (t) => {
+  if (!needsChromium(t)) return
+  const openDb = await createTestDatabase()
+  t.after(() => openDb.drop())
+  // No API_KEYS: the service runs open (and says so in its log), with its built-in sandbox.
+  const open = await startService(t, { ...openDb.env })
+  const job = await api(open.url, 'POST', '/v1/jobs/data-action', { actionId: FIXTURE_IDS.actions.echo, inputs: { message: 'open', count: 1 } })
+  assert.equal(job.status, 202)
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  t.after(() => context.close())
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('console', (m) => { if (m.type() === 'error' || /Content[ -]Security[ -]Policy|Refused to /i.test(m.text())) problems.push(m.text()) })
+  page.on('pageerror', (e) => { problems.push(e.message) })
+  await page.goto(`${open.url}/ui`)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.locator(`#jobs-table tr[data-job-id="${job.body.id}"]`).waitFor()
+  assert.equal(await page.locator('#session-kind').innerText(), 'Open service (no API keys)')
+  assert.deepEqual(problems, [])
+
+  // Against the service with keys, a wrong key stays on the sign-in form with the service's reason.
+  const guarded = await context.newPage()
+  await guarded.goto(`${svc.url}/ui`)
+  await guarded.getByLabel('API key', { exact: true }).fill('not-a-key-of-this-service')
+  await guarded.getByRole('button', { name: 'Sign in' }).click()
+  await until(async () => /does not accept this key/.test(await guarded.locator('#api-key-error').innerText().catch(() => '')), 'the refusal to show')
+  assert.equal(await guarded.evaluate(() => (globalThis as any).sessionStorage.length), 0, 'a refused key is not kept')
+  assert.equal(await guarded.locator('#sign-out').count(), 0)
+})
+
 /** One job of each kind that has its own result view, finished, for the page-by-page checks. */
 async function jobOfEachKind (): Promise<Array<{ name: string, hash: string, ready: string }>> {
   const llm = await submit('llm-evaluation', {

@@ -89,7 +89,8 @@ export function useLiveJob (id) {
           delay = RETRY_FIRST_MS
         } catch (err) {
           if (signal.aborted) return
-          if (err instanceof ApiError && [401, 403, 404].includes(err.status)) {
+          // A refusal (bad id, no such job, no scope) will not change by asking again; only 429 and outages are retried.
+          if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
             setError(err)
             setStream('failed')
             return
