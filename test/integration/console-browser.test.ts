@@ -215,6 +215,21 @@ test('console: sign in, see the jobs, filter by kind and status', { timeout: 60_
   assert.match(await page.locator('.totals').innerText(), /succeeded/, 'totals per status from GET /v1/metrics')
   await screenshot(t, page, '2-jobs')
 
+  // Paging by cursor: 12 jobs of one batch, 10 a page.
+  const batch = await Promise.all(Array.from({ length: 12 }, async (_, i) => await submit('data-action', { actionId: FIXTURE_IDS.actions.echo, inputs: { message: `page ${i}`, count: i }, labels: { batch: 'paging' } })))
+  const firstPage = await listIds('/v1/jobs?label=batch:paging&limit=10')
+  assert.equal(firstPage.length, 10)
+  await page.getByLabel('Labels', { exact: true }).fill('batch:paging')
+  await page.getByRole('button', { name: 'Apply' }).click()
+  await page.getByLabel('Per page', { exact: true }).selectOption('10')
+  await until(async () => JSON.stringify(await rowIds(page)) === JSON.stringify(firstPage), 'the first page of the batch')
+  await page.getByRole('button', { name: 'Older' }).click()
+  await until(async () => (await rowIds(page)).length === 2, 'the second page')
+  assert.deepEqual([...firstPage, ...await rowIds(page)].sort(), batch.map((j) => j.id).sort(), 'the two pages hold the batch, each job once')
+  assert.equal(await page.getByRole('button', { name: 'Older' }).count(), 0, 'no page after the last')
+  await page.getByRole('button', { name: 'Newer' }).click()
+  await until(async () => JSON.stringify(await rowIds(page)) === JSON.stringify(firstPage), 'back to the first page')
+
   // Sign out forgets the key.
   await page.locator('#sign-out').click()
   await page.getByLabel('API key', { exact: true }).waitFor()
@@ -341,6 +356,12 @@ test('console: the audit page loads, queries, and verify shows valid', { timeout
   await until(async () => JSON.stringify(await seqs()) === JSON.stringify(matching), 'the query to apply')
   assert.match(await page.locator('#audit-table tbody tr').innerText(), new RegExp(job.id))
 
+  // The filtered records as a file, fetched with the key (a plain link could not send it).
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Download these records/ }).click()])
+  assert.equal(download.suggestedFilename(), 'audit.jsonl')
+  const exported = readFileSync(await download.path(), 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+  assert.deepEqual(exported.map((r: { seq: number }) => String(r.seq)), matching)
+
   await page.getByRole('button', { name: 'Verify the chain' }).click()
   const verdict = page.locator('#verify-result [data-verdict]')
   await verdict.waitFor()
@@ -382,8 +403,12 @@ test('console: a service without API keys is used without one; a wrong key is re
   assert.equal(await guarded.locator('#sign-out').count(), 0)
 })
 
-/** One job of each kind that has its own result view, finished, for the page-by-page checks. */
-async function jobOfEachKind (): Promise<Array<{ name: string, hash: string, ready: string }>> {
+type PageJobs = Array<{ name: string, hash: string, ready: string }>
+let pageJobs: Promise<PageJobs> | undefined
+/** One job of each kind that has its own result view, made once for both page-by-page checks (they only look). */
+const jobOfEachKind = async (): Promise<PageJobs> => await (pageJobs ??= makeJobOfEachKind())
+
+async function makeJobOfEachKind (): Promise<PageJobs> {
   const llm = await submit('llm-evaluation', {
     datasetMatrix: [{ prompt: 'status order check', expectedOutput: 'check order status' }, { prompt: 'refund a request', expectedOutput: 'a refund please' }],
     metricCalculationDirectives: { accuracy: true, latency: true, hallucination_rate: false, toxicity_score: false },

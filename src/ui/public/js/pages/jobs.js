@@ -10,7 +10,7 @@ import { ApiErrorMessage } from '../components/errors.js'
 /** How often the open page of jobs is read again, so statuses move while one watches. */
 const LIST_REFRESH_MS = 2000
 const TOTALS_REFRESH_MS = 5000
-const PAGE_SIZES = [25, 50, 100, 200]
+const PAGE_SIZES = [10, 25, 50, 100, 200]
 
 let kindsPromise = null
 /** The kinds from the OpenAPI document (one `POST /v1/jobs/{kind}` each), read once per page load. */
