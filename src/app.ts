@@ -23,6 +23,7 @@ import jobRoutes from './routes/jobs.ts'
 import auditRoutes from './routes/audit.ts'
 import metricsRoutes from './routes/metrics.ts'
 import webhookRoutes from './routes/webhooks.ts'
+import uiPlugin from './plugins/ui.ts'
 
 export interface AppOptions {
   config: Config
@@ -83,6 +84,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     await fastify.register(auditRoutes)
     await fastify.register(metricsRoutes)
     await fastify.register(webhookRoutes)
+    await fastify.register(uiPlugin)
   }
 }
 

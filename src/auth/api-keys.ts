@@ -39,15 +39,17 @@ export function parseApiKeys (json: string, source: string): ApiKey[] {
   }
   const entries = raw as Array<Static<typeof KeyEntry>>
   const names = new Set<string>()
+  const digests = new Map<string, string>()
   return entries.map((entry, i) => {
     if ((entry.key === undefined) === (entry.keySha256 === undefined)) throw new Error(`${source}[${i}] (${entry.name}) needs exactly one of key and keySha256`)
     if (names.has(entry.name)) throw new Error(`${source}[${i}]: the name ${entry.name} is used twice`)
     names.add(entry.name)
-    return {
-      name: entry.name,
-      digest: entry.key !== undefined ? digestOf(entry.key) : Buffer.from(entry.keySha256!.toLowerCase(), 'hex'),
-      scopes: new Set(entry.scopes)
-    }
+    const digest = entry.key !== undefined ? digestOf(entry.key) : Buffer.from(entry.keySha256!.toLowerCase(), 'hex')
+    // Two names for one key: a caller could not tell which scopes it gets, nor the audit log who it was.
+    const twin = digests.get(digest.toString('hex'))
+    if (twin !== undefined) throw new Error(`${source}[${i}] (${entry.name}) has the same key as ${twin}; give each caller its own key`)
+    digests.set(digest.toString('hex'), entry.name)
+    return { name: entry.name, digest, scopes: new Set(entry.scopes) }
   })
 }
 

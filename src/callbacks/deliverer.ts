@@ -6,7 +6,7 @@ import { createScheduler } from '../scheduler.ts'
 import type { Store } from '../store/database.ts'
 import type { OutboxRow } from '../store/outbox-repository.ts'
 import { signWebhook } from '../webhooks/verify.ts'
-import { checkCallbackTarget, CallbackRefused, type CallbackPolicy } from './target.ts'
+import { checkCallbackTarget, CallbackRefused, screeningLookup, type CallbackPolicy } from './target.ts'
 
 /**
  * Waits before each retry, after an immediate first attempt: about 22 h in all, then the message
@@ -51,6 +51,9 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     followRedirect: false,
     throwHttpErrors: false,
     timeout: { request: deps.timeoutMs },
+    // The names are screened by our own judge as they are dialled; the agent checks again (and
+    // catches literal addresses), refusing special-purpose IPv6 ranges whatever they embed.
+    ...(deps.policy.allowPrivateNetworks ? {} : { dnsLookup: screeningLookup() as never }),
     agent: { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) }
   })
 

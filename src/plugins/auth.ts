@@ -1,11 +1,17 @@
 import fp from 'fastify-plugin'
 import { AppError } from '../errors.ts'
+import type { FastifyRequest } from 'fastify'
 import { findKey, loadApiKeys, type Scope } from '../auth/api-keys.ts'
+import { createFailureLimiter } from '../auth/failure-limiter.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling: the API key's name, or `anonymous` when the service runs open. */
     caller: string
+  }
+  interface FastifyInstance {
+    /** Failed authentications per client address: API keys here, webhook secrets in the receivers. */
+    authFailures: { screen (request: FastifyRequest): void, failed (request: FastifyRequest): void }
   }
   interface FastifyContextConfig {
     /** The scope a route needs; routes without one (health, docs, webhooks) have their own rules. */
@@ -27,10 +33,23 @@ export default fp(async (app) => {
     app.log.info({ keys: keys.map((k) => ({ name: k.name, scopes: [...k.scopes] })) }, 'API keys loaded')
   }
   app.decorateRequest('caller', 'anonymous')
+  const failures = createFailureLimiter({ limit: app.config.AUTH_FAILURES_PER_MINUTE, now: app.now })
+  app.decorate('authFailures', {
+    screen (request: FastifyRequest): void {
+      const waitMs = failures.blockedForMs(request.ip)
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000)
+        throw new AppError(429, 'TOO_MANY_FAILED_AUTHENTICATIONS',
+          `Too many failed authentications from this address (more than ${failures.limit} a minute); retry after ${seconds} s`, undefined, { 'retry-after': String(seconds) })
+      }
+    },
+    failed (request: FastifyRequest): void { failures.failed(request.ip) }
+  })
 
   app.addHook('onRequest', async (request, reply) => {
     const scope = request.routeOptions.config.scope
     if (scope === undefined || keys.length === 0) return
+    app.authFailures.screen(request)
     const header = request.headers.authorization
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
     if (match === null) {
@@ -39,6 +58,7 @@ export default fp(async (app) => {
     }
     const key = findKey(keys, match[1]!)
     if (key === undefined) {
+      app.authFailures.failed(request)
       void reply.header('www-authenticate', 'Bearer error="invalid_token"')
       throw new AppError(401, 'UNAUTHENTICATED', 'The API key is not valid')
     }

@@ -77,6 +77,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   const refuse = (request: FastifyRequest, message: string): never => {
     app.telemetry.webhookEvents.inc({ source: request.routeOptions.url ?? '', type: 'unknown', outcome: 'unauthorized' })
+    app.authFailures.failed(request)
     throw unauthorized(message)
   }
   const secretOk = (request: FastifyRequest) => app.webhookSecrets.some((secret) => secretMatches(request.headers['x-webhook-secret'] as string | undefined, secret))
@@ -84,6 +85,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** Before the body is read: a sender with neither the secret nor a signature is turned away. */
   function screen (acceptSignatureAlone: boolean) {
     return async (request: FastifyRequest, _reply: FastifyReply) => {
+      app.authFailures.screen(request)
       const signed = request.headers['webhook-signature'] !== undefined
       if (!secretOk(request) && !(acceptSignatureAlone && signed)) refuse(request, 'Missing or wrong X-Webhook-Secret header')
     }
