@@ -33,7 +33,7 @@ export default fp(async (app) => {
     app.log.info({ keys: keys.map((k) => ({ name: k.name, scopes: [...k.scopes] })) }, 'API keys loaded')
   }
   app.decorateRequest('caller', 'anonymous')
-  const failures = createFailureLimiter({ limit: app.config.AUTH_FAILURES_PER_MINUTE, now: app.now })
+  const failures = createFailureLimiter({ limit: app.config.AUTH_FAILURES_PER_MINUTE, now: app.clock.now })
   app.decorate('authFailures', {
     screen (request: FastifyRequest): void {
       const waitMs = failures.blockedForMs(request.ip)

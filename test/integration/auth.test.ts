@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { loadConfig, ConfigError } from '../../src/config.ts'
+import { systemClock } from '../../src/clock.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { api, startService, type RunningService } from '../helpers/service.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
@@ -121,7 +122,7 @@ test('auth: each caller is rate limited with 429, Retry-After and the standard e
 
 test('auth: 100 wrong keys from one address end in 429 with Retry-After, for API keys and webhook secrets alike; the block lifts after the minute', async (t) => {
   let clock = Date.now()
-  const guarded = await startService(t, { ...db.env, API_KEYS, AUTH_FAILURES_PER_MINUTE: '30', WEBHOOK_SECRET: 'webhook-secret-for-auth-test-0123' }, { now: () => clock })
+  const guarded = await startService(t, { ...db.env, API_KEYS, AUTH_FAILURES_PER_MINUTE: '30', WEBHOOK_SECRET: 'webhook-secret-for-auth-test-0123' }, { clock: { ...systemClock, now: () => clock } })
   const answers = []
   for (let i = 0; i < 100; i++) answers.push(await api(guarded.url, 'GET', '/v1/jobs', undefined, as(`wrong-key-${i}-0123456789`)))
   assert.deepEqual(answers.slice(0, 30).map((a) => a.status), Array(30).fill(401))

@@ -96,14 +96,14 @@ test('ssrf: the embedded-IPv4 forms are refused at submission and at delivery', 
   // At delivery: messages whose URLs (as if they had passed at submission) embed loopback.
   const submitted = await api(httpAllowed.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 60_000 }] })
   const id = submitted.body.id as string
-  await httpAllowed.app.store.db.transaction().execute(async (trx) => {
+  await httpAllowed.app.store.transaction(async (tx) => {
     for (const address of EMBEDDED) {
-      await httpAllowed.app.repos.outbox.enqueue(trx, { jobId: id, eventType: 'job.succeeded', url: `http://[${address}]:${counter.port}/embedded`, payload: { type: 'job.succeeded' } }, Date.now())
+      await tx.outbox.enqueue({ jobId: id, eventType: 'job.succeeded', url: `http://[${address}]:${counter.port}/embedded`, payload: { type: 'job.succeeded' } }, Date.now())
     }
   })
   httpAllowed.app.callbacks.wake()
   const outbox = await eventually(async () => {
-    const rows = await httpAllowed.app.repos.outbox.forJob(id)
+    const rows = await httpAllowed.app.store.outbox.forJob(id)
     return rows.length === EMBEDDED.length && rows.every((r) => r.status === 'failed') ? rows : undefined
   }, 10_000, 'every embedded-address delivery to be refused')
   for (const row of outbox) assert.match(row.lastError ?? '', /not a public address/)
