@@ -21,7 +21,7 @@ export interface RunningService {
 
 /** The service in this process, on a loopback port, with the test kinds registered. */
 export async function startService (t: TestContext | undefined, env: Record<string, string>, options: { kinds?: KindsFactory, clock?: Clock } = {}): Promise<RunningService> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', WORKER_POLL_MS: '200', RATE_LIMIT_PER_MINUTE: '1000000', ...env })
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', WORKER_POLL_MS: '200', RATE_LIMIT_PER_MINUTE: '1000000', AUTH_FAILURES_PER_MINUTE: '100000', ...env })
   const logs: string[] = []
   const logStream = new Writable({
     write (chunk, _encoding, callback) {
@@ -62,7 +62,7 @@ export interface ChildService {
 /** The real server entry as a child process (with test kinds), so a test can kill -9 it. */
 export async function spawnService (env: Record<string, string>, entry = 'test/fixtures/service.ts'): Promise<ChildService> {
   const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', ...env },
+    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', AUTH_FAILURES_PER_MINUTE: '100000', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const output: string[] = []
