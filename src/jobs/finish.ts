@@ -5,7 +5,7 @@ import { REMOTE_OUTCOME_UNKNOWN, type JobError, type JobKind, type JobStatus } f
 import { toJobResource } from './resource.ts'
 
 /** What a finished job is reported as, after its terminal transaction committed. */
-export interface FinishedJob { kind: string, status: string, durationMs: number, result: unknown }
+export interface FinishedJob { kind: string, status: string, durationMs: number, cacheHit: boolean | null }
 
 export interface FinishDeps {
   store: Store
@@ -34,8 +34,12 @@ export interface Finish {
 export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> {
   const { row, status, now } = f
   const state = f.state ?? JSON.parse(row.state)
+  const reported = status === 'succeeded' ? f.kind?.metrics?.fromResult(f.result) : undefined
+  const cacheHit = reported?.cacheHit ?? null
   const finished = await deps.store.transaction(async (tx) => {
     const patch = {
+      cacheHit: cacheHit === null ? null : cacheHit ? 1 : 0,
+      callLatencyMs: reported?.callLatencyMs === null || reported?.callLatencyMs === undefined ? null : Math.round(reported.callLatencyMs),
       status,
       state: JSON.stringify(state),
       result: f.result === undefined ? null : JSON.stringify(f.result),
@@ -88,6 +92,6 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
     }
     return true
   })
-  if (finished) deps.onFinished?.({ kind: row.kind, status, durationMs: now - row.createdAt, result: f.result })
+  if (finished) deps.onFinished?.({ kind: row.kind, status, durationMs: now - row.createdAt, cacheHit })
   return finished
 }

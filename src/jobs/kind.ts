@@ -90,12 +90,58 @@ export interface StepContext<I, S> {
   }
   /** Every item recorded so far, by index. */
   loadItems (): Promise<Map<number, unknown>>
-  /** The newest inbound webhook payload for this job from `source`, if any. */
-  latestWebhook (source: string): Promise<Record<string, unknown> | undefined>
+  /** The newest inbound webhook payload for this job from the kind's receiver at `path`, if any. */
+  latestWebhook (path: string): Promise<Record<string, unknown> | undefined>
 }
 
 export interface SubmissionContext {
   caller: string
+}
+
+/** What an inbound webhook event means for the job it names. */
+export interface ReceivedEvent {
+  /** e.g. `flow.node.enter`, `evaluation.completed`: counted in metrics and named in the audit record. */
+  eventType: string
+  /** The job the event names directly, if any. */
+  jobId?: string | null
+  /** The remote object it is about (a flow execution, an evaluation), to find the job by (its `remoteRef`). */
+  remoteRef?: string | null
+  /** The entry it adds to the job's timeline. */
+  timeline: { type: string, data: Record<string, unknown> }
+  /** Bring the waiting job forward so it acts on the event at once. */
+  wake: boolean
+  /** What the audit record keeps (masked when written). */
+  auditDetails: Record<string, unknown>
+}
+
+/**
+ * A webhook receiver a kind brings: served at `POST /v1/webhooks/genesys/<path>`, authenticated by
+ * the shared secret (and a Standard Webhooks signature when one is sent), stored before the 200.
+ * Its events reach the kind's steps through `ctx.latestWebhook(receiver.path)`.
+ */
+export interface KindReceiver<B extends TObject = TObject> {
+  path: string
+  summary: string
+  description: string
+  body: B
+  /** A valid Standard Webhooks signature alone authenticates a sender (the LLM gateway signs). */
+  signatureAlone: boolean
+  /** The event id when the sender puts one in the body; otherwise `webhook-id`, else a hash of the body. */
+  eventIdOf?: (body: Static<B>) => string | undefined
+  /** What the event means; throw `invalid(code, message)` for an event that can name no job. */
+  event: (body: Static<B>, ctx: { log: Logger }) => ReceivedEvent
+}
+
+/** Where a receiver's events are stored and found: `genesys.<path>`. */
+export const receiverSource = (path: string): string => `genesys.${path}`
+
+/**
+ * What the metrics learn from a succeeded job: whether a result cache answered it, and how long
+ * its one Genesys action took. A kind that says so is reported with its calls and their mean
+ * latency in `/v1/metrics`.
+ */
+export interface KindMetrics {
+  fromResult: (result: unknown) => { cacheHit: boolean | null, callLatencyMs: number | null }
 }
 
 /** A job kind: a name, a body schema, checks run at submission, and the steps that do the work. */
@@ -123,6 +169,10 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   bodyLimit?: number
   /** The body of the completion callback for a succeeded job, when the kind has its own format. */
   callbackPayload?: (result: unknown, job: { id: string, finishedAt: string }) => unknown
+  /** Webhook receivers this kind brings (served under /v1/webhooks/genesys/). */
+  receivers?: readonly KindReceiver[]
+  /** What its results tell the metrics (cache hits, the latency of its Genesys call). */
+  metrics?: KindMetrics
 }
 
 /**

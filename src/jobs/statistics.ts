@@ -1,11 +1,9 @@
 import type { Store } from '../store/database.ts'
+import type { JobKind } from './kind.ts'
 import type { KindRows } from '../store/stats-repository.ts'
 import { LATENCY_WINDOW, RECENT_JOBS, type KindMetrics, type MetricsSummary } from '../schemas/metrics.ts'
 
 export type { FinishedSample, KindRows, RecentJob } from '../store/stats-repository.ts'
-
-/** Kinds that execute one Genesys action per job: these also report calls and the action's own latency. */
-export const ACTION_KINDS: ReadonlySet<string> = new Set(['custom-code', 'data-action'])
 
 const round2 = (x: number) => Math.round(x * 100) / 100
 
@@ -26,8 +24,11 @@ export function mean (values: readonly number[]): number | null {
   return round2(sum / values.length)
 }
 
-/** The summary of one kind, from its rows; pure, so it can be tested without a database. */
-export function summarizeKind (kind: string, rows: KindRows): KindMetrics {
+/**
+ * The summary of one kind, from its rows; pure, so it can be tested without a database. `reportsCalls`:
+ * the kind reports the latency of its one Genesys call per job (kind.metrics), so calls are counted too.
+ */
+export function summarizeKind (rows: KindRows, reportsCalls: boolean): KindMetrics {
   const count = (status: string) => rows.counts[status] ?? 0
   const total = Object.values(rows.counts).reduce((a, b) => a + b, 0)
   const succeeded = count('succeeded')
@@ -54,24 +55,25 @@ export function summarizeKind (kind: string, rows: KindRows): KindMetrics {
       cacheHit: j.cacheHit
     }))
   }
-  if (ACTION_KINDS.has(kind)) {
+  if (reportsCalls) {
     summary.totalCalls = total
     summary.avgExecutionLatencyMs = mean(rows.finished.flatMap((j) => j.latencyMs === null ? [] : [j.latencyMs]))
   }
   return summary
 }
 
-/** The whole summary: one entry per kind that has jobs, in name order. */
-export function buildMetrics (rowsByKind: ReadonlyMap<string, KindRows>, now: number): MetricsSummary {
+/** The whole summary: one entry per kind that has jobs, in name order; `callKinds` report their calls. */
+export function buildMetrics (rowsByKind: ReadonlyMap<string, KindRows>, now: number, callKinds: ReadonlySet<string>): MetricsSummary {
   const kinds: Record<string, KindMetrics> = {}
   for (const kind of [...rowsByKind.keys()].sort()) {
     const rows = rowsByKind.get(kind)!
-    if (Object.values(rows.counts).some((n) => n > 0)) kinds[kind] = summarizeKind(kind, rows)
+    if (Object.values(rows.counts).some((n) => n > 0)) kinds[kind] = summarizeKind(rows, callKinds.has(kind))
   }
   return { generatedAt: new Date(now).toISOString(), kinds }
 }
 
 /** Job statistics per kind, computed from the database, so every replica answers the same. */
-export async function jobStatistics (store: Store, now: number): Promise<MetricsSummary> {
-  return buildMetrics(await store.stats.kindRows(LATENCY_WINDOW, RECENT_JOBS), now)
+export async function jobStatistics (store: Store, kinds: ReadonlyMap<string, JobKind>, now: number): Promise<MetricsSummary> {
+  const callKinds = new Set([...kinds.values()].filter((k) => k.metrics !== undefined).map((k) => k.name))
+  return buildMetrics(await store.stats.kindRows(LATENCY_WINDOW, RECENT_JOBS), now, callKinds)
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts'
 import type { Store } from '../store/database.ts'
 import type { JobPatch, JobRow } from '../store/jobs-repository.ts'
 import { finishJob, type Finish, type FinishedJob } from './finish.ts'
-import { StepError, type JobError, type JobKind, type StepContext, type StepOutcome } from './kind.ts'
+import { receiverSource, StepError, type JobError, type JobKind, type StepContext, type StepOutcome } from './kind.ts'
 import type { Notifier } from './notifier.ts'
 
 export type StopReason = 'cancelled' | 'deadline' | 'lease_lost' | 'shutdown'
@@ -146,8 +146,8 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       async loadItems () {
         return await store.items.load(row.id)
       },
-      async latestWebhook (source) {
-        return await store.webhookEvents.latestPayload(row.id, source)
+      async latestWebhook (path) {
+        return await store.webhookEvents.latestPayload(row.id, receiverSource(path))
       },
       async checkpoint (next) {
         if (!await fenced({ state: JSON.stringify(next) })) lost()

@@ -124,7 +124,9 @@ function newJobRow (deps: SubmitDeps, kind: JobKind, caller: string, input: Reco
     startedAt: null,
     finishedAt: null,
     updatedAt: now,
-    remoteRef: null
+    remoteRef: null,
+    cacheHit: null,
+    callLatencyMs: null
   }
 }
 

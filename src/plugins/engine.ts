@@ -32,11 +32,11 @@ export default fp<EnginePluginOptions>(async (app, opts) => {
   const kinds = new Map(opts.kinds({ genesys: app.genesys, now: app.clock.now, publicBaseUrl: () => publicBaseUrl(app) }).map((k) => [k.name, k]))
   const notifier = createNotifier()
   /** A job ended: its callback may be due, and the metrics count it. */
-  const finished = ({ kind, status, durationMs, result }: FinishedJob) => {
+  const finished = ({ kind, status, durationMs, cacheHit }: FinishedJob) => {
     app.callbacks.wake()
     app.telemetry.jobsFinished.inc({ kind, outcome: status })
     app.telemetry.jobDuration.observe({ kind, outcome: status }, durationMs / 1000)
-    if ((result as { cacheHit?: unknown } | undefined)?.cacheHit === true) app.telemetry.cacheHits.inc({ kind })
+    if (cacheHit === true) app.telemetry.cacheHits.inc({ kind })
   }
   const engine = createEngine({
     store: app.store,

@@ -13,8 +13,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description:
         'Computed from the database on each request, so every replica answers the same. Per kind that has jobs: ' +
         'counts by outcome (`running` counts queued, running and waiting jobs), the success rate over finished jobs, ' +
-        'the submission-to-finish latency (mean, nearest-rank p50 and p95), cache hits and, for `custom-code` and ' +
-        '`data-action`, the calls made and the mean `result.latencyMs`, plus the 10 newest jobs. Counts cover every job; ' +
+        'the submission-to-finish latency (mean, nearest-rank p50 and p95), cache hits and, for kinds that make one Genesys call per ' +
+        'job (`custom-code`, `data-action`), the calls made and their mean latency, plus the 10 newest jobs. Counts cover every job; ' +
         `latency, cache-hit and execution-latency figures cover at most the ${LATENCY_WINDOW} newest finished jobs per kind ` +
         '(`latencyMs.sampleSize` says how many). For scraping, use the Prometheus metrics at `/metrics`.',
       response: {
@@ -22,7 +22,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...errorResponses(401, 403)
       }
     }
-  }, async () => await jobStatistics(app.store, app.clock.now()))
+  }, async () => await jobStatistics(app.store, app.jobs.kinds, app.clock.now()))
 }
 
 export default routes

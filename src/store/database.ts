@@ -29,7 +29,7 @@ function createRepositories (db: Connection, dialect: DialectName) {
     webhookEvents: createWebhookEventsRepository(db),
     audit: createAuditRepository(db),
     outbox: createOutboxRepository(db, dialect),
-    stats: createStatsRepository(db, dialect)
+    stats: createStatsRepository(db)
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { Migrator, type Migration } from 'kysely/migration'
 import type { DialectName } from './schema.ts'
 
@@ -162,6 +162,25 @@ function migrations (dialect: DialectName): Record<string, Migration> {
           .addColumn('claim', 'integer', (c) => c.notNull())
           .addPrimaryKeyConstraint('job_effects_pk', ['job_id', 'key'])
           .execute()
+      }
+    },
+    '0006_job_metrics': {
+      async up (db: Kysely<any>) {
+        // What a succeeded job's kind says its result means for the metrics (kind.metrics), written
+        // with the terminal transition, so statistics read two columns instead of parsing results.
+        await db.schema.alterTable('jobs').addColumn('cache_hit', 'integer').execute()
+        await db.schema.alterTable('jobs').addColumn('call_latency_ms', 'bigint').execute()
+        // Jobs finished before this migration: what their results said, as the statistics read it then.
+        const result = sql.ref('result')
+        await (dialect === 'postgres'
+          ? sql`update jobs set
+              cache_hit = case jsonb_typeof(${result}::jsonb -> 'cacheHit') when 'boolean' then case when ${result}::jsonb ->> 'cacheHit' = 'true' then 1 else 0 end end,
+              call_latency_ms = case when jsonb_typeof(${result}::jsonb -> 'latencyMs') = 'number' then round((${result}::jsonb ->> 'latencyMs')::float8) end
+              where status = 'succeeded' and kind in ('data-action', 'custom-code') and result is not null`
+          : sql`update jobs set
+              cache_hit = case json_type(${result}, '$.cacheHit') when 'true' then 1 when 'false' then 0 end,
+              call_latency_ms = case when json_type(${result}, '$.latencyMs') in ('integer', 'real') then round(json_extract(${result}, '$.latencyMs')) end
+              where status = 'succeeded' and kind in ('data-action', 'custom-code') and result is not null`).execute(db)
       }
     }
   }

@@ -32,6 +32,10 @@ export interface JobsTable {
   finishedAt: number | null
   updatedAt: number
   remoteRef: string | null
+  /** A succeeded job's kind said a result cache answered it (1) or not (0); null when it says nothing. */
+  cacheHit: number | null
+  /** How long a succeeded job's one Genesys call took, as its kind reports it. */
+  callLatencyMs: number | null
 }
 
 export interface JobLabelsTable {

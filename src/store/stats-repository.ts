@@ -1,14 +1,13 @@
-import { sql, type RawBuilder } from 'kysely'
 import { TERMINAL_STATUSES } from '../schemas/job.ts'
-import type { Connection, DialectName } from './schema.ts'
+import type { Connection } from './schema.ts'
 
 /** A finished job as the latency statistics see it. */
 export interface FinishedSample {
   createdAt: number
   finishedAt: number
-  /** `result.cacheHit` when it is a boolean. */
+  /** What the job's kind reported (kind.metrics): answered from a cache. */
   cacheHit: boolean | null
-  /** `result.latencyMs` when it is a number. */
+  /** What the job's kind reported: how long its Genesys call took. */
   latencyMs: number | null
 }
 
@@ -30,28 +29,10 @@ export interface KindRows {
 
 const UNFINISHED = ['queued', 'running', 'waiting'] as const
 
-/**
- * `result.cacheHit` as 1/0 (null when not a boolean) and `result.latencyMs` (null when not a
- * number), extracted in the database so only two numbers per job cross the wire.
- */
-function resultFields (dialect: DialectName): { cacheHit: RawBuilder<number | null>, latencyMs: RawBuilder<number | null> } {
-  const result = sql.ref('result')
-  if (dialect === 'postgres') {
-    return {
-      cacheHit: sql<number | null>`case jsonb_typeof(${result}::jsonb -> 'cacheHit') when 'boolean' then case when ${result}::jsonb ->> 'cacheHit' = 'true' then 1 else 0 end end`,
-      latencyMs: sql<number | null>`case when jsonb_typeof(${result}::jsonb -> 'latencyMs') = 'number' then (${result}::jsonb ->> 'latencyMs')::float8 end`
-    }
-  }
-  return {
-    cacheHit: sql<number | null>`case json_type(${result}, '$.cacheHit') when 'true' then 1 when 'false' then 0 end`,
-    latencyMs: sql<number | null>`case when json_type(${result}, '$.latencyMs') in ('integer', 'real') then json_extract(${result}, '$.latencyMs') end`
-  }
-}
-
 const toBool = (v: number | null): boolean | null => v === null ? null : Number(v) === 1
 
 /** Read-only statistics over all jobs, for `/metrics` and `/v1/metrics`. */
-export function createStatsRepository (db: Connection, dialect: DialectName) {
+export function createStatsRepository (db: Connection) {
   return {
     /** Jobs not yet finished, per status (every unfinished status present, 0 when none). */
     async unfinishedByStatus (): Promise<Record<typeof UNFINISHED[number], number>> {
@@ -76,12 +57,11 @@ export function createStatsRepository (db: Connection, dialect: DialectName) {
         entry[row.status] = Number(row.n)
         byKind.set(row.kind, entry)
       }
-      const fields = resultFields(dialect)
       const out = new Map<string, KindRows>()
       await Promise.all([...byKind].map(async ([kind, kindCounts]) => {
         const [finished, recent] = await Promise.all([
           db.selectFrom('jobs')
-            .select(['createdAt', 'finishedAt', fields.cacheHit.as('cacheHit'), fields.latencyMs.as('latencyMs')])
+            .select(['createdAt', 'finishedAt', 'cacheHit', 'callLatencyMs as latencyMs'])
             .where('kind', '=', kind)
             .where('status', 'in', [...TERMINAL_STATUSES])
             .where('finishedAt', 'is not', null)
@@ -89,7 +69,7 @@ export function createStatsRepository (db: Connection, dialect: DialectName) {
             .limit(window)
             .execute(),
           db.selectFrom('jobs')
-            .select(['id', 'status', 'createdAt', 'finishedAt', fields.cacheHit.as('cacheHit')])
+            .select(['id', 'status', 'createdAt', 'finishedAt', 'cacheHit'])
             .where('kind', '=', kind)
             .orderBy('createdAt', 'desc').orderBy('id', 'desc')
             .limit(recentCount)

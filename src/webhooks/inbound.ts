@@ -1,5 +1,6 @@
 import type { Repositories, Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
+import { isTerminal } from '../schemas/job.ts'
 
 export interface InboundDeps {
   store: Store
@@ -9,6 +10,8 @@ export interface InboundDeps {
 export interface InboundEvent {
   /** Which receiver: `genesys.flow-events`, `genesys.llm-evaluations`. */
   source: string
+  /** The kind whose receiver took it: an event naming another kind's job changes nothing. */
+  kind: string
   eventId: string
   eventType: string
   payload: Record<string, unknown>
@@ -24,7 +27,18 @@ export interface InboundEvent {
   auditDetails: Record<string, unknown>
 }
 
-export type InboundOutcome = { status: 'accepted', jobId: string } | { status: 'unmatched' } | { status: 'duplicate', jobId: string | null }
+export type InboundOutcome =
+  | { status: 'accepted', jobId: string }
+  | { status: 'ignored', jobId: string, reason: string }
+  | { status: 'unmatched' }
+  | { status: 'duplicate', jobId: string | null }
+
+/** Why an event that found its job must not touch it, if it must not. */
+function whyIgnored (job: JobRow, event: InboundEvent): string | undefined {
+  if (job.kind !== event.kind) return `job ${job.id} is a ${job.kind} job; this receiver serves ${event.kind} jobs`
+  if (isTerminal(job.status)) return `job ${job.id} already ended ${job.status}`
+  return undefined
+}
 
 async function findJob (tx: Repositories, event: InboundEvent): Promise<JobRow | undefined> {
   if (typeof event.jobId === 'string' && event.jobId !== '') {
@@ -61,6 +75,17 @@ export async function recordInbound (deps: InboundDeps, event: InboundEvent): Pr
         details: { source: event.source, eventId: event.eventId, eventType: event.eventType, ...event.auditDetails }
       }, at)
       return { status: 'unmatched' }
+    }
+    const ignored = whyIgnored(job, event)
+    if (ignored !== undefined) {
+      await tx.audit.append({
+        event: 'webhook.ignored',
+        jobId: job.id,
+        kind: job.kind,
+        actor: event.source,
+        details: { source: event.source, eventId: event.eventId, eventType: event.eventType, reason: ignored, ...event.auditDetails }
+      }, at)
+      return { status: 'ignored', jobId: job.id, reason: ignored }
     }
     await tx.webhookEvents.attach(event.source, event.eventId, job.id)
     await tx.events.append(job.id, event.timeline.type, { ...event.timeline.data, eventId: event.eventId }, at)

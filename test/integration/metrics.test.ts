@@ -191,7 +191,7 @@ test('metrics: summarizeKind and buildMetrics compute the summary from rows', ()
       { id: 'j5', status: 'succeeded', createdAt: t0 + 5000, finishedAt: t0 + 5100, cacheHit: false }
     ]
   }
-  const da = summarizeKind('data-action', rows)
+  const da = summarizeKind(rows, true)
   assert.deepEqual(da, {
     total: 9,
     succeeded: 3,
@@ -211,7 +211,7 @@ test('metrics: summarizeKind and buildMetrics compute the summary from rows', ()
     ]
   })
 
-  const other = summarizeKind('routing-evaluation', { counts: { queued: 1 }, finished: [], recent: [] })
+  const other = summarizeKind({ counts: { queued: 1 }, finished: [], recent: [] }, false)
   assert.deepEqual(other, {
     total: 1,
     succeeded: 0,
@@ -223,10 +223,10 @@ test('metrics: summarizeKind and buildMetrics compute the summary from rows', ()
     latencyMs: { avg: null, p50: null, p95: null, sampleSize: 0 },
     cacheHits: 0,
     last10: []
-  }, 'no totalCalls nor avgExecutionLatencyMs outside the action kinds; nulls when nothing finished')
-  assert.equal(summarizeKind('custom-code', { counts: { succeeded: 1 }, finished: [finished(t0, 5, true, null)], recent: [] }).avgExecutionLatencyMs, null)
+  }, 'no totalCalls nor avgExecutionLatencyMs for kinds that report no call; nulls when nothing finished')
+  assert.equal(summarizeKind({ counts: { succeeded: 1 }, finished: [finished(t0, 5, true, null)], recent: [] }, true).avgExecutionLatencyMs, null)
 
-  const summary = buildMetrics(new Map<string, KindRows>([['routing-evaluation', { counts: { queued: 1 }, finished: [], recent: [] }], ['data-action', rows], ['empty', { counts: {}, finished: [], recent: [] }]]), t0)
+  const summary = buildMetrics(new Map<string, KindRows>([['routing-evaluation', { counts: { queued: 1 }, finished: [], recent: [] }], ['data-action', rows], ['empty', { counts: {}, finished: [], recent: [] }]]), t0, new Set(['data-action']))
   assert.equal(summary.generatedAt, '2025-01-01T00:00:00.000Z')
   assert.deepEqual(Object.keys(summary.kinds), ['data-action', 'routing-evaluation'])
   assert.deepEqual(summary.kinds['data-action'], da)

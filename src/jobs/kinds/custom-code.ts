@@ -2,8 +2,8 @@ import { Type, type Static } from 'typebox'
 import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
-import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
-import type { KindDeps } from './index.ts'
+import { actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
+import type { KindDeps } from './deps.ts'
 import { describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
@@ -49,6 +49,7 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
     body: Body,
     example: { actionId: FIXTURE_IDS.actions.fnGreeting, inputs: { name: 'Ada', amount: 42 }, timeoutSeconds: 10, cache: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkCustomCodeBody,
+    metrics: actionCallMetrics,
     initialStep: 'prepare',
     initialState: () => ({}),
     steps: {

@@ -3,8 +3,8 @@ import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { findCycle, nestingDepth } from '../graph.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
-import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
-import type { KindDeps } from './index.ts'
+import { actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
+import type { KindDeps } from './deps.ts'
 import { describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
@@ -63,6 +63,7 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
     body: Body,
     example: { actionId: FIXTURE_IDS.actions.echo, inputs: { message: 'hello', count: 2 }, timeoutMs: 30_000, cacheResults: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkDataActionBody,
+    metrics: actionCallMetrics,
     initialStep: 'prepare',
     initialState: () => ({}),
     steps: {

@@ -7,7 +7,7 @@ import { outcomeOfGenesysError } from './action-services.ts'
 import { addStats, DEFAULT_KPIS, DEFAULT_WEIGHTS, KPI_NAMES, KPIS, type KpiName, type MetricTotals } from './routing/kpis.ts'
 import { aggregatesQuery, DEFAULT_MEDIA_TYPES } from './routing/query.ts'
 import { scoreQueues } from './routing/scoring.ts'
-import type { KindDeps } from './index.ts'
+import type { KindDeps } from './deps.ts'
 
 export const MAX_INTERVAL_DAYS = 30
 const DAY_MS = 86_400_000
