@@ -1,4 +1,6 @@
-import { conflict, notFound } from '../errors.ts'
+import { conflict } from '../errors.ts'
+import { actorRecord, type Actor } from './actor.ts'
+import { jobNotFound, visibleRow } from './read.ts'
 import type { JobResource } from '../schemas/job.ts'
 import { finishJob, type FinishDeps } from './finish.ts'
 import { isTerminal, type JobKind } from './kind.ts'
@@ -18,13 +20,14 @@ export interface CancelDeps extends FinishDeps {
  * is asked to stop at its next safe point. Answers the job as it stands afterwards: terminal when
  * it was cancelled at once (or ended meanwhile), still running with `cancelRequested` otherwise.
  */
-export async function cancelJob (deps: CancelDeps, id: string): Promise<JobResource> {
-  const row = await deps.store.jobs.get(id)
-  if (row === undefined) throw notFound('JOB_NOT_FOUND', `No job with id ${id}`)
+export async function cancelJob (deps: CancelDeps, actor: Actor, id: string): Promise<JobResource> {
+  const row = await visibleRow(deps, actor, id)
+  if (row === undefined) throw jobNotFound(id)
   if (isTerminal(row.status)) throw conflict('JOB_ALREADY_FINISHED', `Job ${id} already ended with status ${row.status}`)
+  const by = JSON.stringify(actorRecord(actor))
   if (row.status !== 'running') {
     const cancelled = await finishJob(deps, {
-      row,
+      row: { ...row, cancelledBy: by },
       kind: deps.kinds.get(row.kind),
       status: 'cancelled',
       error: { code: 'JOB_CANCELLED', message: 'The job was cancelled on request', retryable: false },
@@ -37,7 +40,7 @@ export async function cancelJob (deps: CancelDeps, id: string): Promise<JobResou
     }
     // A worker claimed it meanwhile: ask that worker to stop, as for any running job.
   }
-  await deps.store.jobs.requestCancel(id, deps.now())
+  await deps.store.jobs.requestCancel(id, by, deps.now())
   deps.interrupt(id)
   return toJobResource((await deps.store.jobs.get(id))!)
 }

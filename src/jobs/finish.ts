@@ -35,9 +35,13 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
   const { row, status, now } = f
   const state = f.state ?? JSON.parse(row.state)
   const reported = status === 'succeeded' ? f.kind?.metrics?.fromResult(f.result) : undefined
+  // A cancel is the canceller's act; any other end is the run of the job its submitter asked for.
+  const canceller = status === 'cancelled' && row.cancelledBy !== null ? JSON.parse(row.cancelledBy) as { key: string, team: string } : undefined
+  const actor = canceller ?? { key: row.caller, team: row.team }
   const cacheHit = reported?.cacheHit ?? null
   const finished = await deps.store.transaction(async (tx) => {
     const patch = {
+      cancelledBy: row.cancelledBy,
       cacheHit: cacheHit === null ? null : cacheHit ? 1 : 0,
       callLatencyMs: reported?.callLatencyMs === null || reported?.callLatencyMs === undefined ? null : Math.round(reported.callLatencyMs),
       status,
@@ -61,15 +65,16 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
     const unsettled = (await tx.effects.settle(row.id)).map((e) => e.key)
     const mayHaveRun = f.error?.code === REMOTE_OUTCOME_UNKNOWN || unsettled.length > 0
     for (const entry of f.extraEvents ?? []) await tx.events.append(row.id, entry.type, entry.data, now)
-    await tx.events.append(row.id, 'status', { from: row.status, to: status, ...(f.error ? { error: f.error } : {}) }, now)
+    await tx.events.append(row.id, 'status', { from: row.status, to: status, ...(f.error ? { error: f.error } : {}), ...(canceller === undefined ? {} : { by: canceller }) }, now)
     const input = JSON.parse(row.input)
     await tx.audit.append({
       event: `job.${status}`,
       jobId: row.id,
       kind: row.kind,
-      actor: row.caller,
+      actor: actor.key,
       details: {
         status,
+        actor,
         durationMs,
         attempts: row.claims,
         step: row.step,

@@ -14,6 +14,7 @@ export function toJobResource (row: JobRow): JobResource {
     kind: row.kind,
     status: row.status as JobStatus,
     submittedBy: row.caller,
+    team: row.team,
     input: JSON.parse(row.input),
     labels: JSON.parse(row.labels),
     callbackUrl: row.callbackUrl,

@@ -4,6 +4,7 @@ import type { CallbackPolicy } from '../callbacks/target.ts'
 import type { Store } from '../store/database.ts'
 import type { JobListFilter } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
+import type { Actor } from './actor.ts'
 import { cancelJob } from './cancel.ts'
 import type { Engine } from './engine.ts'
 import type { FinishedJob } from './finish.ts'
@@ -52,15 +53,16 @@ export function createJobService (deps: JobServiceDeps) {
       return submitted
     },
 
-    async cancel (id: string): Promise<JobResource> {
-      return await cancelJob({ ...deps, now: clock.now, changed: notifier.changed, interrupt: deps.engine.interrupt }, id)
+    async cancel (actor: Actor, id: string): Promise<JobResource> {
+      return await cancelJob({ ...deps, now: clock.now, changed: notifier.changed, interrupt: deps.engine.interrupt }, actor, id)
     },
 
-    async get (id: string): Promise<JobResource> { return await getJob(deps, id) },
-    async find (id: string): Promise<JobResource | undefined> { return await findJob(deps, id) },
-    async wait (id: string, waitMs: number, signal: AbortSignal): Promise<JobResource> { return await waitForJob(deps, id, waitMs, signal) },
-    async list (filter: JobListFilter): Promise<JobPage> { return await listJobs(deps, filter) },
-    async timeline (id: string, afterSeq: number, limit: number): Promise<JobEventResource[]> { return await jobTimeline(deps, id, afterSeq, limit) },
+    // Every read is the actor's: another team's job answers JOB_NOT_FOUND, as if it did not exist.
+    async get (actor: Actor, id: string): Promise<JobResource> { return await getJob(deps, actor, id) },
+    async find (actor: Actor, id: string): Promise<JobResource | undefined> { return await findJob(deps, actor, id) },
+    async wait (actor: Actor, id: string, waitMs: number, signal: AbortSignal): Promise<JobResource> { return await waitForJob(deps, actor, id, waitMs, signal) },
+    async list (actor: Actor, filter: Omit<JobListFilter, 'team'>): Promise<JobPage> { return await listJobs(deps, actor, filter) },
+    async timeline (actor: Actor, id: string, afterSeq: number, limit: number): Promise<JobEventResource[]> { return await jobTimeline(deps, actor, id, afterSeq, limit) },
 
     /** Resolves on the job's next change in this process, after `ms`, or when `signal` aborts. */
     async nextChange (id: string, ms: number, signal?: AbortSignal): Promise<void> { await notifier.nextChange(id, ms, signal) },

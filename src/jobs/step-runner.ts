@@ -75,8 +75,9 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
 
   const lost = (): never => { interrupt(controller, 'lease_lost'); throw new Interrupt('lease_lost') }
 
-  async function finish (status: Finish['status'], extra: Partial<Finish> = {}): Promise<void> {
-    const ok = await finishJob({ store, onFinished: deps.onFinished }, { row: { ...row, step }, kind, status, state, fence: token, now: clock.now(), ...extra })
+  async function finish (status: Finish['status'], extra: Partial<Finish> & { cancelledBy?: string | null } = {}): Promise<void> {
+    const { cancelledBy, ...rest } = extra
+    const ok = await finishJob({ store, onFinished: deps.onFinished }, { row: { ...row, step, ...(cancelledBy === undefined ? {} : { cancelledBy }) }, kind, status, state, fence: token, now: clock.now(), ...rest })
     if (!ok) log.warn('lease lost before the job could finish; another worker owns it now')
   }
 
@@ -172,7 +173,9 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       return true
     }
     if (reason === 'cancelled' || row.cancelRequested === 1) {
-      await finish('cancelled', { error: { code: 'JOB_CANCELLED', message: 'The job was cancelled on request', retryable: false } })
+      // Who asked was written with the request, after this worker claimed the job: read it now.
+      const cancelledBy = (await store.jobs.get(row.id))?.cancelledBy ?? row.cancelledBy
+      await finish('cancelled', { error: { code: 'JOB_CANCELLED', message: 'The job was cancelled on request', retryable: false }, cancelledBy })
       return true
     }
     if (reason === 'deadline' || clock.now() >= row.deadlineAt) {

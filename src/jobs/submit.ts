@@ -6,6 +6,7 @@ import type { Repositories, Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
 import type { JobKind } from './kind.ts'
+import { actorRecord, type Actor } from './actor.ts'
 import { toJobResource } from './resource.ts'
 
 export interface SubmitDeps {
@@ -19,7 +20,8 @@ export interface SubmitDeps {
 export interface SubmitRequest {
   kind: JobKind
   body: Record<string, unknown>
-  caller: string
+  /** Who submits: the job and the idempotency key belong to its team. */
+  actor: Actor
   idempotencyKey?: string
 }
 
@@ -47,21 +49,21 @@ export function refuseRetiredFields (kind: JobKind, body: unknown): void {
  * does not exist. Only our own database changes, so a failed submission can simply be sent again.
  */
 export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Promise<Submitted> {
-  const { kind, caller, idempotencyKey } = request
-  if (kind.validate !== undefined) await kind.validate(request.body as never, { caller })
+  const { kind, actor, idempotencyKey } = request
+  if (kind.validate !== undefined) await kind.validate(request.body as never, { caller: actor.key })
   const { callbackUrl, labels, ...input } = request.body as { callbackUrl?: string, labels?: Record<string, string> }
   if (typeof callbackUrl === 'string') await refuseCallbackTarget(callbackUrl, deps.callbackPolicy)
-  const row = newJobRow(deps, kind, caller, input, labels, callbackUrl)
+  const row = newJobRow(deps, kind, actor, input, labels, callbackUrl)
   const job = toJobResource(row)
   const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body }))
   const now = row.createdAt
 
   return await deps.store.transaction(async (tx) => {
     if (idempotencyKey !== undefined) {
-      const earlier = await earlierAnswer(tx, caller, idempotencyKey, fingerprint, now)
+      const earlier = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
       if (earlier !== undefined) return earlier
       const claimed = await tx.idempotency.claim({
-        caller,
+        team: actor.team,
         key: idempotencyKey,
         fingerprint,
         jobId: row.id,
@@ -71,14 +73,14 @@ export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Prom
       })
       if (!claimed) {
         // Another request with this key committed between our read and our insert.
-        const raced = await earlierAnswer(tx, caller, idempotencyKey, fingerprint, now)
+        const raced = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
         if (raced !== undefined) return raced
         throw conflict('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry it unchanged shortly')
       }
     }
     await tx.jobs.insert(row)
     await tx.labels.add(row.id, labels ?? {})
-    await tx.events.append(row.id, 'status', { to: 'queued', caller }, now)
+    await tx.events.append(row.id, 'status', { to: 'queued', by: actorRecord(actor) }, now)
     return { job, replayed: false }
   })
 }
@@ -92,7 +94,7 @@ async function refuseCallbackTarget (url: string, policy: CallbackPolicy): Promi
   }
 }
 
-function newJobRow (deps: SubmitDeps, kind: JobKind, caller: string, input: Record<string, unknown>,
+function newJobRow (deps: SubmitDeps, kind: JobKind, actor: Actor, input: Record<string, unknown>,
   labels: Record<string, string> | undefined, callbackUrl: string | undefined): JobRow {
   const now = deps.now()
   const deadlineMs = Math.min(kind.deadlineMs?.(input as never) ?? deps.jobMaxDurationMs, deps.jobMaxDurationMs)
@@ -101,7 +103,9 @@ function newJobRow (deps: SubmitDeps, kind: JobKind, caller: string, input: Reco
     id: uuidv7(),
     kind: kind.name,
     status: 'queued',
-    caller,
+    caller: actor.key,
+    team: actor.team,
+    cancelledBy: null,
     input: JSON.stringify(input),
     labels: JSON.stringify(labels ?? {}),
     callbackUrl: callbackUrl ?? null,
@@ -130,11 +134,11 @@ function newJobRow (deps: SubmitDeps, kind: JobKind, caller: string, input: Reco
   }
 }
 
-async function earlierAnswer (tx: Repositories, caller: string, key: string, fingerprint: string, now: number): Promise<Submitted | undefined> {
-  const existing = await tx.idempotency.find(caller, key)
+async function earlierAnswer (tx: Repositories, team: string, key: string, fingerprint: string, now: number): Promise<Submitted | undefined> {
+  const existing = await tx.idempotency.find(team, key)
   if (existing === undefined) return undefined
   if (existing.expiresAt <= now) {
-    await tx.idempotency.remove(caller, key)
+    await tx.idempotency.remove(team, key)
     return undefined
   }
   if (existing.fingerprint !== fingerprint) {

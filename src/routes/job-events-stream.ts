@@ -22,9 +22,9 @@ export async function streamJobEvents (app: FastifyInstance, request: FastifyReq
   try {
     while (!gone.signal.aborted) {
       // Read the status before the events: a terminal status is committed with its last events.
-      const job = await app.jobs.find(jobId)
+      const job = await app.jobs.find(request.actor, jobId)
       for (;;) {
-        const batch = await app.jobs.timeline(jobId, cursor, BATCH)
+        const batch = await app.jobs.timeline(request.actor, jobId, cursor, BATCH)
         for (const event of batch) {
           raw.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
           cursor = event.seq

@@ -66,7 +66,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }, async (request, reply) => {
       const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key'])
-      const { job, replayed } = await app.jobs.submit({ kind, body: request.body as Record<string, unknown>, caller: request.caller, idempotencyKey })
+      const { job, replayed } = await app.jobs.submit({ kind, body: request.body as Record<string, unknown>, actor: request.actor, idempotencyKey })
       if (replayed) void reply.header('idempotent-replayed', 'true')
       return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job)
     })
@@ -88,7 +88,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const gone = new AbortController()
     request.raw.once('close', () => gone.abort())
-    return await app.jobs.wait(request.params.id, (request.query.waitSeconds ?? 0) * 1000, gone.signal)
+    return await app.jobs.wait(request.actor, request.params.id, (request.query.waitSeconds ?? 0) * 1000, gone.signal)
   })
 
   app.get('/v1/jobs', {
@@ -97,6 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['Jobs'],
       security: bearerSecurity,
       summary: 'List jobs, newest first',
+      description: "The caller's team's jobs; every team's for a key with `jobs:admin`.",
       querystring: Type.Object({
         kind: Type.Optional(Type.String({ maxLength: 64 })),
         status: Type.Optional(JobStatusSchema),
@@ -111,7 +112,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { kind, status, label, limit, cursor } = request.query
     const before = cursor === undefined ? undefined : decodeCursor(cursor)
-    const page = await app.jobs.list({
+    const page = await app.jobs.list(request.actor, {
       kind,
       status,
       labels: label?.map((l) => { const at = l.indexOf(':'); return [l.slice(0, at), l.slice(at + 1)] as [string, string] }),
@@ -146,11 +147,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { id } = request.params
     if ((request.headers.accept ?? '').includes('text/event-stream')) {
-      await app.jobs.get(id)
+      await app.jobs.get(request.actor, id)
       const lastId = Number(request.headers['last-event-id'])
       return streamJobEvents(app, request, reply, id, Number.isInteger(lastId) && lastId > 0 ? lastId : request.query.after)
     }
-    const events = await app.jobs.timeline(id, request.query.after, request.query.limit)
+    const events = await app.jobs.timeline(request.actor, id, request.query.after, request.query.limit)
     return { jobId: id, events, nextAfter: events.length > 0 ? events[events.length - 1]!.seq : request.query.after }
   })
 
@@ -166,7 +167,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errorResponses(401, 403, 404, 409) }
     }
   }, async (request, reply) => {
-    const job = await app.jobs.cancel(request.params.id)
+    const job = await app.jobs.cancel(request.actor, request.params.id)
     return reply.code(isTerminal(job.status) ? 200 : 202).send(job)
   })
 }

@@ -31,6 +31,7 @@ export const JobSchema = Type.Object({
   kind: Type.String(),
   status: JobStatusSchema,
   submittedBy: Type.String({ description: 'The name of the API key that submitted the job (`anonymous` when the service runs open)' }),
+  team: Type.String({ description: "The submitting key's team: the job is visible to that team's keys and to `jobs:admin` keys only" }),
   input: Type.Unknown({ description: 'The submitted body, without the common fields' }),
   labels: Type.Record(Type.String(), Type.String()),
   callbackUrl: Type.Union([Type.String(), Type.Null()]),

@@ -4,7 +4,7 @@ import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Dialect } from 'kys
 import pg from 'pg'
 import type { Connection, Database, DialectName } from './schema.ts'
 import { openSqlite } from './sqlite-dialect.ts'
-import { migrateToLatest } from './migrations.ts'
+import { migrate } from './migrations.ts'
 import { createJobsRepository } from './jobs-repository.ts'
 import { createLabelsRepository } from './labels-repository.ts'
 import { createEventsRepository } from './events-repository.ts'
@@ -63,6 +63,8 @@ export interface StoreOptions {
   sqlitePath: string
   /** Told about connection errors of idle pooled clients (e.g. a PostgreSQL restart). */
   onConnectionError?: (err: Error) => void
+  /** Stop after this migration instead of applying all (a test of one migration's data changes). */
+  migrateUpTo?: string
 }
 
 /** Opens the database (PostgreSQL when `databaseUrl` is given, else a SQLite file) and migrates it. */
@@ -94,7 +96,7 @@ export async function openStore (options: StoreOptions): Promise<Store> {
   }
   const db = new Kysely<Database>({ dialect, plugins: [new CamelCasePlugin()] })
   try {
-    await migrateToLatest(db, name)
+    await migrate(db, name, options.migrateUpTo)
   } catch (err) {
     await db.destroy()
     throw err

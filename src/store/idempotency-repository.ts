@@ -1,8 +1,8 @@
 import type { Connection } from './schema.ts'
 
-/** What a caller's Idempotency-Key stands for: the request it came with and the answer it got. */
+/** What a team's Idempotency-Key stands for: the request it came with and the answer it got. */
 export interface IdempotencyRecord {
-  caller: string
+  team: string
   key: string
   /** sha256 of the request, so a reuse with a different body is told apart from a retry. */
   fingerprint: string
@@ -21,24 +21,24 @@ const ACCEPTED = 202
 
 export function createIdempotencyRepository (db: Connection) {
   return {
-    async find (caller: string, key: string): Promise<IdempotencyRecord | undefined> {
+    async find (team: string, key: string): Promise<IdempotencyRecord | undefined> {
       const row = await db.selectFrom('idempotencyKeys').selectAll()
-        .where('caller', '=', caller).where('key', '=', key).executeTakeFirst()
+        .where('team', '=', team).where('key', '=', key).executeTakeFirst()
       return row === undefined
         ? undefined
-        : { caller: row.caller, key: row.key, fingerprint: row.fingerprint, jobId: row.jobId, answer: row.response, createdAt: row.createdAt, expiresAt: row.expiresAt }
+        : { team: row.team, key: row.key, fingerprint: row.fingerprint, jobId: row.jobId, answer: row.response, createdAt: row.createdAt, expiresAt: row.expiresAt }
     },
 
     /** Takes the key for this request; false when another request holds it already. */
     async claim (record: IdempotencyRecord): Promise<boolean> {
       const { answer, ...rest } = record
       const inserted = await db.insertInto('idempotencyKeys').values({ ...rest, response: answer, statusCode: ACCEPTED })
-        .onConflict((oc) => oc.columns(['caller', 'key']).doNothing()).returning('key').executeTakeFirst()
+        .onConflict((oc) => oc.columns(['team', 'key']).doNothing()).returning('key').executeTakeFirst()
       return inserted !== undefined
     },
 
-    async remove (caller: string, key: string): Promise<void> {
-      await db.deleteFrom('idempotencyKeys').where('caller', '=', caller).where('key', '=', key).execute()
+    async remove (team: string, key: string): Promise<void> {
+      await db.deleteFrom('idempotencyKeys').where('team', '=', team).where('key', '=', key).execute()
     }
   }
 }

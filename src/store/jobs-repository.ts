@@ -7,6 +7,8 @@ export type JobRow = Selectable<JobsTable>
 export type JobPatch = Omit<Updateable<JobsTable>, 'id'>
 
 export interface JobListFilter {
+  /** Only this team's jobs; every team's when absent (a jobs:admin caller). */
+  team?: string
   kind?: string
   status?: string
   labels?: Array<[string, string]>
@@ -27,6 +29,7 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
 
     async list (filter: JobListFilter): Promise<JobRow[]> {
       let query = db.selectFrom('jobs').selectAll()
+      if (filter.team !== undefined) query = query.where('team', '=', filter.team)
       if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind)
       if (filter.status !== undefined) query = query.where('status', '=', filter.status)
       for (const [key, value] of filter.labels ?? []) {
@@ -118,8 +121,9 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       return await db.selectFrom('jobs').selectAll().where('remoteRef', '=', ref).orderBy('createdAt', 'desc').executeTakeFirst()
     },
 
-    async requestCancel (id: string, now: number): Promise<boolean> {
-      const result = await db.updateTable('jobs').set({ cancelRequested: 1, updatedAt: now })
+    /** Asks the worker running the job to stop; `by` names who asked ({ key, team } as JSON). */
+    async requestCancel (id: string, by: string, now: number): Promise<boolean> {
+      const result = await db.updateTable('jobs').set({ cancelRequested: 1, cancelledBy: by, updatedAt: now })
         .where('id', '=', id).where('status', 'in', ['queued', 'running', 'waiting']).executeTakeFirst()
       return result.numUpdatedRows > 0n
     },

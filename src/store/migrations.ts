@@ -182,16 +182,31 @@ function migrations (dialect: DialectName): Record<string, Migration> {
               call_latency_ms = case when json_type(${result}, '$.latencyMs') in ('integer', 'real') then round(json_extract(${result}, '$.latencyMs')) end
               where status = 'succeeded' and kind in ('data-action', 'custom-code') and result is not null`).execute(db)
       }
+    },
+    '0007_teams': {
+      async up (db: Kysely<any>) {
+        // Jobs belong to the submitting key's team; a key's team defaults to its name, which is what
+        // `caller` holds for jobs submitted before teams.
+        await db.schema.alterTable('jobs').addColumn('team', 'text').execute()
+        await db.updateTable('jobs').set({ team: sql.ref('caller') }).execute()
+        // Who asked for a cancel ({ key, team } as JSON), so the terminal record names the canceller.
+        await db.schema.alterTable('jobs').addColumn('cancelled_by', 'text').execute()
+        await db.schema.createIndex('jobs_team_created').on('jobs').columns(['team', 'created_at', 'id']).execute()
+        await db.schema.createIndex('jobs_team_status_created').on('jobs').columns(['team', 'status', 'created_at', 'id']).execute()
+        // Idempotency keys belong to the team too (they were per key, whose name was its team).
+        await db.schema.alterTable('idempotency_keys').renameColumn('caller', 'team').execute()
+      }
     }
   }
 }
 
-export async function migrateToLatest (db: Kysely<any>, dialect: DialectName): Promise<void> {
+/** Applies the migrations not yet applied: all of them, or (for a test of one migration) up to `upTo`. */
+export async function migrate (db: Kysely<any>, dialect: DialectName, upTo?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations(dialect) }
   })
-  const { error, results } = await migrator.migrateToLatest()
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo)
   const failed = results?.find((r) => r.status === 'Error')
   if (error !== undefined) {
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error).message ?? error)}`, { cause: error })

@@ -36,6 +36,10 @@ export interface JobsTable {
   cacheHit: number | null
   /** How long a succeeded job's one Genesys call took, as its kind reports it. */
   callLatencyMs: number | null
+  /** The submitting key's team: the job is visible to it (and to jobs:admin keys) only. */
+  team: string
+  /** Who asked for the cancel, `{ key, team }` as JSON, while it is pending or once done. */
+  cancelledBy: string | null
 }
 
 export interface JobLabelsTable {
@@ -53,7 +57,7 @@ export interface JobEventsTable {
 }
 
 export interface IdempotencyKeysTable {
-  caller: string
+  team: string
   key: string
   fingerprint: string
   jobId: string

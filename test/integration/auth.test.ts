@@ -17,8 +17,8 @@ const keys = {
 }
 Object.values(keys).forEach(trackSecret)
 const API_KEYS = JSON.stringify([
-  { name: 'reader', key: keys.reader, scopes: ['jobs:read'] },
-  { name: 'writer', key: keys.writer, scopes: ['jobs:write', 'jobs:read'] },
+  { name: 'reader', key: keys.reader, team: 'ops', scopes: ['jobs:read'] },
+  { name: 'writer', key: keys.writer, team: 'ops', scopes: ['jobs:write', 'jobs:read'] },
   { name: 'auditor', key: keys.auditor, scopes: ['audit:read'] },
   { name: 'scraper', key: keys.scraper, scopes: ['metrics:read'] },
   { name: 'hashed-writer', keySha256: createHash('sha256').update(keys.hashed).digest('hex'), scopes: ['jobs:write'] }

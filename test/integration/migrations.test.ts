@@ -3,17 +3,13 @@ import assert from 'node:assert/strict'
 import { openStore } from '../../src/store/database.ts'
 import { connectDirectly, createTestDatabase } from '../helpers/database.ts'
 
-test('migrations: 0006 fills the metrics columns of jobs finished before it from their results', async (t) => {
+test('migrations: 0006 fills the metrics columns of jobs finished before it from their results; 0007 puts older jobs in their key\'s team', async (t) => {
   const db = await createTestDatabase()
   t.after(() => db.drop())
-  const open = async () => await openStore({ databaseUrl: db.env.DATABASE_URL, sqlitePath: db.env.SQLITE_PATH ?? '' })
-  await (await open()).close()
-
-  // Back to the schema before 0006, with jobs finished under it.
+  const open = async (migrateUpTo?: string) => await openStore({ databaseUrl: db.env.DATABASE_URL, sqlitePath: db.env.SQLITE_PATH ?? '', migrateUpTo })
+  // The schema before 0006, with jobs finished under it.
+  await (await open('0005_job_effects')).close()
   const direct = await connectDirectly(db)
-  await direct.query('ALTER TABLE jobs DROP COLUMN cache_hit')
-  await direct.query('ALTER TABLE jobs DROP COLUMN call_latency_ms')
-  await direct.query("DELETE FROM kysely_migration WHERE name = '0006_job_metrics'")
   const insert = async (id: string, kind: string, status: string, result: unknown) => await direct.query(
     'INSERT INTO jobs (id, kind, status, caller, input, labels, step, state, result, run_at, deadline_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     [id, kind, status, 'test', '{}', '{}', 'execute', '{}', result === null ? null : JSON.stringify(result), 1, 2, 1, 1])
@@ -26,8 +22,9 @@ test('migrations: 0006 fills the metrics columns of jobs finished before it from
 
   await (await open()).close()
   const after = await connectDirectly(db)
-  const rows = await after.query<{ id: string, cache_hit: number | null, call_latency_ms: number | string | null }>('SELECT id, cache_hit, call_latency_ms FROM jobs ORDER BY id')
+  const rows = await after.query<{ id: string, cache_hit: number | null, call_latency_ms: number | string | null, team: string }>('SELECT id, cache_hit, call_latency_ms, team FROM jobs ORDER BY id')
   await after.close()
   const byId = Object.fromEntries(rows.map((r) => [r.id, [r.cache_hit === null ? null : Number(r.cache_hit), r.call_latency_ms === null ? null : Number(r.call_latency_ms)]]))
   assert.deepEqual(byId, { hit: [1, 0], miss: [0, 13], odd: [null, null], failed: [null, null], routing: [null, null] })
+  assert.ok(rows.every((r) => r.team === 'test'), 'a job submitted before teams belongs to its key\'s team (the key name)')
 })
