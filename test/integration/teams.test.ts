@@ -48,7 +48,7 @@ test("teams: team A's key gets 404 on team B's job (GET, events, SSE, cancel) an
     const res = await api(svc.url, method, path, undefined, { ...as(keys.a), ...extra })
     assert.equal(res.status, 404, `${method} ${path} ${JSON.stringify(extra)}`)
     assert.equal(res.body.code, 'JOB_NOT_FOUND')
-    assert.equal(res.body.message, `No job with id ${jobB.id}`, "the answer is the same as for a job that does not exist")
+    assert.equal(res.body.message, `No job with id ${jobB.id}`, 'the answer is the same as for a job that does not exist')
   }
   const missing = await api(svc.url, 'GET', '/v1/jobs/00000000-0000-4000-8000-000000000000', undefined, as(keys.a))
   assert.equal(missing.body.message, 'No job with id 00000000-0000-4000-8000-000000000000')
