@@ -1,15 +1,15 @@
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import { adminRoutes, type SandboxControls } from './admin.ts'
-import { analyticsRoutes } from './analytics.ts'
+import { createAnalytics } from './analytics.ts'
 import { authenticate, bearerOf, createTokenStore, tokenRoutes } from './auth.ts'
 import { recordBodySize } from './body-size.ts'
 import { createContext, type RequestMeta, type SandboxContext } from './context.ts'
 import { CORRELATION_HEADER, errorBody, platformError, STATUS_CODES } from './errors.ts'
 import { checkPlan, createFaultPlan, drawFault, FAULT_MESSAGES, type PlannedFaultKind } from './faults.ts'
-import { flowRoutes } from './flows.ts'
+import { createFlows } from './flows.ts'
 import { integrationRoutes } from './integrations.ts'
 import { createEvaluations } from './llm-evaluations.ts'
-import { checkRateLimit, mergeFaults, resolveOptions, type SandboxOptions } from './options.ts'
+import { checkRateLimit, mergeFaults, mergeProgress, resolveOptions, type SandboxOptions } from './options.ts'
 import { createRateLimiter, type RateDecision } from './rate-limit.ts'
 
 /** The admin controls as a JS API, plus where the sandbox listens and how to stop it. */
@@ -50,9 +50,13 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   const tokens = createTokenStore(ctx)
   const limiter = createRateLimiter(ctx.rateLimit)
   const evaluations = createEvaluations(ctx)
+  const analytics = createAnalytics(ctx)
+  const flows = createFlows(ctx)
   const metas = new WeakMap<FastifyRequest, RequestMeta>()
   const plan = createFaultPlan()
+  /** The `/api/v2` routes, which faults can be planned for. */
   const routes = new Set<string>()
+  const TOKEN_ROUTE = 'POST /oauth/token'
 
   const app = Fastify({
     logger: resolved.logger,
@@ -195,13 +199,18 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     },
     revokeTokens: () => tokens.revokeAll(),
     setWebhooks: (webhooks) => { ctx.webhooks = { ...webhooks } },
-    seedRunningEvaluations: (count) => evaluations.seedRunning(count)
+    seedRunningEvaluations: (count) => evaluations.seedRunning(count),
+    setProgress: (progress) => (ctx.progress = mergeProgress(ctx.progress, progress)),
+    advanceAnalyticsJob: (jobId, to) => analytics.advance(jobId, to),
+    advanceFlowExecution: (executionId, nodes) => flows.advance(executionId, nodes),
+    advanceEvaluation: (evaluationId, to) => evaluations.advance(evaluationId, to),
+    routes: () => [TOKEN_ROUTE, ...routes].sort()
   }
 
   await app.register(tokenRoutes(ctx, tokens))
   await app.register(integrationRoutes(ctx))
-  await app.register(flowRoutes(ctx))
-  await app.register(analyticsRoutes(ctx))
+  await app.register(flows.routes)
+  await app.register(analytics.routes)
   await app.register(evaluations.routes)
   await app.register(adminRoutes(controls))
 
