@@ -230,7 +230,8 @@ export function createFlows (ctx: SandboxContext) {
     const chosen = executionId === undefined ? [...executions.values()].filter((e) => e.completedAt === undefined) : [executions.get(executionId)!]
     return chosen.map((execution) => {
       if (execution.steps.state === 0) execution.steps.advance()
-      for (let moved = 0; nodes === 'end' || moved < nodes; moved++) if (!execution.steps.advance()) break
+      if (nodes === 'end') execution.steps.advance('end')
+      else for (let moved = 0; moved < nodes && execution.steps.advance(); moved++) { /* one node on */ }
       return { executionId: execution.id, status: statusOf(execution) }
     })
   }

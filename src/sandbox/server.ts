@@ -134,7 +134,9 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     if (!isApi(request.url)) return
     const planned = plan.take(routeKey(request), pathOf(request), 'before')
     const fault = drawFault(ctx.faults, ctx.faultRng)
+    // Counted before the wait, so a test can tell a request is being held without timing it.
     if (planned === undefined && fault.slow) ctx.stats.count('faults', 'slow')
+    if (planned === undefined && ctx.faults.latencyMs > 0) ctx.stats.count('faults', 'latency')
     if (planned === undefined && fault.delayMs > 0) await ctx.scheduler.sleep(fault.delayMs)
     const kind: PlannedFaultKind | 'none' = planned ?? fault.kind
     if (kind === 'none') return

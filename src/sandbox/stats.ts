@@ -34,7 +34,7 @@ export interface SandboxStats {
   /** Bodies of `POST /api/v2/analytics/conversations/aggregates/jobs` as received (refused ones too), oldest first. */
   analyticsQueries: unknown[]
   rateLimited: number
-  /** Injected faults by kind: '429', '500', …, 'reset', 'slow'. */
+  /** Injected faults by kind: '429', '500', …, 'reset', 'slow' (slowMs added), 'latency' (latencyMs applied); planned ones as 'before:503', 'after:reset', …. */
   faults: Record<string, number>
   /** Newest 10 000 delivery attempts. */
   webhookDeliveries: WebhookDelivery[]

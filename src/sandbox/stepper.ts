@@ -8,8 +8,8 @@ export interface Stepper {
   settle (): void
   /** Counts one poll: if the state has answered its share of polls, moves on first. */
   poll (): void
-  /** Moves one state on now, whatever the polls; false when already at the last state. */
-  advance (): boolean
+  /** Moves one state on now (or with 'end' to the last state), whatever the polls; false when already at the last state. */
+  advance (to?: 'next' | 'end'): boolean
 }
 
 /**
@@ -27,9 +27,9 @@ export function createStepper (last: number, share: (state: number) => number | 
     entered(state)
   }
   const settle = () => {
-    while (state < last) {
+    for (;;) {
       const polls = share(state)
-      if (polls === null || answered < polls) return
+      if (state >= last || polls === null || answered < polls) return
       moveOn()
     }
   }
@@ -40,9 +40,10 @@ export function createStepper (last: number, share: (state: number) => number | 
       settle()
       answered += 1
     },
-    advance () {
+    advance (to = 'next') {
       if (state >= last) return false
-      moveOn()
+      const target = to === 'end' ? last : state + 1
+      for (let from = state; from < target; from++) moveOn()
       return true
     }
   }

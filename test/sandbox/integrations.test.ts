@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { harness } from './helpers.ts'
+import { harness, waitFor } from './helpers.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
 
 const { actions, integrations } = SANDBOX_FIXTURES
@@ -115,12 +115,23 @@ test('sandbox: failing and platformError fixtures answer with the two real error
 })
 
 test('sandbox: slow waits as asked and the stats see concurrent executions', async (t) => {
-  const { sandbox, api } = await harness(t)
-  const started = Date.now()
-  const answers = await Promise.all([1, 2, 3].map(() => api('POST', execute(actions.slow), { delayMs: 150 })))
-  assert.ok(Date.now() - started >= 145)
-  for (const a of answers) assert.deepEqual(a.body, { waitedMs: 150 })
+  const { sandbox, api, token } = await harness(t)
+  // Checked by order, never timed: minute-long executions are still running when a 1 ms one has answered.
+  const giveUp = new AbortController()
+  let answered = 0
+  const held = [1, 2, 3].map(async () => await fetch(`${sandbox.url}${execute(actions.slow)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ delayMs: 60_000 }),
+    signal: giveUp.signal
+  }).then(() => { answered++ }))
+  await waitFor(() => sandbox.stats().actionExecutions[actions.slow] === 3, 'three slow executions under way')
   assert.equal(sandbox.stats().maxConcurrentExecutions[actions.slow], 3)
+  assert.deepEqual((await api('POST', execute(actions.slow), { delayMs: 1 })).body, { waitedMs: 1 })
+  assert.equal(answered, 0, 'the minute-long executions still wait')
+  assert.equal(sandbox.stats().maxConcurrentExecutions[actions.slow], 4)
+  giveUp.abort()
+  await Promise.allSettled(held)
   assert.equal((await api('POST', execute(actions.slow), { delayMs: 'soon' })).status, 400)
   assert.equal((await api('POST', execute(actions.slow), { delayMs: 70_000 })).status, 400)
 })
