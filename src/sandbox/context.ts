@@ -44,6 +44,8 @@ export function createContext (options: ResolvedOptions): SandboxContext {
 export interface RequestMeta {
   arrivedAt: number
   token: string
+  /** The token's rate-limit window the request fell in, once counted. */
+  rateWindow?: number
   retryAfterMs?: number
   /** Set when a fault already recorded this request (a reset never reaches onResponse). */
   recorded?: boolean

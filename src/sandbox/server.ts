@@ -102,6 +102,7 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     setRateHeaders(reply, limiter.idle())
     if (!authenticate(tokens, bearer, reply)) return reply
     const decision = limiter.take(bearer, meta.arrivedAt)
+    meta.rateWindow = decision.window
     setRateHeaders(reply, decision)
     if (!decision.allowed) return tooManyRequests(ctx, reply, meta, decision.resetSeconds, decision.limit)
   })
@@ -112,7 +113,7 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   function dropConnection (request: FastifyRequest): void {
     const meta = metas.get(request) as RequestMeta
     meta.recorded = true
-    ctx.stats.recordRequest(routeKey(request), 0, { at: meta.arrivedAt, token: meta.token, route: routeKey(request), status: 0 })
+    ctx.stats.recordRequest(routeKey(request), 0, { at: meta.arrivedAt, token: meta.token, route: routeKey(request), status: 0, ...(meta.rateWindow === undefined ? {} : { rateWindow: meta.rateWindow }) })
     request.raw.socket.destroy()
   }
 
@@ -181,7 +182,8 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
       token: meta.token,
       route,
       status: reply.statusCode,
-      ...(meta.retryAfterMs === undefined ? {} : { retryAfterMs: meta.retryAfterMs })
+      ...(meta.retryAfterMs === undefined ? {} : { retryAfterMs: meta.retryAfterMs }),
+      ...(meta.rateWindow === undefined ? {} : { rateWindow: meta.rateWindow })
     })
   })
 

@@ -8,6 +8,8 @@ export interface LogEntry {
   status: number
   /** The pause a 429 asked for (its Retry-After, in ms). */
   retryAfterMs?: number
+  /** Which of its token's rate-limit windows the request fell in (1, 2, …); absent when it was not counted (no valid token). */
+  rateWindow?: number
 }
 
 export interface WebhookDelivery {

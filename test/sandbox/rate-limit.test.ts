@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { call, harness, requestToken, UUID } from './helpers.ts'
 import { manualClock } from '../helpers/manual-clock.ts'
-import { answersTo } from '../helpers/sandbox-log.ts'
+import { answersTo, requestsTo } from '../helpers/sandbox-log.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
 
 const ACTION = `/api/v2/integrations/actions/${SANDBOX_FIXTURES.actions.echo}`
@@ -69,6 +69,8 @@ test('sandbox: a window shorter than a second reopens on time although Retry-Aft
   const reopened = await api('GET', ACTION)
   assert.equal(reopened.status, 200)
   assert.equal(reopened.headers.get('inin-ratelimit-count'), '1')
+  const windows = requestsTo(sandbox, 'GET /api/v2/integrations/actions/:actionId').map((e) => `${e.status}@${e.rateWindow}`)
+  assert.deepEqual(windows, ['200@1', '200@1', '429@1', '429@1', '200@2'], 'the log says which window each request fell in')
 
   // Changing the limit starts every window afresh.
   sandbox.setRateLimit({ limit: 1, windowMs: 60_000 })
