@@ -33,6 +33,11 @@ export interface SandboxControls {
   advanceFlowExecution (executionId?: string, nodes?: number | 'end'): FlowAdvance[]
   /** Moves an evaluation one state on (QUEUED → RUNNING → its end), or to its end; the completion webhook goes then. */
   advanceEvaluation (evaluationId?: string, to?: 'next' | 'end'): EvaluationAdvance[]
+  /**
+   * Holds the next executions of a data action in their handler until `inFlight` of them are
+   * there, then lets them all go on: a test makes executions overlap by count, not by timing.
+   */
+  holdExecutions (actionId: string, inFlight: number): void
   /** Every route the request log can name (`POST /oauth/token` and the `/api/v2` routes), sorted. */
   routes (): string[]
 }
@@ -122,6 +127,17 @@ export function adminRoutes (controls: SandboxControls) {
     advanceRoute('/__sandbox/analytics/jobs/advance', 'jobId', (id, body) => controls.advanceAnalyticsJob(id, toOf(body)))
     advanceRoute('/__sandbox/flows/executions/advance', 'executionId', (id, body) => controls.advanceFlowExecution(id, body.nodes === undefined ? 1 : body.nodes as number | 'end'))
     advanceRoute('/__sandbox/evaluations/advance', 'evaluationId', (id, body) => controls.advanceEvaluation(id, toOf(body)))
+
+    app.put('/__sandbox/executions/hold', async (request, reply) => {
+      const body = request.body
+      if (!isObject(body) || typeof body.actionId !== 'string' || typeof body.inFlight !== 'number') return await bad(reply, 'body must be { actionId, inFlight }')
+      try {
+        controls.holdExecutions(body.actionId, body.inFlight)
+      } catch (error) {
+        return await bad(reply, (error as Error).message)
+      }
+      return await reply.code(204).send()
+    })
 
     app.post('/__sandbox/evaluations/running', async (request, reply) => {
       const count = isObject(request.body) ? request.body.count : undefined

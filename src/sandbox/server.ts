@@ -7,7 +7,7 @@ import { createContext, type RequestMeta, type SandboxContext } from './context.
 import { CORRELATION_HEADER, errorBody, platformError, STATUS_CODES } from './errors.ts'
 import { checkPlan, createFaultPlan, drawFault, FAULT_MESSAGES, type PlannedFaultKind } from './faults.ts'
 import { createFlows } from './flows.ts'
-import { integrationRoutes } from './integrations.ts'
+import { createIntegrations } from './integrations.ts'
 import { createEvaluations } from './llm-evaluations.ts'
 import { checkRateLimit, mergeFaults, mergeProgress, resolveOptions, type SandboxOptions } from './options.ts'
 import { createRateLimiter, type RateDecision } from './rate-limit.ts'
@@ -52,6 +52,7 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   const evaluations = createEvaluations(ctx)
   const analytics = createAnalytics(ctx)
   const flows = createFlows(ctx)
+  const integrations = createIntegrations(ctx)
   const metas = new WeakMap<FastifyRequest, RequestMeta>()
   const plan = createFaultPlan()
   /** The `/api/v2` routes, which faults can be planned for. */
@@ -208,11 +209,12 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     advanceAnalyticsJob: (jobId, to) => analytics.advance(jobId, to),
     advanceFlowExecution: (executionId, nodes) => flows.advance(executionId, nodes),
     advanceEvaluation: (evaluationId, to) => evaluations.advance(evaluationId, to),
+    holdExecutions: (actionId, inFlight) => integrations.hold(actionId, inFlight),
     routes: () => [TOKEN_ROUTE, ...routes].sort()
   }
 
   await app.register(tokenRoutes(ctx, tokens))
-  await app.register(integrationRoutes(ctx))
+  await app.register(integrations.routes)
   await app.register(flows.routes)
   await app.register(analytics.routes)
   await app.register(evaluations.routes)

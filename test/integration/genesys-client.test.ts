@@ -120,7 +120,7 @@ test('genesys client: after a 429 no request reaches Genesys during the Retry-Af
     assert.deepEqual(sentDuring, [], `requests were sent during the pause ${pause.from}–${pause.to}`)
   }
   // And so, at the sandbox, only requests already on the wire when the 429 left (at most
-  // concurrency − 1 of them) can arrive after it, and none once the first moments are over.
+  // concurrency − 1 of them) can arrive after it.
   for (const t of throttles) {
     const late = log.filter((e) => e.at > t.at && e.at < t.at + (t.retryAfterMs ?? 0))
     assert.ok(late.length <= 9, `${late.length} requests arrived after the 429 at ${t.at}`)

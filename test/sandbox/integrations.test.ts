@@ -136,6 +136,26 @@ test('sandbox: slow waits as asked and the stats see concurrent executions', asy
   assert.equal((await api('POST', execute(actions.slow), { delayMs: 70_000 })).status, 400)
 })
 
+test('sandbox: held executions wait until enough of them run at once, then all answer; the admin route refuses bad holds', async (t) => {
+  const { sandbox, api } = await harness(t)
+  sandbox.holdExecutions(actions.echo, 3)
+  let answered = 0
+  const first = [1, 2].map(async (n) => { const r = await api('POST', execute(actions.echo), { message: `m${n}` }); answered++; return r })
+  await waitFor(() => sandbox.stats().actionExecutions[actions.echo] === 2, 'two executions held')
+  assert.equal(answered, 0, 'two of three: still held')
+  const third = await api('POST', execute(actions.echo), { message: 'm3' })
+  assert.equal(third.status, 200)
+  assert.deepEqual((await Promise.all(first)).map((r) => r.status), [200, 200])
+  assert.equal(sandbox.stats().maxConcurrentExecutions[actions.echo], 3)
+  assert.equal((await api('POST', execute(actions.echo), { message: 'free' })).status, 200, 'the hold was for one group')
+
+  const hold = (body: unknown) => fetch(`${sandbox.url}/__sandbox/executions/hold`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  assert.equal((await hold({ actionId: actions.llm, inFlight: 2 })).status, 204)
+  assert.equal((await hold({ actionId: actions.llm, inFlight: 2 })).status, 400, 'already held')
+  assert.equal((await hold({ actionId: actions.echo, inFlight: 1 })).status, 400)
+  assert.throws(() => sandbox.holdExecutions('custom_-_nope', 2), /no action custom_-_nope/)
+})
+
 test('sandbox: the llm reverses words and the judge scores hallucination and toxicity', async (t) => {
   const { api } = await harness(t)
   assert.deepEqual((await api('POST', execute(actions.llm), { prompt: '  what is my\torder status? ' })).body, { output: 'status? order my is what' })
