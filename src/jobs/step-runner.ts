@@ -250,6 +250,9 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       leaseExpiresAt: null,
       ...remoteRef
     }, [...moved, { type: 'waiting', data: { reason: outcome.reason, step: outcome.step, until: new Date(runAt).toISOString() } }], effectsTouched)
+    // An event that asked the job to act at once while this claim ran (a completion right after a
+    // launch) found it running: honour it now instead of waiting out the interval.
+    await store.jobs.runNowIfWoken(row.id, clock.now())
     return false
   }
 

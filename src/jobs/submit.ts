@@ -106,6 +106,7 @@ function newJobRow (deps: SubmitDeps, kind: JobKind, actor: Actor, input: Record
     caller: actor.key,
     team: actor.team,
     cancelledBy: null,
+    wokenAt: null,
     input: JSON.stringify(input),
     labels: JSON.stringify(labels ?? {}),
     callbackUrl: callbackUrl ?? null,

@@ -72,6 +72,8 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
           leaseToken: randomUUID(),
           leaseExpiresAt: now + leaseMs,
           claims: eb('claims', '+', 1),
+          // A wake before this claim is answered by it; one during it is honoured when the job parks.
+          wokenAt: null,
           startedAt: eb.fn.coalesce('startedAt', eb.val(now)),
           waitReason: null,
           updatedAt: now
@@ -130,8 +132,17 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
 
     /** Brings a waiting job forward, e.g. when the event it waits for arrives. */
     async wake (id: string, now: number): Promise<boolean> {
+      // A job that is running is woken when its step parks it (runNowIfWoken): the request is kept.
+      await db.updateTable('jobs').set({ wokenAt: now }).where('id', '=', id).where('status', 'in', ['queued', 'running', 'waiting']).execute()
       const result = await db.updateTable('jobs').set({ runAt: now, updatedAt: now })
         .where('id', '=', id).where('status', '=', 'waiting').where('runAt', '>', now).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
+    /** A job just parked by a step: due at once if an event woke it during this claim (a claim clears the request). */
+    async runNowIfWoken (id: string, now: number): Promise<boolean> {
+      const result = await db.updateTable('jobs').set({ runAt: now, wokenAt: null })
+        .where('id', '=', id).where('status', '=', 'waiting').where('wokenAt', 'is not', null).where('runAt', '>', now).executeTakeFirst()
       return result.numUpdatedRows > 0n
     }
   }

@@ -196,6 +196,13 @@ function migrations (dialect: DialectName): Record<string, Migration> {
         // Idempotency keys belong to the team too (they were per key, whose name was its team).
         await db.schema.alterTable('idempotency_keys').renameColumn('caller', 'team').execute()
       }
+    },
+    '0008_wake_requests': {
+      async up (db: Kysely<any>) {
+        // An inbound event asked the job to act at once while it was running (a flow's completion
+        // right after its launch): honoured when the step parks the job; a claim clears it.
+        await db.schema.alterTable('jobs').addColumn('woken_at', 'bigint').execute()
+      }
     }
   }
 }

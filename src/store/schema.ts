@@ -40,6 +40,8 @@ export interface JobsTable {
   team: string
   /** Who asked for the cancel, `{ key, team }` as JSON, while it is pending or once done. */
   cancelledBy: string | null
+  /** When an inbound event last asked the job to act at once (see jobs.wake). */
+  wokenAt: number | null
 }
 
 export interface JobLabelsTable {
