@@ -1,4 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { createFairQueue, type Share } from './fair-queue.ts'
+
+interface Waiter { grant: (sentAt: number) => void }
 
 export interface PacerOptions {
   /** Requests allowed per window (Genesys: 300 per minute per token). */
@@ -30,7 +32,9 @@ export interface RateLimitHeaders {
 /**
  * Keeps one client under its per-token limit: requests are spaced evenly, never more than `limit`
  * are sent in any sliding window, at most `concurrency` are in flight, and a pause (after a 429,
- * or when Genesys says the budget is spent) holds every request of the client.
+ * or when Genesys says the budget is spent) holds every request of the client. Waiting requests
+ * are served fairly (fair-queue.ts): teams take turns, then a team's jobs by priority, so one
+ * team's big job cannot make everyone else's small ones wait behind it.
  */
 export function createPacer (options: PacerOptions) {
   const now = options.now ?? Date.now
@@ -40,58 +44,64 @@ export function createPacer (options: PacerOptions) {
   let nextSlot = 0
   let pausedUntil = 0
   let inFlight = 0
-  const waiters: Array<() => void> = []
   let pauses = 0
+  const queue = createFairQueue<Waiter>()
+  let timer: NodeJS.Timeout | undefined
 
   const spacing = () => options.windowMs / limit
 
-  function releaseSlot (): void {
-    inFlight -= 1
-    waiters[0]?.()
+  /** When the next request may go: after the spacing, with room in the window, and no pause. */
+  function nextSendAt (t: number): number {
+    while (sent.length > 0 && sent[0]! <= t - options.windowMs - margin) sent.shift()
+    const windowFree = sent.length < limit ? t : sent[0]! + options.windowMs + margin
+    return Math.max(t, pausedUntil, nextSlot, windowFree)
   }
 
-  async function acquireConcurrency (signal?: AbortSignal): Promise<void> {
-    while (inFlight >= options.concurrency) {
-      signal?.throwIfAborted()
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          const at = waiters.indexOf(wake)
-          if (at >= 0) waiters.splice(at, 1)
-          signal?.removeEventListener('abort', wake)
-          resolve()
-        }
-        waiters.push(wake)
-        signal?.addEventListener('abort', wake, { once: true })
-      })
+  /** Hands free send slots to the waiting requests, fairest first, and sleeps until the next one frees. */
+  function dispatch (): void {
+    clearTimeout(timer)
+    timer = undefined
+    while (queue.size > 0 && inFlight < options.concurrency) {
+      const t = now()
+      const at = nextSendAt(t)
+      if (at > t) {
+        timer = setTimeout(dispatch, at - t)
+        timer.unref()
+        return
+      }
+      const waiter = queue.shift()!
+      inFlight += 1
+      sent.push(t)
+      nextSlot = t + spacing()
+      waiter.grant(t)
     }
-    inFlight += 1
+  }
+
+  function permit (sentAt: number): Permit {
+    let released = false
+    return Object.assign(() => {
+      if (released) return
+      released = true
+      inFlight -= 1
+      dispatch()
+    }, { sentAt })
   }
 
   /** Waits for a send slot; the returned permit must be called when the response is in. */
-  async function acquire (signal?: AbortSignal): Promise<Permit> {
-    await acquireConcurrency(signal)
-    let sentAt: number
-    try {
-      for (;;) {
-        signal?.throwIfAborted()
-        const t = now()
-        while (sent.length > 0 && sent[0]! <= t - options.windowMs - margin) sent.shift()
-        const windowFree = sent.length < limit ? t : sent[0]! + options.windowMs + margin
-        const at = Math.max(t, pausedUntil, nextSlot, windowFree)
-        if (at <= t) {
-          sentAt = t
-          sent.push(t)
-          nextSlot = t + spacing()
-          break
+  async function acquire (signal?: AbortSignal, share?: Share): Promise<Permit> {
+    signal?.throwIfAborted()
+    return await new Promise<Permit>((resolve, reject) => {
+      const onAbort = () => { if (queue.remove(waiter)) reject(signal!.reason) }
+      const waiter: Waiter = {
+        grant (sentAt) {
+          signal?.removeEventListener('abort', onAbort)
+          resolve(permit(sentAt))
         }
-        await sleep(at - t, undefined, { signal })
       }
-    } catch (err) {
-      releaseSlot()
-      throw err
-    }
-    let released = false
-    return Object.assign(() => { if (!released) { released = true; releaseSlot() } }, { sentAt })
+      signal?.addEventListener('abort', onAbort, { once: true })
+      queue.push(waiter, share)
+      dispatch()
+    })
   }
 
   return {
@@ -105,6 +115,7 @@ export function createPacer (options: PacerOptions) {
       if (until > pausedUntil) {
         pausedUntil = until
         pauses += 1
+        dispatch()
       }
       return pausedUntil
     },
@@ -123,10 +134,13 @@ export function createPacer (options: PacerOptions) {
         const until = t + headers.resetMs
         if (ownInWindow < limit && until > pausedUntil) pausedUntil = until
       }
+      dispatch()
     },
     get pausedUntil (): number { return pausedUntil },
     get pauses (): number { return pauses },
     get inFlight (): number { return inFlight },
+    /** Requests waiting for a send slot. */
+    get waiting (): number { return queue.size },
     get limit (): number { return limit }
   }
 }
