@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
-import { AppError, DomainError, type Refusal } from '../errors.ts'
+import { AppError, DomainError, StorageUnavailable, type Refusal } from '../errors.ts'
 
 interface ValidationIssue {
   keyword: string
@@ -87,6 +87,13 @@ export default fp(async (app) => {
     if (err instanceof DomainError) {
       const status = REFUSAL_STATUS[err.refusal]
       return reply.code(status).send({ statusCode: status, code: err.code, message: err.message, details: err.details })
+    }
+    if (err instanceof StorageUnavailable) {
+      // Logged once per episode by the store plugin, not per request. The body is for the caller:
+      // what happened and when to try again; the remedy is the operator's (logs, /readyz).
+      const message = `${err.message}. The request could not be completed; send it again after ${err.retryAfterSeconds} s (submissions with an Idempotency-Key are safe to repeat).`
+      return reply.code(503).header('retry-after', String(err.retryAfterSeconds))
+        .send({ statusCode: 503, code: 'STORAGE_UNAVAILABLE', message, details: { condition: err.condition, cause: err.underlying } })
     }
     if (err instanceof AppError) {
       if (err.headers !== undefined) void reply.headers(err.headers)
