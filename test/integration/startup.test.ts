@@ -1,9 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../helpers/service.ts'
 
@@ -100,5 +101,56 @@ test('startup: each bad configuration value exits 1 with one line naming the var
     for (const [name, value] of Object.entries(env)) {
       if (/SECRET|API_KEYS$/.test(name)) assert.ok(!lines[0]!.includes(value), `the value of ${name} is never repeated`)
     }
+  }))
+})
+
+test('startup: an SQLITE_PATH that cannot be opened, or a DATABASE_URL that cannot be reached, exits 1 with one line naming the variable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orchestrator-open-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  chmodSync(dir, 0o755)
+  writeFileSync(join(dir, 'a-file'), 'not a folder')
+  writeFileSync(join(dir, 'not-a-database.db'), 'x'.repeat(4096))
+  // A database file the service may read but not write. Root may write any file, so then the
+  // service runs as nobody.
+  const readOnly = join(dir, 'read-only.db')
+  const seed = new DatabaseSync(readOnly)
+  seed.exec('CREATE TABLE t (x)')
+  seed.close()
+  chmodSync(readOnly, 0o444)
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+  const refusedPort = await freePort()
+
+  const cases: Array<[Record<string, string>, string, RegExp, object?]> = [
+    [{ SQLITE_PATH: join(dir, 'a-file', 'orchestrator.db') }, 'SQLITE_PATH', /its folder cannot be created: a part of the path is a file, not a folder \((ENOTDIR|EEXIST)\)/],
+    [{ SQLITE_PATH: dir }, 'SQLITE_PATH', /SQLite cannot open it .* \(SQLITE_CANTOPEN\)/],
+    [{ SQLITE_PATH: join(dir, 'not-a-database.db') }, 'SQLITE_PATH', /not a SQLite database \(SQLITE_NOTADB\)/],
+    [{ SQLITE_PATH: readOnly }, 'SQLITE_PATH', /read-only to the service \(SQLITE_READONLY\)/, asNobody],
+    [{ DATABASE_URL: `postgres://orchestrator:hunter2-password@127.0.0.1:${refusedPort}/orchestrator` }, 'DATABASE_URL', /cannot be reached \(the connection was refused.*\(ECONNREFUSED\)/]
+  ]
+  const admin = process.env.TEST_DATABASE_URL
+  if (admin !== undefined && admin !== '') {
+    const noDatabase = new URL(admin)
+    noDatabase.pathname = '/orchestrator_no_such_database'
+    const noRole = new URL(admin)
+    noRole.username = 'orchestrator_no_such_role'
+    noRole.password = 'hunter2-password'
+    cases.push([{ DATABASE_URL: noDatabase.toString() }, 'DATABASE_URL', /does not exist \(3D000\)/])
+    cases.push([{ DATABASE_URL: noRole.toString() }, 'DATABASE_URL', /refused the login of DATABASE_URL \((28000|28P01)\)/])
+  } else {
+    t.diagnostic('TEST_DATABASE_URL unset: the no-such-database and refused-login cases need a PostgreSQL server and are not run')
+  }
+
+  await Promise.all(cases.map(async ([env, variable, reason, spawnAs]) => {
+    const child = spawn(process.execPath, ['src/server.ts'], { cwd: root, env: { ...process.env, NODE_ENV: 'test', PORT: '0', DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...spawnAs })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    child.stdout.resume()
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '')
+    assert.equal(code, 1, `${JSON.stringify(env)}: exit ${code}\n${stderr}`)
+    assert.equal(lines.length, 1, `${JSON.stringify(env)}: ${stderr}`)
+    assert.match(lines[0]!, new RegExp(`^genesys-orchestrator: ${variable}=`))
+    assert.match(lines[0]!, reason)
+    assert.ok(!lines[0]!.includes('hunter2-password'), 'the password of DATABASE_URL is never repeated')
   }))
 })
