@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { api, eventually, startService, type RunningService } from '../helpers/service.ts'
 import { startEffectsServer, type EffectsServer } from '../helpers/effects-server.ts'
+import { createManualClock } from '../helpers/manual-clock.ts'
 
 let db: TestDatabase
 let svc: RunningService
@@ -36,14 +37,17 @@ test('jobs API: submission answers 202 with the job and a Location header, and t
   assert.ok(done.body.startedAt !== null && done.body.finishedAt !== null)
 })
 
-test('jobs API: GET ?waitSeconds long-polls until the job is terminal', async () => {
-  const res = await submit('test-script', { script: [{ op: 'sleep', ms: 300 }] })
-  const started = Date.now()
-  const done = await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=10`)
-  assert.equal(done.body.status, 'succeeded')
-  assert.ok(Date.now() - started < 5000)
-  const quick = await api(svc.url, 'GET', `/v1/jobs/${res.body.id}`)
-  assert.equal(quick.body.status, 'succeeded')
+test('jobs API: GET ?waitSeconds long-polls until the job is terminal, and answers when it becomes so', async (t) => {
+  // The service's clock stands still: a long-poll that waited out its waitSeconds would never answer.
+  const clock = createManualClock()
+  const still = await startService(t, { ...db.env }, { clock })
+  const res = await api(still.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 600_000 }] })
+  const polling = api(still.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=60`)
+  await api(still.url, 'POST', `/v1/jobs/${res.body.id}/cancel`)
+  const done = await polling
+  assert.equal(done.body.status, 'cancelled')
+  const quick = await api(still.url, 'GET', `/v1/jobs/${res.body.id}`)
+  assert.equal(quick.body.status, 'cancelled')
 })
 
 test('jobs API: unknown fields, schema violations and kind checks answer 400 with the standard error body', async () => {
