@@ -131,15 +131,21 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     deps.log.info({ jobId: row.jobId, eventId: row.id, attempt: number, status, outcome, durationMs }, 'callback attempt')
   }
 
-  // Claiming pushes a message's next attempt LEASE_MS ahead, so each is sent by one process at a time.
+  // Claiming pushes a message's next attempt LEASE_MS ahead, so each is sent by one process at a time;
+  // a message this process is still attempting is never claimed by it again.
+  const attempting = new Set<string>()
   const scheduler = createScheduler<OutboxRow>({
-    claim: async () => await deps.store.outbox.claimDue(deps.clock.now(), LEASE_MS),
+    claim: async () => {
+      const row = await deps.store.outbox.claimDue(deps.clock.now(), LEASE_MS, [...attempting])
+      if (row !== undefined) attempting.add(row.id)
+      return row
+    },
     nextDueAt: deps.store.outbox.nextDueAt,
     run: async (row) => {
       await attempt(row).catch((err) => {
         if (storage.noted(err)) deps.log.warn({ eventId: row.id }, 'shut down before the callback attempt could be recorded; it is sent again once its claim expires')
         else deps.log.error({ err, eventId: row.id }, 'callback attempt could not be recorded')
-      })
+      }).finally(() => attempting.delete(row.id))
     }
   }, {
     concurrency: CONCURRENCY,
