@@ -1,4 +1,4 @@
-import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely'
+import type { AbortableOperationOptions, CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely'
 import { classifyStorageError } from './storage-errors.ts'
 import type { Availability } from './availability.ts'
 
@@ -18,9 +18,9 @@ class TrackedConnection implements DatabaseConnection {
     this.#fail = fail
   }
 
-  async executeQuery<R> (query: CompiledQuery): Promise<QueryResult<R>> {
+  async executeQuery<R> (query: CompiledQuery, options?: AbortableOperationOptions): Promise<QueryResult<R>> {
     try {
-      const result = await this.inner.executeQuery<R>(query)
+      const result = await this.inner.executeQuery<R>(query, options)
       if (WRITES.has(query.query.kind) && ((result.numAffectedRows ?? 0n) > 0n || result.rows.length > 0)) this.wrote = true
       return result
     } catch (err) {
@@ -29,9 +29,9 @@ class TrackedConnection implements DatabaseConnection {
     }
   }
 
-  async * streamQuery<R> (query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+  async * streamQuery<R> (query: CompiledQuery, chunkSize: number, options?: AbortableOperationOptions): AsyncIterableIterator<QueryResult<R>> {
     try {
-      yield * this.inner.streamQuery<R>(query, chunkSize)
+      yield * this.inner.streamQuery<R>(query, chunkSize, options)
     } catch (err) {
       this.spoiled = true
       throw this.#fail(err)
@@ -69,10 +69,10 @@ class FaultClassifyingDriver implements Driver {
     }
   }
 
-  async init (): Promise<void> { await this.#guard(async () => { await this.#inner.init() }) }
+  async init (options?: AbortableOperationOptions): Promise<void> { await this.#guard(async () => { await this.#inner.init(options) }) }
 
-  async acquireConnection (): Promise<DatabaseConnection> {
-    const inner = await this.#guard(async () => await this.#inner.acquireConnection())
+  async acquireConnection (options?: AbortableOperationOptions): Promise<DatabaseConnection> {
+    const inner = await this.#guard(async () => await this.#inner.acquireConnection(options))
     return new TrackedConnection(inner, this.#fail)
   }
 
@@ -102,14 +102,14 @@ class FaultClassifyingDriver implements Driver {
     await this.#guard(async () => { await this.#inner.rollbackTransaction(tracked.inner) })
   }
 
-  async releaseConnection (connection: DatabaseConnection): Promise<void> {
+  async releaseConnection (connection: DatabaseConnection, options?: AbortableOperationOptions): Promise<void> {
     const tracked = connection as TrackedConnection
     // On SQLite this is where a group commit's outcome arrives: a write is durable only now.
-    await this.#guard(async () => { await this.#inner.releaseConnection(tracked.inner) })
+    await this.#guard(async () => { await this.#inner.releaseConnection(tracked.inner, options) })
     if (tracked.wrote && !tracked.spoiled) this.#availability.succeeded()
   }
 
-  async destroy (): Promise<void> { await this.#inner.destroy() }
+  async destroy (options?: AbortableOperationOptions): Promise<void> { await this.#inner.destroy(options) }
 }
 
 /** `dialect` with its driver wrapped by FaultClassifyingDriver. */
