@@ -110,13 +110,16 @@ test('startup: an SQLITE_PATH that cannot be opened, or a DATABASE_URL that cann
   chmodSync(dir, 0o755)
   writeFileSync(join(dir, 'a-file'), 'not a folder')
   writeFileSync(join(dir, 'not-a-database.db'), 'x'.repeat(4096))
-  // A database file the service may read but not write. Root may write any file, so then the
-  // service runs as nobody.
+  // A database file the service may read but not write, and one it may not read. Root may read
+  // and write any file, so then the service runs as nobody.
   const readOnly = join(dir, 'read-only.db')
   const seed = new DatabaseSync(readOnly)
   seed.exec('CREATE TABLE t (x)')
   seed.close()
   chmodSync(readOnly, 0o444)
+  const unreadable = join(dir, 'unreadable.db')
+  writeFileSync(unreadable, '')
+  chmodSync(unreadable, 0o000)
   const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
   const refusedPort = await freePort()
 
@@ -125,6 +128,7 @@ test('startup: an SQLITE_PATH that cannot be opened, or a DATABASE_URL that cann
     [{ SQLITE_PATH: dir }, 'SQLITE_PATH', /SQLite cannot open it .* \(SQLITE_CANTOPEN\)/],
     [{ SQLITE_PATH: join(dir, 'not-a-database.db') }, 'SQLITE_PATH', /not a SQLite database \(SQLITE_NOTADB\)/],
     [{ SQLITE_PATH: readOnly }, 'SQLITE_PATH', /read-only to the service \(SQLITE_READONLY\)/, asNobody],
+    [{ SQLITE_PATH: unreadable }, 'SQLITE_PATH', /the service may not read it.* \(SQLITE_CANTOPEN\)/, asNobody],
     [{ DATABASE_URL: `postgres://orchestrator:hunter2-password@127.0.0.1:${refusedPort}/orchestrator` }, 'DATABASE_URL', /cannot be reached \(the connection was refused.*\(ECONNREFUSED\)/]
   ]
   const admin = process.env.TEST_DATABASE_URL
