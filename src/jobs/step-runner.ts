@@ -140,7 +140,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
         const ok = await stored(async () => {
           const at = clock.now()
           return await store.transaction(async (tx) => {
-            if (!await tx.jobs.fencedUpdate(row.id, token, { progressDone: progress.done, progressTotal: progress.total, updatedAt: at })) return false
+            if (!await tx.jobs.fencedProgress(row.id, token, progress.done, progress.total, at)) return false
             if (items.length > 0) {
               await tx.items.save(row.id, items)
               if (effectsTouched) await tx.effects.settleItems(row.id, items.map((i) => i.index))
@@ -241,6 +241,8 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       leaseToken: null,
       leaseExpiresAt: null
     }, [entry, { type: 'waiting', data: { reason: 'retry', step, until: new Date(runAt).toISOString() } }])
+    // A cancel asked for while the step ran ends the job now rather than after the backoff.
+    await stored(async () => { await store.jobs.runNowIfWoken(row.id, clock.now(), { cancelOnly: true }) })
   }
 
   /** Records what a step returned; true when the job goes on to its next step in this claim. */
@@ -283,7 +285,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       ...remoteRef
     }, [...moved, { type: 'waiting', data: { reason: outcome.reason, step: outcome.step, until: new Date(runAt).toISOString() } }], effectsTouched)
     // An event that asked the job to act at once while this claim ran (a completion right after a
-    // launch) found it running: honour it now instead of waiting out the interval.
+    // launch) found it running: honour it now instead of waiting out the interval. So is a cancel.
     await stored(async () => { await store.jobs.runNowIfWoken(row.id, clock.now()) })
     return false
   }

@@ -111,6 +111,21 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       return result.numUpdatedRows > 0n
     },
 
+    /**
+     * A fenced progress write that never goes back: saves of items run concurrently and may commit
+     * out of order, so the larger count wins whichever lands last.
+     */
+    async fencedProgress (id: string, token: string, done: number, total: number, at: number): Promise<boolean> {
+      const result = await db.updateTable('jobs')
+        .set((eb) => ({
+          progressDone: eb.fn<number>(dialect === 'postgres' ? 'greatest' : 'max', [eb.fn.coalesce('progressDone', eb.val(0)), eb.val(done)]),
+          progressTotal: total,
+          updatedAt: at
+        }))
+        .where('id', '=', id).where('leaseToken', '=', token).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
     /** Moves a job nobody is running straight to a terminal state (cancel of a queued job). */
     async updateIfIdle (id: string, patch: JobPatch): Promise<boolean> {
       const result = await db.updateTable('jobs').set(patch)
@@ -139,10 +154,15 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       return result.numUpdatedRows > 0n
     },
 
-    /** A job just parked by a step: due at once if an event woke it during this claim (a claim clears the request). */
-    async runNowIfWoken (id: string, now: number): Promise<boolean> {
+    /**
+     * A job just parked by a step: due at once if an event woke it during this claim (a claim clears
+     * the request), or if a cancel was asked for while the step ran, so the next claim ends it now.
+     */
+    async runNowIfWoken (id: string, now: number, { cancelOnly = false } = {}): Promise<boolean> {
       const result = await db.updateTable('jobs').set({ runAt: now, wokenAt: null })
-        .where('id', '=', id).where('status', '=', 'waiting').where('wokenAt', 'is not', null).where('runAt', '>', now).executeTakeFirst()
+        .where('id', '=', id).where('status', '=', 'waiting').where('runAt', '>', now)
+        .where((eb) => cancelOnly ? eb('cancelRequested', '=', 1) : eb.or([eb('wokenAt', 'is not', null), eb('cancelRequested', '=', 1)]))
+        .executeTakeFirst()
       return result.numUpdatedRows > 0n
     }
   }
