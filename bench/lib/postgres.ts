@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { processCpuSeconds } from './cpu.ts'
 
@@ -65,4 +66,19 @@ export function backendCpuBetween (before: Map<number, number>, after: Map<numbe
   let sum = 0
   for (const [pid, cpu] of after) sum += cpu - (before.get(pid) ?? 0)
   return sum
+}
+
+/**
+ * pg_stat_database.xact_commit once it has stopped moving: backends publish their counts with a
+ * delay (up to about a second after they go idle on PostgreSQL 15), so read until two readings agree.
+ */
+export async function settledCommits (db: FreshDatabase): Promise<number> {
+  let last = await db.commits()
+  for (let i = 0; i < 12; i++) {
+    await sleep(1100)
+    const next = await db.commits()
+    if (next === last) return next
+    last = next
+  }
+  return last
 }

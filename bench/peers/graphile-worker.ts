@@ -30,7 +30,11 @@ import { DomainError } from '../../src/errors.ts'
 import type { Genesys } from '../../src/clients/genesys/index.ts'
 
 const TASK = 'data-action'
-const POOL_SIZE = 10 // as the service's PostgreSQL pool (src/store/database.ts)
+const WORKER = process.env.PEER_WORKER === '1'
+const CONCURRENT_JOBS = Number(process.env.WORKER_CONCURRENCY ?? 16)
+// The service's pool holds 10 (src/store/database.ts); with a worker, graphile-worker's docs ask
+// for at least concurrentJobs + 2.
+const POOL_SIZE = WORKER ? Math.max(10, CONCURRENT_JOBS + 2) : 10
 
 function required (name: string): string {
   const value = process.env[name]
@@ -52,7 +56,10 @@ const logger = new Logger(() => (level, message) => {
 })
 
 const pool = new pg.Pool({ connectionString: required('DATABASE_URL'), max: POOL_SIZE })
-pool.on('error', (err) => process.stderr.write(`pool: ${err.message}\n`))
+// graphile-worker asks for error handlers on the pool and on each client it hands out.
+const reportError = (err: Error) => process.stderr.write(`pool: ${err.message}\n`)
+pool.on('error', reportError)
+pool.on('connect', (client) => { client.on('error', reportError) })
 const utils = await makeWorkerUtils({ pgPool: pool, logger })
 await utils.migrate()
 
@@ -100,14 +107,14 @@ const executeDataAction: Task = async (payload, helpers) => {
     body: JSON.stringify(inputs)
   })
   await res.arrayBuffer()
-  record(helpers.job.id, { startedAt, calledAt, answeredAt: now(), status: res.status })
+  // String(): the service's modules parse int8 as numbers (src/store/database.ts), the route's id is text.
+  record(String(helpers.job.id), { startedAt, calledAt, answeredAt: now(), status: res.status })
   // A failed call fails the job (graphile-worker then retries it with backoff).
   if (!res.ok) throw new Error(`execute answered ${res.status}`)
 }
 
 let runner: Runner | undefined
-if (process.env.PEER_WORKER === '1') {
-  const concurrentJobs = Number(process.env.WORKER_CONCURRENCY ?? 16)
+if (WORKER) {
   await accessToken()
   runner = await run({
     pgPool: pool,
@@ -116,7 +123,7 @@ if (process.env.PEER_WORKER === '1') {
     taskList: { [TASK]: executeDataAction },
     preset: {
       worker: {
-        concurrentJobs,
+        concurrentJobs: CONCURRENT_JOBS,
         pollInterval: 2000,
         localQueue: { size: -1 },
         completeJobBatchDelay: 0,

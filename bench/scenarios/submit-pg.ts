@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { load, type LoadSummary } from '../lib/load.ts'
 import { cpuAccount, processCpuSeconds } from '../lib/cpu.ts'
 import { spawnNode, type NodeChild } from '../lib/process.ts'
 import { authHeaders, startService } from '../lib/service.ts'
-import { admin, backendCpuBetween, benchDatabaseBase, freshDatabase, NO_POSTGRES_NOTE, type FreshDatabase } from '../lib/postgres.ts'
+import { admin, backendCpuBetween, benchDatabaseBase, freshDatabase, NO_POSTGRES_NOTE, settledCommits, type FreshDatabase } from '../lib/postgres.ts'
 import { round } from '../lib/stats.ts'
 import type { Scenario, ScenarioResult } from '../lib/types.ts'
 import { SUBMIT_BODY, SUBMIT_LOAD, SUBMIT_PATH } from './submit.ts'
@@ -36,21 +35,6 @@ interface Side {
   targetCpuShare: number
   /** PostgreSQL transactions committed in this side's database per submission (warm-ups included). */
   transactionsPerSubmission: number
-}
-
-/**
- * pg_stat_database.xact_commit once it has stopped moving: backends publish their counts with a
- * delay (up to about a second after they go idle on PostgreSQL 15), so read until two readings agree.
- */
-async function settledCommits (db: FreshDatabase): Promise<number> {
-  let last = await db.commits()
-  for (let i = 0; i < 12; i++) {
-    await sleep(1100)
-    const next = await db.commits()
-    if (next === last) return next
-    last = next
-  }
-  return last
 }
 
 async function measureRound (who: Round['who'], target: NodeChild, db: FreshDatabase, headers: Record<string, string>): Promise<Round> {
