@@ -82,3 +82,49 @@ export async function settledCommits (db: FreshDatabase): Promise<number> {
   }
   return last
 }
+
+export interface WaitSample {
+  /** Samples taken. */
+  samples: number
+  /** Backends of the database executing a statement, on average over the samples. */
+  activeBackends: number
+  /** What the active backends were doing, as shares of all active-backend samples: `CPU` or `<wait_event_type>:<wait_event>`. */
+  shares: Record<string, number>
+}
+
+/**
+ * Samples what the backends of database `name` wait on (pg_stat_activity) every `everyMs` until
+ * `stop()`: a lock every backend queues for shows up here, where CPU figures cannot tell it.
+ */
+export async function sampleWaits (base: string, name: string, everyMs = 50): Promise<{ stop (): Promise<WaitSample> }> {
+  const client = new pg.Client({ connectionString: base })
+  await client.connect()
+  const counts: Record<string, number> = {}
+  let samples = 0
+  let active = 0
+  const state = { running: true }
+  const loop = (async () => {
+    while (state.running) {
+      const rows = (await client.query(
+        "select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, count(*)::int as n from pg_stat_activity where datname = $1 and state = 'active' group by 1",
+        [name]
+      )).rows as Array<{ w: string, n: number }>
+      samples += 1
+      for (const r of rows) {
+        counts[r.w] = (counts[r.w] ?? 0) + r.n
+        active += r.n
+      }
+      await sleep(everyMs)
+    }
+  })()
+  return {
+    async stop () {
+      state.running = false
+      await loop
+      await client.end()
+      const shares: Record<string, number> = {}
+      for (const [w, n] of Object.entries(counts).sort((a, b) => b[1] - a[1])) shares[w] = Math.round(n / Math.max(1, active) * 1000) / 1000
+      return { samples, activeBackends: Math.round(active / Math.max(1, samples) * 100) / 100, shares }
+    }
+  }
+}

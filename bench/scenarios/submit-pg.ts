@@ -2,7 +2,7 @@ import { load, type LoadSummary } from '../lib/load.ts'
 import { cpuAccount, processCpuSeconds } from '../lib/cpu.ts'
 import { spawnNode, type NodeChild } from '../lib/process.ts'
 import { authHeaders, startService } from '../lib/service.ts'
-import { admin, backendCpuBetween, benchDatabaseBase, freshDatabase, NO_POSTGRES_NOTE, settledCommits, type FreshDatabase } from '../lib/postgres.ts'
+import { admin, backendCpuBetween, benchDatabaseBase, freshDatabase, NO_POSTGRES_NOTE, sampleWaits, settledCommits, type FreshDatabase, type WaitSample } from '../lib/postgres.ts'
 import { round } from '../lib/stats.ts'
 import type { Scenario, ScenarioResult } from '../lib/types.ts'
 import { SUBMIT_BODY, SUBMIT_LOAD, SUBMIT_PATH } from './submit.ts'
@@ -20,6 +20,8 @@ interface Round {
   cpuShare: { target: number, postgres: number, bench: number }
   /** Whole-machine busy share during the run, 0–1. */
   machineBusy: number
+  /** What the side's PostgreSQL backends were doing while they executed statements. */
+  waits: WaitSample
 }
 
 interface Side {
@@ -35,14 +37,18 @@ interface Side {
   targetCpuShare: number
   /** PostgreSQL transactions committed in this side's database per submission (warm-ups included). */
   transactionsPerSubmission: number
+  /** Its backends' waits over all its rounds: average active backends and the shares of the top waits. */
+  waits: { activeBackends: number, shares: Record<string, number> }
 }
 
-async function measureRound (who: Round['who'], target: NodeChild, db: FreshDatabase, headers: Record<string, string>): Promise<Round> {
+async function measureRound (who: Round['who'], target: NodeChild, base: string, db: FreshDatabase, headers: Record<string, string>): Promise<Round> {
   const warmup = await load({ url: target.url, method: 'POST', path: SUBMIT_PATH, headers, body: SUBMIT_BODY, connections: SUBMIT_LOAD.connections, durationS: SUBMIT_LOAD.warmupS })
   const backendsBefore = await db.backendCpu()
+  const sampler = await sampleWaits(base, db.name)
   const account = cpuAccount(() => ({ target: processCpuSeconds(target.pid) }))
   const summary = await load({ url: target.url, method: 'POST', path: SUBMIT_PATH, headers, body: SUBMIT_BODY, connections: SUBMIT_LOAD.connections, durationS: SUBMIT_LOAD.durationS })
   const cpu = account.end()
+  const waits = await sampler.stop()
   const postgres = backendCpuBetween(backendsBefore, await db.backendCpu())
   const share = (seconds: number) => round(seconds / cpu.wallSeconds, 2)
   return {
@@ -50,7 +56,8 @@ async function measureRound (who: Round['who'], target: NodeChild, db: FreshData
     load: summary,
     warmupRequests: warmup.ok + warmup.non2xx,
     cpuShare: { target: share(cpu.cpuSeconds.target ?? 0), postgres: share(postgres), bench: share(cpu.cpuSeconds.bench ?? 0) },
-    machineBusy: cpu.machineBusy
+    machineBusy: cpu.machineBusy,
+    waits
   }
 }
 
@@ -72,8 +79,19 @@ function side (rounds: Round[], transactions: number, submissions: number): Side
       postgres: round(cpuSeconds((r) => r.cpuShare.postgres) * 1000 / Math.max(1, ok), 3)
     },
     targetCpuShare: weighted((r) => r.cpuShare.target),
-    transactionsPerSubmission: round(transactions / Math.max(1, submissions), 2)
+    transactionsPerSubmission: round(transactions / Math.max(1, submissions), 2),
+    waits: mergeWaits(rounds.map((r) => r.waits))
   }
+}
+
+/** Waits over several rounds, weighted by each round's active-backend samples; the five largest shares. */
+function mergeWaits (list: WaitSample[]): Side['waits'] {
+  const samples = list.reduce((a, w) => a + w.samples, 0)
+  const activeSamples = list.reduce((a, w) => a + w.activeBackends * w.samples, 0)
+  const sums: Record<string, number> = {}
+  for (const w of list) for (const [k, v] of Object.entries(w.shares)) sums[k] = (sums[k] ?? 0) + v * w.activeBackends * w.samples
+  const top = Object.entries(sums).sort((a, b) => b[1] - a[1]).slice(0, 5)
+  return { activeBackends: round(activeSamples / Math.max(1, samples), 2), shares: Object.fromEntries(top.map(([k, v]) => [k, round(v / Math.max(1, activeSamples), 3)])) }
 }
 
 export const submitPg: Scenario = {
@@ -100,7 +118,7 @@ export const submitPg: Scenario = {
       const rounds: Round[] = []
       for (const who of ORDER) {
         ctx.log(`submit-pg: ${who === 'ours' ? 'ours (api-only replica)' : 'graphile-worker peer (addJob, no worker)'}, ${SUBMIT_LOAD.connections} connections × ${SUBMIT_LOAD.durationS} s after ${SUBMIT_LOAD.warmupS} s warm-up`)
-        rounds.push(who === 'ours' ? await measureRound(who, ours, oursDb, authHeaders) : await measureRound(who, peer, peerDb, {}))
+        rounds.push(who === 'ours' ? await measureRound(who, ours, base, oursDb, authHeaders) : await measureRound(who, peer, base, peerDb, {}))
       }
       // The transaction counts include the warm-ups, so the submissions counted do too.
       const submitted = (who: Round['who']) => rounds.filter((r) => r.who === who).reduce((a, r) => a + r.load.ok + r.load.non2xx + r.warmupRequests, 0)
@@ -124,6 +142,8 @@ function report (o: Side, p: Side, rounds: Round[], settings: Record<string, str
     `ours = POST /v1/jobs/data-action on an api-only replica (ROLE=api) on a fresh PostgreSQL database, with API-key auth, rate limiting, helmet, metrics, the idempotency fingerprint, the job row, its timeline entry and the wake-up NOTIFY; peer = bench/peers/graphile-worker.ts: Fastify with the same server options, schema and checks, and graphile-worker's addJob (one add_job call, committed before the 202) on its own fresh database on the same server, no worker running. Both pools hold 10 connections. Rounds ran ${ORDER.join(', ')}; each is ${SUBMIT_LOAD.warmupS} s warm-up + ${SUBMIT_LOAD.durationS} s measured with ${SUBMIT_LOAD.connections} connections; req/s is over all measured seconds of a side`,
     `PostgreSQL ${settings.version} with fsync=${settings.fsync}, synchronous_commit=${settings.synchronousCommit}${settings.fsync === 'off' ? ': its commits do not wait for the disk here, so the figures show CPU and round trips, not fsync' : ''}; PostgreSQL CPU is that of the backends connected to the side's own database (the server's shared processes, e.g. the WAL writer, are not counted)`
   ]
+  const waits = (w: Side['waits']) => `${w.activeBackends} backends active on average, ${Object.entries(w.shares).map(([k, v]) => `${k} ${round(v * 100, 0)}%`).join(', ')}`
+  notes.push(`what each side spent its time on: ours ${o.cpuMsPerSubmission.target} ms of service CPU per submission (its event loop busy ${o.targetCpuShare} CPU-seconds per second) and ${o.cpuMsPerSubmission.postgres} ms in PostgreSQL, ${o.transactionsPerSubmission} transactions per submission; the peer ${p.cpuMsPerSubmission.target} ms in its process (${p.targetCpuShare} CPU-seconds per second) and ${p.cpuMsPerSubmission.postgres} ms in PostgreSQL, ${p.transactionsPerSubmission} per submission. Sampled every 50 ms, the backends executing statements (CPU, or the wait they were in): ours ${waits(o.waits)}; the peer ${waits(p.waits)}. A commit that sent NOTIFY takes a server-wide lock (Lock:object) until it ends, so transactions that notify queue for each other across every database of the server`)
   if (!clean) notes.push(`not every answer was 2xx: ours ${o.non2xx} non-2xx and ${o.errors} errors, peer ${p.non2xx} non-2xx and ${p.errors} errors`)
   if (!met) {
     const perOurs = round(1000 / o.rps, 2)
@@ -143,7 +163,7 @@ function report (o: Side, p: Side, rounds: Round[], settings: Record<string, str
       peerP99Ms: p.p99Ms,
       ours: o,
       peer: p,
-      rounds: rounds.map((r) => ({ who: r.who, rps: r.load.rps, p50Ms: r.load.latencyMs.p50, p99Ms: r.load.latencyMs.p99, cpuShare: r.cpuShare, machineBusy: r.machineBusy, non2xx: r.load.non2xx, errors: r.load.errors })),
+      rounds: rounds.map((r) => ({ who: r.who, rps: r.load.rps, p50Ms: r.load.latencyMs.p50, p99Ms: r.load.latencyMs.p99, cpuShare: r.cpuShare, machineBusy: r.machineBusy, activeBackends: r.waits.activeBackends, non2xx: r.load.non2xx, errors: r.load.errors })),
       postgres: settings
     },
     notes
