@@ -184,7 +184,7 @@ export const pickup: Scenario = {
       const ratioVsDocumented = round(DOCUMENTED_MS / Math.max(sq.p50Ms, 0.5), 3)
       const notes = [
         'each figure runs from the bench sending the submission to the sandbox stamping the arrival of that job\'s execute call (one clock, performance.timeOrigin + performance.now(), in the bench process that hosts the sandbox), correlated through the distinct inputs the sandbox keeps. The execute is the first Genesys request of our job once the action\'s definition is cached (after the warm-up) and the only one the peer\'s task makes, so both sides are measured to the same request at the same place; the peer\'s own "task started" stamp (startP50Ms) leaves out the HTTP request ours includes, and is reported beside it',
-        `our SQLite service (as measured before the peer existed): p50 ${sq.p50Ms} ms; submission answered after ${sq.submitAnsweredP50Ms} ms, claim delay (startedAt − createdAt) ${sq.claimP50Ms} ms (p99 ${sq.claimP99Ms}), claim to the execute's arrival ${sq.startToCallP50Ms} ms (p99 ${sq.startToCallP99Ms}); ${sqliteFigures.sqliteCommitsPerJob.fsynced} fsync'd commits for ${sqliteFigures.sqliteCommitsPerJob.transactions} transactions per job`
+        `our SQLite service (measured as before the peer existed, now with a sub-millisecond clock): p50 ${sq.p50Ms} ms; submission answered after ${sq.submitAnsweredP50Ms} ms, claim delay (startedAt − createdAt) ${sq.claimP50Ms} ms (p99 ${sq.claimP99Ms}), claim to the execute's arrival ${sq.startToCallP50Ms} ms (p99 ${sq.startToCallP99Ms}); ${sqliteFigures.sqliteCommitsPerJob.fsynced} fsync'd commits for ${sqliteFigures.sqliteCommitsPerJob.transactions} transactions per job`
       ]
 
       if (pg === undefined) {
