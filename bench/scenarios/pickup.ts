@@ -268,7 +268,7 @@ function flat (s: Summary & { sqliteCommitMs: unknown, sqliteCommitsPerJob: unkn
 }
 
 function sqliteCause (s: { sqliteCommitsPerJob: { fsynced: number, transactions: number } }, commitMs: number): string {
-  return `the floor here is one fsync'd commit (${commitMs} ms alone on this disk, often more under load) plus three HTTP exchanges on loopback. Per job the service made ${s.sqliteCommitsPerJob.fsynced} fsync'd commits for ${s.sqliteCommitsPerJob.transactions} transactions. Before the first Genesys request a job waits for three of them: the submission, the worker's claim (which starts once the submission is durable) and the prepare → execute transition. The remaining time is the long-polling client and the sandbox sharing the bench's event loop, and got's request setup`
+  return `the floor here is one fsync'd commit (${commitMs} ms alone on this disk, often more under load) plus three HTTP exchanges on loopback. Per job the service made ${s.sqliteCommitsPerJob.fsynced} fsync'd commits for ${s.sqliteCommitsPerJob.transactions} transactions. Before the first Genesys request a job waits for four of them: the submission, the worker's claim (which starts once the submission is durable), the prepare → execute transition and the durable side-effect mark before the execute is sent. The remaining time is the long-polling client and the sandbox sharing the bench's event loop, and got's request setup`
 }
 
 /** Transactions committed so far in our PostgreSQL database and the peer's, once the backends have published them. */
