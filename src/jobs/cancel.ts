@@ -36,11 +36,11 @@ export async function cancelJob (deps: CancelDeps, actor: Actor, id: string): Pr
     })
     if (cancelled) {
       deps.changed(id)
-      return toJobResource((await deps.store.jobs.get(id))!)
+      return toJobResource((await deps.store.jobs.get(id))!, deps.now())
     }
     // A worker claimed it meanwhile: ask that worker to stop, as for any running job.
   }
   await deps.store.jobs.requestCancel(id, by, deps.now())
   deps.interrupt(id)
-  return toJobResource((await deps.store.jobs.get(id))!)
+  return toJobResource((await deps.store.jobs.get(id))!, deps.now())
 }

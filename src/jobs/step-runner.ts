@@ -77,7 +77,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
 
   async function finish (status: Finish['status'], extra: Partial<Finish> & { cancelledBy?: string | null } = {}): Promise<void> {
     const { cancelledBy, ...rest } = extra
-    const ok = await finishJob({ store, onFinished: deps.onFinished }, { row: { ...row, step, ...(cancelledBy === undefined ? {} : { cancelledBy }) }, kind, status, state, fence: token, now: clock.now(), ...rest })
+    const ok = await finishJob({ store, onFinished: deps.onFinished, log }, { row: { ...row, step, ...(cancelledBy === undefined ? {} : { cancelledBy }) }, kind, status, state, fence: token, now: clock.now(), ...rest })
     if (!ok) log.warn('lease lost before the job could finish; another worker owns it now')
   }
 
