@@ -73,6 +73,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   const role = opts.config.ROLE
   // An api-only replica accepts work and leaves running it to worker replicas.
   const startWorkers = (opts.startWorkers ?? true) && role !== 'api'
+  // Every body the API takes is JSON: plain text is answered 415 (send JSON), not parsed into a string.
+  fastify.removeContentTypeParser('text/plain')
   await fastify.register(configPlugin, { config: opts.config, clock: opts.clock })
   await fastify.register(securityHeadersPlugin)
   await fastify.register(errorsPlugin)

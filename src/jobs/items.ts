@@ -69,8 +69,8 @@ interface JobItems {
  * The job (visible to the actor) and what its kind says about its items; refuses, in words, a job
  * that has none: a kind that records no items, or a job whose engine reports none.
  */
-async function jobItems (deps: ItemsDeps, actor: Actor, id: string): Promise<JobItems> {
-  const row = await visibleRow(deps, actor, id)
+async function jobItems (deps: ItemsDeps, actor: Actor, id: string, visible?: JobRow): Promise<JobItems> {
+  const row = visible ?? await visibleRow(deps, actor, id)
   if (row === undefined) throw jobNotFound(id)
   const items = deps.kinds.get(row.kind)?.items as KindItems | undefined
   if (items === undefined) {
@@ -138,8 +138,14 @@ interface Pair { a: JobItems, b: JobItems, comparison: KindComparison<unknown> }
 
 /** Both jobs, visible to the actor, of one kind that compares runs, over the same dataset; otherwise a refusal that says why. */
 async function comparablePair (deps: ItemsDeps, actor: Actor, id: string, otherId: string): Promise<Pair> {
-  const a = await jobItems(deps, actor, id)
-  const b = await jobItems(deps, actor, otherId)
+  // Both must be the actor's to see before anything is said about either.
+  const rows = await Promise.all([id, otherId].map(async (jobId) => {
+    const row = await visibleRow(deps, actor, jobId)
+    if (row === undefined) throw jobNotFound(jobId)
+    return row
+  }))
+  const a = await jobItems(deps, actor, id, rows[0])
+  const b = await jobItems(deps, actor, otherId, rows[1])
   if (a.row.kind !== b.row.kind) {
     throw conflict('RUNS_NOT_COMPARABLE', `Job ${id} is a ${a.row.kind} job and job ${otherId} a ${b.row.kind} job; only two runs of one kind compare`)
   }

@@ -164,13 +164,17 @@ export function problemsOf (context: string, issues: ValidationIssue[], schema?:
   const problems: Problem[] = []
   for (const issue of issues) {
     if (folded(issue) || issue.keyword === 'if') continue
-    const holder = schemaAt(schema, issue.schemaPath)
+    // A key check's words and code are on the `propertyNames` schema itself.
+    const holder = issue.keyword === 'propertyNames' && issue.schemaPath?.startsWith('#/') === true
+      ? nodeAt(schema, segmentsOf(issue.schemaPath))
+      : schemaAt(schema, issue.schemaPath)
     const extra = FIELD_PARAM[issue.keyword] === undefined ? undefined : String(issue.params[FIELD_PARAM[issue.keyword]!])
     const path = pathOf(context, issue.instancePath, extra)
     const message = issue.keyword === 'additionalProperties' ? unknownField(context, issue, holder) : `${path} ${sentence(issue, holder)}`
     if (seen.has(message)) continue
     seen.add(message)
-    problems.push({ path, code: errorCodeFor(schema, issue.schemaPath) ?? 'VALIDATION_ERROR', message })
+    const code = issue.keyword === 'propertyNames' && typeof holder?.['x-error-code'] === 'string' ? holder['x-error-code'] : errorCodeFor(schema, issue.schemaPath)
+    problems.push({ path, code: code ?? 'VALIDATION_ERROR', message })
   }
   return problems
 }
@@ -184,10 +188,16 @@ export function describeProblems (problems: Problem[]): string {
   return `${intro}${shown.join('; ')}${more > 0 ? `; and ${more} more (see details)` : ''}`
 }
 
-/** The answer's code: the problems' own code when they share one, else VALIDATION_ERROR. */
+/**
+ * The answer's code: the problems' own code when they share one, or when they are all about one
+ * field (one value that breaks several rules: its first rule's code); VALIDATION_ERROR for problems
+ * of several fields with codes of their own (each problem in `details` keeps its code).
+ */
 export function topCode (problems: Problem[]): string {
   const codes = new Set(problems.map((p) => p.code))
-  return codes.size === 1 ? [...codes][0]! : 'VALIDATION_ERROR'
+  if (codes.size === 1) return [...codes][0]!
+  const fields = new Set(problems.map((p) => p.path))
+  return fields.size === 1 ? problems[0]!.code : 'VALIDATION_ERROR'
 }
 
 /** Turns Ajv's findings into sentences a person can act on (kept for callers that want one string). */

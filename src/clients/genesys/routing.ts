@@ -16,8 +16,8 @@ export interface QueueEntityListing {
   pageCount?: number
 }
 
-/** Ids per request: the query string stays short, and one page holds the whole batch. */
-export const QUEUE_ID_BATCH = 100
+/** Ids per request: the query string stays well under URL length limits (about 2 KB), and one page holds the batch. */
+export const QUEUE_ID_BATCH = 50
 
 /** Routing queues (`routing:queue:view`). */
 export function routingApi (client: GenesysClient) {

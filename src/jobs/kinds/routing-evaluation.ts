@@ -212,16 +212,15 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
         const { kpis, queueIds } = ctx.job.input
         const state = ctx.state
         const warnings: string[] = []
+        let namesRefused: string | undefined
         let names: Map<string, string | undefined> | undefined
         try {
           const queues = await genesys.routing.queuesById(queueIds, ctx.signal)
           names = new Map([...queues].map(([id, q]) => [id, q.name]))
         } catch (err) {
           if (!(err instanceof GenesysError) || err.retryable) return outcomeOfGenesysError(err, 'Reading the queue names', { default: 'QUEUE_NAMES_FAILED' })
-          warnings.push(`Queue names could not be read (GET /api/v2/routing/queues answered ${err.status}: ${err.message}${err.status === 403 ? '; the OAuth client needs routing:queue:view' : ''}); rows carry queueName null.`)
+          namesRefused = `Queue names could not be read (GET /api/v2/routing/queues answered ${err.status}: ${err.message}${err.status === 403 ? '; the OAuth client needs routing:queue:view' : ''}); rows carry queueName null.`
         }
-        const unknown = names === undefined ? [] : queueIds.filter((q) => !names.has(q))
-        if (unknown.length > 0) warnings.push(`Genesys knows no queue with ${unknown.length === 1 ? 'id' : 'ids'} ${unknown.join(', ')} (GET /api/v2/routing/queues): check ${unknown.length === 1 ? 'it' : 'them'}.`)
         const weights = weightsFor(kpis, ctx.job.input.weights)
         const withData = queueIds.filter((q) => state.totals[q] !== undefined)
         // null: the query was submitted before the media filter existed and counted every media type.
@@ -230,6 +229,9 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
         if (withData.length === 0) warnings.push('No conversation data for these queues in this interval; nothing to compare.')
         const missing = queueIds.filter((q) => state.totals[q] === undefined)
         if (withData.length > 0 && missing.length > 0) warnings.push(`No data for ${missing.length} queue(s): ${missing.join(', ')}`)
+        if (namesRefused !== undefined) warnings.push(namesRefused)
+        const unknown = names === undefined ? [] : queueIds.filter((q) => !names.has(q))
+        if (unknown.length > 0) warnings.push(`Genesys knows no queue with ${unknown.length === 1 ? 'id' : 'ids'} ${unknown.join(', ')} (GET /api/v2/routing/queues): check ${unknown.length === 1 ? 'it' : 'them'}.`)
         const rows = scoreQueues(
           withData.map((queueId) => ({ queueId, values: Object.fromEntries(kpis.map((k) => [k, KPIS[k].value(state.totals[queueId]!)])) })),
           kpis.map((name) => ({ name, higherIsBetter: KPIS[name].higherIsBetter, weight: weights[name]! }))
