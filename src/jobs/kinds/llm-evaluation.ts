@@ -175,9 +175,11 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
   const result = dataActionResult(ctx.job.input, ctx.state, done, now(), false)
   if (result.metrics.failedRows === rows.length) {
     const first = result.failedRowSamples?.[0]
+    const rowErrors: Record<string, number> = {}
+    for (const outcome of done.values()) if (outcome.error !== undefined) rowErrors[outcome.error.code] = (rowErrors[outcome.error.code] ?? 0) + 1
     return fail('ALL_ROWS_FAILED', `Every one of the ${rows.length} rows failed, so nothing was measured` +
       `${first === undefined ? '' : ` (row ${first.row}: ${first.error.code}: ${first.error.message})`}. ` +
-      `Each row and its error: GET /v1/jobs/${ctx.job.id}/items?outcome=error`, {}, ctx.state)
+      `Each row and its error: GET /v1/jobs/${ctx.job.id}/items?outcome=error`, { details: { rowErrors } }, ctx.state)
   }
   return succeed(result, ctx.state)
 }
@@ -281,7 +283,10 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
       'share of rows whose normalised output equals the normalised expected output, latency p50/p95/max; hallucination_rate and ' +
       'toxicity_score come from a judge data action (required for them). `gateway`: the LLM Gateway evaluations API of design document 000, ' +
       'created once under a stable Idempotency-Key, validated, aggregated, and completed by its webhook to ' +
-      '`/v1/webhooks/genesys/llm-evaluations` or by fallback polling. Genesys permission for the data-action engine: `integrations:action:execute`.',
+      '`/v1/webhooks/genesys/llm-evaluations` or by fallback polling. Data-action engine: errors are counted apart from mismatches ' +
+      '(`errorRate`; accuracy over the rows that produced an output), a run whose rows all fail ends `ALL_ROWS_FAILED`, a run that ' +
+      'ends early keeps the metrics of the rows it finished (`partial: true`); every row is at `GET /v1/jobs/{id}/items` and two ' +
+      'runs of one dataset compare at `GET /v1/jobs/{id}/compare/{otherId}`. Genesys permission for the data-action engine: `integrations:action:execute`.',
     body: Body,
     example: {
       datasetMatrix: [

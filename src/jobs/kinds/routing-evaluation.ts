@@ -116,8 +116,11 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
     description: 'Submits an asynchronous conversation aggregates job (`POST /api/v2/analytics/conversations/aggregates/jobs`, grouped by ' +
       'queueId, filtered to the queues AND the `mediaTypes`, voice by default so that KPIs named calls count calls), polls it until ' +
       'FULFILLED, reads every result page by cursor, then scores the queues: each KPI is min–max normalised across queues ' +
-      '(lower-is-better KPIs inverted), weighted and summed; `percentileRank` is the average rank ÷ n. With a `callbackUrl` ' +
-      'the callback carries the BI sync payload. Genesys permission: `analytics:conversationAggregate:view`.',
+      '(lower-is-better KPIs inverted), weighted and summed; `percentileRank` is the average rank ÷ n. Each row carries the ' +
+      'queue\'s `queueName` (`GET /api/v2/routing/queues?id=…`, in batches; unknown ids are named in a warning) and, with a ' +
+      '`granularity`, its `series`: one entry per interval with the KPI values. `GET /v1/jobs/{id}/result?format=csv` gives the ' +
+      'table as CSV. With a `callbackUrl` the callback carries the BI sync payload. Genesys permissions: ' +
+      '`analytics:conversationAggregate:view`, `routing:queue:view`.',
     body: Body,
     example: {
       queueIds: [FIXTURE_IDS.queues.support, FIXTURE_IDS.queues.sales, FIXTURE_IDS.queues.billing],
