@@ -78,10 +78,12 @@ async function jobItems (deps: ItemsDeps, actor: Actor, id: string, visible?: Jo
     throw conflict('ITEMS_NOT_AVAILABLE', `Job ${id} is a ${row.kind} job, which records no per-item outcomes; ` +
       `${withItems.length === 0 ? 'no kind of this service does' : `only ${withItems.join(', ')} jobs do`}. Its result is at GET /v1/jobs/${id}.`)
   }
+  // Parsed only when needed: a job that has recorded items can have them, whatever its input says.
   const input = lazy(() => JSON.parse(row.input) as unknown)
-  const why = items.unavailable?.(input())
+  const counts = await deps.store.items.countByOutcome(row.id)
+  const why = counts.length === 0 ? items.unavailable?.(input()) : undefined
   if (why !== undefined) throw conflict('ITEMS_NOT_AVAILABLE', `Job ${id} has no rows: ${why}`)
-  await classifyOld(deps.store, row.id, items)
+  if (counts.some((c) => c.outcome === null)) await classifyOld(deps.store, row.id, items)
   return { row, items, input }
 }
 

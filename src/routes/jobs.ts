@@ -80,6 +80,9 @@ export function jobExample (kind: JobKind, finished: boolean): Record<string, un
   }
 }
 
+/** A job as a list shows it: without the large fields. */
+const summaryOf = (job: Record<string, unknown>) => Object.fromEntries(Object.entries(job).filter(([k]) => k !== 'input' && k !== 'result'))
+
 /** Answers are written with JSON.stringify: the kinds' typed schemas document them, and no field is dropped by a serializer. */
 const asJson = () => (data: unknown) => JSON.stringify(data)
 
@@ -187,7 +190,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         200: Type.Object({
           items: Type.Array(anyJobSchema(kindNames)),
           nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page' })
-        }),
+        }, { examples: [{ items: kinds.slice(0, 2).map((k) => summaryOf(jobExample(k, true))), nextCursor: 'eyJjIjoxNzk0MDM4NTcwNzkxLCJpIjoiMDE5M2IwYTgtNGMyZS03ZDQxLTlhNTUtMWYyZTNkNGM1YjZhIn0' }] }),
         ...errorResponses(400, 401, 403)
       }
     }

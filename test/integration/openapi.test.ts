@@ -55,6 +55,8 @@ test('openapi: Swagger UI shows a real job in every 202/200 example, not "input"
     assert.ok(media.example?.id !== undefined && typeof media.example.input === 'object' && media.example.result !== undefined, `${method} ${path} ${status} shows a real job`)
     assert.deepEqual(media.schema.anyOf.map((r: { $ref: string }) => r.$ref.split('/').at(-1)), kinds.map((k) => k.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('') + 'Job'))
   }
+  const list = document.paths['/v1/jobs'].get.responses['200'].content['application/json'].example
+  assert.ok(list.items.length > 0 && list.items.every((j: { id: string, input?: unknown }) => j.id !== undefined && j.input === undefined), 'the list shows summaries')
   assert.ok(!JSON.stringify(document).includes('"input":"string"'))
 })
 
