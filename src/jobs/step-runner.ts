@@ -111,7 +111,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       async saveItems (items, progress, { announce = true } = {}) {
         const at = clock.now()
         const ok = await store.transaction(async (tx) => {
-          if (!await tx.jobs.fencedUpdate(row.id, token, { progressDone: progress.done, progressTotal: progress.total, updatedAt: at })) return false
+          if (!await tx.jobs.fencedProgress(row.id, token, progress, at)) return false
           if (items.length > 0) {
             await tx.items.save(row.id, items)
             if (effectsTouched) await tx.effects.settleItems(row.id, items.map((i) => i.index))

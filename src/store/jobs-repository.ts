@@ -137,6 +137,21 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       return result.numUpdatedRows > 0n
     },
 
+    /**
+     * Records progress under the lease. `done` only moves forward: item saves that commit out of
+     * order (several at once on PostgreSQL) never take it back. False means the lease was lost.
+     */
+    async fencedProgress (id: string, token: string, progress: { done: number, total: number }, at: number): Promise<boolean> {
+      const result = await db.updateTable('jobs')
+        .set((eb) => ({
+          progressDone: eb.case().when(eb.or([eb('progressDone', 'is', null), eb('progressDone', '<', progress.done)])).then(eb.val(progress.done)).else(eb.ref('progressDone')).end(),
+          progressTotal: progress.total,
+          updatedAt: at
+        }))
+        .where('id', '=', id).where('leaseToken', '=', token).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
     /** Moves a job nobody is running straight to a terminal state (cancel of a queued job). */
     async updateIfIdle (id: string, patch: JobPatch): Promise<boolean> {
       const result = await db.updateTable('jobs').set(patch)
