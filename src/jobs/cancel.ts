@@ -52,5 +52,5 @@ export async function cancelJob (deps: CancelDeps, actor: Actor, id: string): Pr
     row = await deps.store.jobs.get(id)
   }
   deps.changed(id)
-  return toJobResource((await deps.store.jobs.get(id))!)
+  return toJobResource((await deps.store.jobs.get(id))!, deps.now())
 }

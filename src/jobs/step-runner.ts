@@ -105,7 +105,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
   async function finish (status: Finish['status'], extra: Partial<Finish> & { cancelledBy?: string | null } = {}): Promise<void> {
     const { cancelledBy, ...rest } = extra
     const now = clock.now()
-    const ok = await stored(async () => await finishJob({ store, onFinished: deps.onFinished }, { row: { ...row, step, ...(cancelledBy === undefined ? {} : { cancelledBy }) }, kind, status, state, fence: token, now, ...rest }))
+    const ok = await stored(async () => await finishJob({ store, onFinished: deps.onFinished, log }, { row: { ...row, step, ...(cancelledBy === undefined ? {} : { cancelledBy }) }, kind, status, state, fence: token, now, ...rest }))
     if (!ok) log.warn('lease lost before the job could finish; another worker owns it now')
   }
 
@@ -140,7 +140,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
         const ok = await stored(async () => {
           const at = clock.now()
           return await store.transaction(async (tx) => {
-            if (!await tx.jobs.fencedProgress(row.id, token, progress.done, progress.total, at)) return false
+            if (!await tx.jobs.fencedProgress(row.id, token, progress, at)) return false
             if (items.length > 0) {
               await tx.items.save(row.id, items)
               if (effectsTouched) await tx.effects.settleItems(row.id, items.map((i) => i.index))
