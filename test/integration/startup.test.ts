@@ -145,7 +145,9 @@ test('startup: an SQLITE_PATH that cannot be opened, or a DATABASE_URL that cann
   }
 
   await Promise.all(cases.map(async ([env, variable, reason, spawnAs]) => {
-    const child = spawn(process.execPath, ['src/server.ts'], { cwd: root, env: { ...process.env, NODE_ENV: 'test', PORT: '0', DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...spawnAs })
+    // A child running as nobody may not write the coverage files of a coverage run (root's folder).
+    const inherited = spawnAs === undefined ? process.env : { ...process.env, NODE_V8_COVERAGE: undefined }
+    const child = spawn(process.execPath, ['src/server.ts'], { cwd: root, env: { ...inherited, NODE_ENV: 'test', PORT: '0', DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...spawnAs })
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
     child.stdout.resume()
