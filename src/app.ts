@@ -20,6 +20,7 @@ import metricsPlugin from './plugins/metrics.ts'
 import callbacksPlugin from './plugins/callbacks.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
+import jobResultRoutes from './routes/job-results.ts'
 import auditRoutes from './routes/audit.ts'
 import metricsRoutes from './routes/metrics.ts'
 import webhookRoutes from './routes/webhooks.ts'
@@ -52,10 +53,15 @@ export function serverOptions (logger: FastifyServerOptions['logger'], proxy?: s
     keepAliveTimeout: 10_000,
     forceCloseConnections: 'idle',
     ajv: {
-      // Unknown fields are an error, not silently dropped.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, discriminator: true },
-      // `x-error-code` on a schema names the stable error code a violation of it answers with.
-      plugins: [(ajv: Ajv) => ajv.addKeyword({ keyword: 'x-error-code', schemaType: ['string', 'object'] })]
+      // Unknown fields are an error, not silently dropped; every problem of a request is reported at once.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true, discriminator: true },
+      // `x-error-code` on a schema names the stable error code a violation of it answers with;
+      // `x-expected` says in words what a value must be where a pattern alone would say it in a regular expression.
+      plugins: [(ajv: Ajv) => {
+        ajv.addKeyword({ keyword: 'x-error-code', schemaType: ['string', 'object'] })
+        ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' })
+        return ajv
+      }]
     },
     bodyLimit: 1_048_576,
     routerOptions: { ignoreTrailingSlash: true }
@@ -67,6 +73,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   const role = opts.config.ROLE
   // An api-only replica accepts work and leaves running it to worker replicas.
   const startWorkers = (opts.startWorkers ?? true) && role !== 'api'
+  // Every body the API takes is JSON: plain text is answered 415 (send JSON), not parsed into a string.
+  fastify.removeContentTypeParser('text/plain')
   await fastify.register(configPlugin, { config: opts.config, clock: opts.clock })
   await fastify.register(securityHeadersPlugin)
   await fastify.register(errorsPlugin)
@@ -81,6 +89,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(healthRoutes)
   if (role !== 'worker') {
     await fastify.register(jobRoutes)
+    await fastify.register(jobResultRoutes)
     await fastify.register(auditRoutes)
     await fastify.register(metricsRoutes)
     await fastify.register(webhookRoutes)

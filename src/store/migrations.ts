@@ -203,6 +203,16 @@ function migrations (dialect: DialectName): Record<string, Migration> {
         // right after its launch): honoured when the step parks the job; a claim clears it.
         await db.schema.alterTable('jobs').addColumn('woken_at', 'bigint').execute()
       }
+    },
+    '0009_item_outcomes': {
+      async up (db: Kysely<any>) {
+        // Each item's outcome as its kind names it (an LLM row: match, mismatch or error), written
+        // with the item, so `GET /v1/jobs/{id}/items?outcome=` and the comparison of two runs filter
+        // and page in SQL instead of parsing every row. Rows saved before this column existed get
+        // their outcome from their kind the first time they are read (jobs/items.ts).
+        await db.schema.alterTable('job_items').addColumn('outcome', 'text').execute()
+        await db.schema.createIndex('job_items_outcome').on('job_items').columns(['job_id', 'outcome', 'idx']).execute()
+      }
     }
   }
 }
