@@ -5,7 +5,7 @@ import { CallbackRefused, checkCallbackTarget, type CallbackPolicy } from '../ca
 import type { Repositories, Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
-import type { JobKind } from './kind.ts'
+import type { JobKind, JobPriority } from './kind.ts'
 import { actorRecord, type Actor } from './actor.ts'
 import { toJobResource } from './resource.ts'
 
@@ -51,9 +51,9 @@ export function refuseRetiredFields (kind: JobKind, body: unknown): void {
 export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Promise<Submitted> {
   const { kind, actor, idempotencyKey } = request
   if (kind.validate !== undefined) await kind.validate(request.body as never, { caller: actor.key })
-  const { callbackUrl, labels, ...input } = request.body as { callbackUrl?: string, labels?: Record<string, string> }
+  const { callbackUrl, labels, priority, ...input } = request.body as { callbackUrl?: string, labels?: Record<string, string>, priority?: JobPriority }
   if (typeof callbackUrl === 'string') await refuseCallbackTarget(callbackUrl, deps.callbackPolicy)
-  const row = newJobRow(deps, kind, actor, input, labels, callbackUrl)
+  const row = newJobRow(deps, kind, actor, input, { labels, callbackUrl, priority })
   const job = toJobResource(row)
   const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body }))
   const now = row.createdAt
@@ -95,7 +95,7 @@ async function refuseCallbackTarget (url: string, policy: CallbackPolicy): Promi
 }
 
 function newJobRow (deps: SubmitDeps, kind: JobKind, actor: Actor, input: Record<string, unknown>,
-  labels: Record<string, string> | undefined, callbackUrl: string | undefined): JobRow {
+  { labels, callbackUrl, priority }: { labels?: Record<string, string>, callbackUrl?: string, priority?: JobPriority }): JobRow {
   const now = deps.now()
   const deadlineMs = Math.min(kind.deadlineMs?.(input as never) ?? deps.jobMaxDurationMs, deps.jobMaxDurationMs)
   return {
@@ -107,6 +107,7 @@ function newJobRow (deps: SubmitDeps, kind: JobKind, actor: Actor, input: Record
     team: actor.team,
     cancelledBy: null,
     wokenAt: null,
+    priority: priority ?? 'normal',
     input: JSON.stringify(input),
     labels: JSON.stringify(labels ?? {}),
     callbackUrl: callbackUrl ?? null,

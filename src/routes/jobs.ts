@@ -3,7 +3,7 @@ import { Type, type TObject } from 'typebox'
 import { Value } from 'typebox/value'
 import { badRequest, notFound } from '../errors.ts'
 import { bearerSecurity, defaultsOptional, errorResponses, LABEL_KEY_WORDS, Labels } from '../schemas/common.ts'
-import { anyJobSchema, isTerminal, JobStatusSchema, kindJobSchema, kindJobSchemaId } from '../schemas/job.ts'
+import { anyJobSchema, isTerminal, JOB_PRIORITIES, JobStatusSchema, kindJobSchema, kindJobSchemaId } from '../schemas/job.ts'
 import { refuseRetiredFields } from '../jobs/submit.ts'
 import type { JobKind } from '../jobs/kind.ts'
 import type { Include } from '../jobs/read.ts'
@@ -38,7 +38,14 @@ export function submissionBody (kind: JobKind): TObject {
   return defaultsOptional(Type.Object({
     ...kind.body.properties,
     callbackUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2048, description: 'Where the signed completion event is posted' })),
-    labels: Type.Optional(Labels)
+    labels: Type.Optional(Labels),
+    priority: Type.Enum([...JOB_PRIORITIES], {
+      default: 'normal',
+      'x-error-code': 'PRIORITY_INVALID',
+      description: "The job's share of the Genesys rate budget among your team's jobs: while several of them wait for it, a `high` " +
+        "job gets four requests sent for a `normal` job's two and a `low` job's one. Teams take equal turns whatever the priorities " +
+        '(another team\'s big job never makes yours wait behind all of its requests), and the rate limit holds.'
+    })
   }, { additionalProperties: false, examples: [kind.example] }))
 }
 
@@ -64,7 +71,7 @@ const EXAMPLE_TIMES = { createdAt: '2026-11-23T10:00:00.000Z', startedAt: '2026-
 /** A real-looking job of the kind, as Swagger UI shows it: queued as the 202 answers it, or finished with its result. */
 export function jobExample (kind: JobKind, finished: boolean): Record<string, unknown> {
   const input = Value.Default(kind.body, structuredClone(kind.example)) as Record<string, unknown>
-  const common = { id: EXAMPLE_ID, kind: kind.name, submittedBy: 'reporting-svc', team: 'reporting', input, labels: { env: 'prod' }, callbackUrl: null, cancelRequested: false, waitReason: null }
+  const common = { id: EXAMPLE_ID, kind: kind.name, submittedBy: 'reporting-svc', team: 'reporting', priority: 'normal', input, labels: { env: 'prod' }, callbackUrl: null, cancelRequested: false, waitReason: null }
   if (!finished) {
     return { ...common, status: 'queued', step: kind.initialStep, progress: null, attempts: 0, createdAt: EXAMPLE_TIMES.createdAt, startedAt: null, finishedAt: null, updatedAt: EXAMPLE_TIMES.createdAt, deadlineAt: EXAMPLE_TIMES.deadlineAt }
   }

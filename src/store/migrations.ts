@@ -213,6 +213,13 @@ function migrations (dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('job_items').addColumn('outcome', 'text').execute()
         await db.schema.createIndex('job_items_outcome').on('job_items').columns(['job_id', 'outcome', 'idx']).execute()
       }
+    },
+    '0012_job_priority': {
+      async up (db: Kysely<any>) {
+        // A job's turns among its team's jobs at the Genesys pacer (high, normal, low); jobs
+        // submitted before it existed are normal, as a submission without one is.
+        await db.schema.alterTable('jobs').addColumn('priority', 'text', (c) => c.notNull().defaultTo('normal')).execute()
+      }
     }
   }
 }

@@ -11,6 +11,7 @@ const JOB: Omit<JobRow, 'id'> = {
   team: 'k',
   cancelledBy: null,
   wokenAt: null,
+  priority: 'normal',
   input: '{}',
   labels: '{}',
   callbackUrl: null,

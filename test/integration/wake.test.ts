@@ -37,7 +37,8 @@ function job (id: string, now: number): JobRow {
     cacheHit: null,
     callLatencyMs: null,
     cancelledBy: null,
-    wokenAt: null
+    wokenAt: null,
+    priority: 'normal'
   }
 }
 

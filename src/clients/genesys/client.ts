@@ -2,6 +2,7 @@ import got, { RequestError, type Got, type Method } from 'got'
 import pRetry, { AbortError } from 'p-retry'
 import { GenesysError, parseGenesysError, parseRetryAfter } from './errors.ts'
 import { createPacer, type Pacer, type RateLimitHeaders } from './pacer.ts'
+import { SERVICE_SHARE, type Share } from './fair-queue.ts'
 import { createTokenProvider, type TokenProvider } from './token.ts'
 import type { GenesysHosts } from './hosts.ts'
 
@@ -69,6 +70,11 @@ export interface Operation {
   beforeSend?: () => Promise<void>
   timeoutMs?: number
   signal?: AbortSignal
+  /**
+   * Whose request it is: the pacer shares the rate budget fairly across teams, then across a
+   * team's jobs by priority (fair-queue.ts). A request made for no job queues as the service's own.
+   */
+  share?: Share
 }
 
 /** What a caller of a side-effecting operation passes through. */
@@ -152,7 +158,7 @@ export function createGenesysClient (options: GenesysClientOptions) {
   async function exchange<T> (op: Operation, attempt: number): Promise<GenesysResponse<T>> {
     for (let relogin = 0; ; relogin++) {
       const token = await tokenFor(op)
-      const release = await pacer.acquire(op.signal)
+      const release = await pacer.acquire(op.signal, op.share ?? SERVICE_SHARE)
       try {
         await op.beforeSend?.()
       } catch (err) {
@@ -261,7 +267,20 @@ export function createGenesysClient (options: GenesysClientOptions) {
     })
   }
 
-  return { request, tokens, pacer }
+  return {
+    request,
+    tokens,
+    pacer,
+    /** The same client with every request queued under `share` (a job's team, id and priority). */
+    sharedAs (share: Share): GenesysRequester {
+      return { request: async <T>(op: Operation) => await request<T>({ ...op, share }) }
+    }
+  }
+}
+
+/** What the API modules send requests through: the client itself, or the client under one job's share. */
+export interface GenesysRequester {
+  request<T> (op: Operation): Promise<GenesysResponse<T>>
 }
 
 /**

@@ -10,8 +10,12 @@ export type Priority = 'high' | 'normal' | 'low'
 /** A job's turns relative to its team's other jobs: high gets four for normal's two and low's one. */
 export const PRIORITY_WEIGHT: Readonly<Record<Priority, number>> = { high: 4, normal: 2, low: 1 }
 
-/** Requests that carry no share (start-up reads, tests) queue as one team of their own. */
-const UNSHARED: Share = { team: '', job: '' }
+/**
+ * The share of requests made for no job (the service's own reads, tools): one team of its own, so
+ * they neither starve nor are starved by the teams' jobs. No team can take the name (a team name
+ * is letters, digits and `_.@-`).
+ */
+export const SERVICE_SHARE: Readonly<Share> = Object.freeze({ team: '(service)', job: '(service)' })
 
 interface Flow<T> { key: string, finish: number, weight: number, items: T[] }
 interface Group<T> { key: string, finish: number, flows: Map<string, Flow<T>> }
@@ -31,7 +35,7 @@ export function createFairQueue<T> () {
   const jobClocks = new Map<string, number>()
   let size = 0
 
-  function push (item: T, share: Share = UNSHARED): void {
+  function push (item: T, share: Share = SERVICE_SHARE): void {
     let group = groups.get(share.team)
     if (group === undefined) {
       group = { key: share.team, finish: teamClock, flows: new Map() }
