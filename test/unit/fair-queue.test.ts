@@ -10,7 +10,7 @@ function drain<T> (queue: { shift (): T | undefined }): T[] {
   return out
 }
 
-test('fair queue: a small job is served next, however many requests a big job queued before it', () => {
+test('fairness: fair queue: a small job is served next, however many requests a big job queued before it', () => {
   const queue = createFairQueue<string>()
   for (let i = 0; i < 100; i++) queue.push(`big-${i}`, share('reporting', 'big'))
   queue.push('small-0', share('reporting', 'small'))
@@ -19,7 +19,7 @@ test('fair queue: a small job is served next, however many requests a big job qu
   assert.deepEqual(order.filter((x) => x.startsWith('big')), Array.from({ length: 100 }, (_, i) => `big-${i}`), "a job's own requests keep their order")
 })
 
-test('fair queue: teams take equal turns whatever their number of jobs', () => {
+test('fairness: fair queue: teams take equal turns whatever their number of jobs', () => {
   const queue = createFairQueue<string>()
   for (let j = 0; j < 10; j++) for (let i = 0; i < 10; i++) queue.push(`A${j}`, share('A', `a${j}`))
   for (let i = 0; i < 10; i++) queue.push('B', share('B', 'b0'))
@@ -30,7 +30,7 @@ test('fair queue: teams take equal turns whatever their number of jobs', () => {
   assert.equal(new Set(aTurns).size, 10)
 })
 
-test('fair queue: within a team, priority weighs the turns (high 4 : normal 2 : low 1)', () => {
+test('fairness: fair queue: within a team, priority weighs the turns (high 4 : normal 2 : low 1)', () => {
   const queue = createFairQueue<string>()
   for (let i = 0; i < 70; i++) {
     queue.push('high', share('qa', 'h', 'high'))
@@ -42,7 +42,7 @@ test('fair queue: within a team, priority weighs the turns (high 4 : normal 2 : 
   assert.deepEqual([count('high'), count('normal'), count('low')], [40, 20, 10])
 })
 
-test('fair queue: a job that was idle neither saves up turns nor waits behind the backlog', () => {
+test('fairness: fair queue: a job that was idle neither saves up turns nor waits behind the backlog', () => {
   const queue = createFairQueue<string>()
   // x was served 50 times, went idle, then came back with 50 more.
   for (let i = 0; i < 50; i++) queue.push('x', share('t', 'x'))
@@ -56,7 +56,7 @@ test('fair queue: a job that was idle neither saves up turns nor waits behind th
   assert.equal(queue.size, 15 + 4)
 })
 
-test('pacer: waiting requests get their send slots fairly: a one-call job waits behind one request, not behind a big job\'s hundred', async () => {
+test('fairness: pacer: waiting requests get their send slots fairly: a one-call job waits behind one request, not behind a big job\'s hundred', async () => {
   const pacer = createPacer({ limit: 1_000_000, windowMs: 60_000, concurrency: 1, marginMs: 0 })
   const order: string[] = []
   const first = await pacer.acquire(undefined, share('reporting', 'big'))
