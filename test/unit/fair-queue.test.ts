@@ -79,3 +79,18 @@ test('fairness: pacer: waiting requests get their send slots fairly: a one-call 
   assert.equal(pacer.waiting, 0, 'an aborted wait leaves the queue')
   blocker()
 })
+
+test('fairness: fair queue: a job that sends one request at a time (the next once the last is answered) alternates with a backlogged one instead of taking every turn', () => {
+  const queue = createFairQueue<string>()
+  for (let i = 0; i < 100; i++) queue.push('big', share('reporting', 'big'))
+  const served: string[] = []
+  // The one-at-a-time job's next request is queued as soon as its last one is served.
+  queue.push('steady', share('qa', 'steady'))
+  for (let turn = 0; turn < 40; turn++) {
+    const item = queue.shift()!
+    served.push(item)
+    if (item === 'steady') queue.push('steady', share('qa', 'steady'))
+  }
+  const steady = served.filter((x) => x === 'steady').length
+  assert.ok(steady >= 19 && steady <= 21, `the two teams shared the turns (steady had ${steady} of 40)`)
+})

@@ -18,63 +18,68 @@ export const PRIORITY_WEIGHT: Readonly<Record<Priority, number>> = { high: 4, no
 export const SERVICE_SHARE: Readonly<Share> = Object.freeze({ team: '(service)', job: '(service)' })
 
 interface Flow<T> { key: string, finish: number, weight: number, items: T[] }
-interface Group<T> { key: string, finish: number, flows: Map<string, Flow<T>> }
+interface Group<T> { key: string, finish: number, jobClock: number, waiting: number, flows: Map<string, Flow<T>> }
 
 /**
- * Weighted fair queueing in two levels: teams take turns in equal shares, and within a team its
- * jobs take turns weighted by priority; each job's own requests keep their order. Each level keeps
- * a virtual finish time per team and per job (what it has been served, divided by its weight) and
- * serves the smallest; a team or job that was idle starts from the current virtual time, so it
- * neither saves up turns while idle nor waits behind the backlog of others. So a small job's wait
- * depends on how many teams and jobs are active, not on how much the big ones have queued.
+ * Weighted fair queueing in two levels (start-time fair queueing): teams take turns in equal
+ * shares, and within a team its jobs take turns weighted by priority; each job's own requests keep
+ * their order. Each level keeps a virtual finish per team and per job (its turns so far, each
+ * worth 1 ÷ its weight) and serves the smallest. A team or job that comes back from idle starts
+ * from the later of its own finish and the current virtual time: it neither saves up turns while
+ * idle nor waits behind the backlog of others, and one that sends a request at a time (a job whose
+ * next request waits for the answer to the last) still alternates with a backlogged one instead of
+ * taking every turn. So a small job's wait depends on how many teams and jobs are active, not on
+ * how much the big ones have queued.
  */
 export function createFairQueue<T> () {
   const groups = new Map<string, Group<T>>()
-  // Virtual time: the finish of the last turn served at each level.
+  // Virtual time of the team level: the start of the last turn served.
   let teamClock = 0
-  const jobClocks = new Map<string, number>()
   let size = 0
 
   function push (item: T, share: Share = SERVICE_SHARE): void {
     let group = groups.get(share.team)
     if (group === undefined) {
-      group = { key: share.team, finish: teamClock, flows: new Map() }
+      group = { key: share.team, finish: teamClock, jobClock: 0, waiting: 0, flows: new Map() }
       groups.set(share.team, group)
-    }
+    } else if (group.waiting === 0) group.finish = Math.max(group.finish, teamClock)
     let flow = group.flows.get(share.job)
     if (flow === undefined) {
-      flow = { key: share.job, finish: jobClocks.get(share.team) ?? 0, weight: PRIORITY_WEIGHT[share.priority ?? 'normal'], items: [] }
+      flow = { key: share.job, finish: group.jobClock, weight: PRIORITY_WEIGHT[share.priority ?? 'normal'], items: [] }
       group.flows.set(share.job, flow)
-    }
+    } else if (flow.items.length === 0) flow.finish = Math.max(flow.finish, group.jobClock)
     flow.items.push(item)
+    group.waiting += 1
     size += 1
   }
 
-  function smallest<V extends { finish: number }> (entries: Iterable<V>): V | undefined {
+  /**
+   * The waiting entry with the smallest finish. Idle entries are kept while their finish is ahead
+   * of the level's virtual time (that is their place when they come back) and dropped after.
+   */
+  function smallest<V extends { finish: number }> (entries: Map<string, V>, waiting: (entry: V) => boolean, clock: number): V | undefined {
     let best: V | undefined
-    for (const entry of entries) if (best === undefined || entry.finish < best.finish) best = entry
+    for (const [key, entry] of entries) {
+      if (!waiting(entry)) {
+        if (entry.finish <= clock) entries.delete(key)
+        continue
+      }
+      if (best === undefined || entry.finish < best.finish) best = entry
+    }
     return best
   }
 
-  function forgetIfEmpty (group: Group<T>, flow: Flow<T>): void {
-    if (flow.items.length === 0) group.flows.delete(flow.key)
-    if (group.flows.size === 0) {
-      groups.delete(group.key)
-      jobClocks.delete(group.key)
-    }
-  }
-
   function shift (): T | undefined {
-    const group = smallest(groups.values())
-    if (group === undefined) return undefined
-    const flow = smallest(group.flows.values())!
+    if (size === 0) return undefined
+    const group = smallest(groups, (g) => g.waiting > 0, teamClock)!
+    const flow = smallest(group.flows, (f) => f.items.length > 0, group.jobClock)!
     const item = flow.items.shift()!
     size -= 1
+    group.waiting -= 1
     teamClock = group.finish
     group.finish += 1
-    jobClocks.set(group.key, flow.finish)
+    group.jobClock = flow.finish
     flow.finish += 1 / flow.weight
-    forgetIfEmpty(group, flow)
     return item
   }
 
@@ -85,8 +90,8 @@ export function createFairQueue<T> () {
         const at = flow.items.indexOf(item)
         if (at < 0) continue
         flow.items.splice(at, 1)
+        group.waiting -= 1
         size -= 1
-        forgetIfEmpty(group, flow)
         return true
       }
     }
