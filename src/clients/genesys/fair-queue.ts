@@ -37,7 +37,8 @@ export function createFairQueue<T> () {
   let teamClock = 0
   let size = 0
 
-  function push (item: T, share: Share = SERVICE_SHARE): void {
+  /** Queues `item` under `share`; true when its team had nothing waiting before it (a newcomer). */
+  function push (item: T, share: Share = SERVICE_SHARE): boolean {
     let group = groups.get(share.team)
     if (group === undefined) {
       group = { key: share.team, finish: teamClock, jobClock: 0, waiting: 0, flows: new Map() }
@@ -49,8 +50,10 @@ export function createFairQueue<T> () {
       group.flows.set(share.job, flow)
     } else if (flow.items.length === 0) flow.finish = Math.max(flow.finish, group.jobClock)
     flow.items.push(item)
+    const newcomer = group.waiting === 0
     group.waiting += 1
     size += 1
+    return newcomer
   }
 
   /**
@@ -69,10 +72,21 @@ export function createFairQueue<T> () {
     return best
   }
 
-  function shift (): T | undefined {
+  function head (): { group: Group<T>, flow: Flow<T> } | undefined {
     if (size === 0) return undefined
     const group = smallest(groups, (g) => g.waiting > 0, teamClock)!
-    const flow = smallest(group.flows, (f) => f.items.length > 0, group.jobClock)!
+    return { group, flow: smallest(group.flows, (f) => f.items.length > 0, group.jobClock)! }
+  }
+
+  /** The item `shift` would take next. */
+  function peek (): T | undefined {
+    return head()?.flow.items[0]
+  }
+
+  function shift (): T | undefined {
+    const next = head()
+    if (next === undefined) return undefined
+    const { group, flow } = next
     const item = flow.items.shift()!
     size -= 1
     group.waiting -= 1
@@ -98,7 +112,7 @@ export function createFairQueue<T> () {
     return false
   }
 
-  return { push, shift, remove, get size () { return size } }
+  return { push, peek, shift, remove, get size () { return size } }
 }
 
 export type FairQueue<T> = ReturnType<typeof createFairQueue<T>>

@@ -1,6 +1,10 @@
 import { createFairQueue, type Share } from './fair-queue.ts'
 
-interface Waiter { grant: (sentAt: number) => void }
+interface Waiter {
+  grant: (sentAt: number) => void
+  /** Its team had nothing waiting when it came: it may take the spare send (see nextSendAt). */
+  newcomer: boolean
+}
 
 export interface PacerOptions {
   /** Requests allowed per window (Genesys: 300 per minute per token). */
@@ -35,6 +39,13 @@ export interface RateLimitHeaders {
  * or when Genesys says the budget is spent) holds every request of the client. Waiting requests
  * are served fairly (fair-queue.ts): teams take turns, then a team's jobs by priority, so one
  * team's big job cannot make everyone else's small ones wait behind it.
+ *
+ * One send of the window is kept spare: requests that queue behind others (a big job's backlog)
+ * may fill the window only to `limit - 1`, and the spare goes to a newcomer (a request whose team
+ * had nothing waiting), which then need not wait for the next evenly spaced slot either. So while
+ * a big job saturates the budget, another team's occasional request goes at once instead of up to
+ * a spacing later. The spare is taken at most once every two spacings, so newcomers cannot take
+ * more than half the budget from a backlog; the limit holds either way.
  */
 export function createPacer (options: PacerOptions) {
   const now = options.now ?? Date.now
@@ -48,13 +59,29 @@ export function createPacer (options: PacerOptions) {
   const queue = createFairQueue<Waiter>()
   let timer: NodeJS.Timeout | undefined
 
-  const spacing = () => options.windowMs / limit
+  // When the spare send may next be taken.
+  let spareReadyAt = 0
 
-  /** When the next request may go: after the spacing, with room in the window, and no pause. */
-  function nextSendAt (t: number): number {
+  const spacing = () => options.windowMs / limit
+  /** Sends of the window kept for newcomers: one, when the limit is large enough to spare it. */
+  const spare = () => (limit >= 10 ? 1 : 0)
+
+  /** When the window holds fewer than `cap` sends (the oldest ones having left it). */
+  function windowRoomAt (t: number, cap: number): number {
+    return sent.length < cap ? t : sent[sent.length - cap]! + options.windowMs + margin
+  }
+
+  /**
+   * When `waiter` may go, and whether it goes on the spare send: after the spacing with room in
+   * the window below the spare, or, for a newcomer while the spare is ready, with room in the
+   * window at all. Never during a pause.
+   */
+  function nextSendAt (t: number, waiter: Waiter): { at: number, spare: boolean } {
     while (sent.length > 0 && sent[0]! <= t - options.windowMs - margin) sent.shift()
-    const windowFree = sent.length < limit ? t : sent[0]! + options.windowMs + margin
-    return Math.max(t, pausedUntil, nextSlot, windowFree)
+    const regular = Math.max(t, pausedUntil, nextSlot, windowRoomAt(t, limit - spare()))
+    if (!waiter.newcomer || spare() === 0) return { at: regular, spare: false }
+    const spared = Math.max(t, pausedUntil, spareReadyAt, windowRoomAt(t, limit))
+    return spared < regular ? { at: spared, spare: true } : { at: regular, spare: false }
   }
 
   /** Hands free send slots to the waiting requests, fairest first, and sleeps until the next one frees. */
@@ -63,7 +90,7 @@ export function createPacer (options: PacerOptions) {
     timer = undefined
     while (queue.size > 0 && inFlight < options.concurrency) {
       const t = now()
-      const at = nextSendAt(t)
+      const { at, spare: onSpare } = nextSendAt(t, queue.peek()!)
       if (at > t) {
         timer = setTimeout(dispatch, at - t)
         timer.unref()
@@ -72,7 +99,9 @@ export function createPacer (options: PacerOptions) {
       const waiter = queue.shift()!
       inFlight += 1
       sent.push(t)
-      nextSlot = t + spacing()
+      // The spare send leaves the backlog's even spacing as it was.
+      if (onSpare) spareReadyAt = t + 2 * spacing()
+      else nextSlot = t + spacing()
       waiter.grant(t)
     }
   }
@@ -93,13 +122,14 @@ export function createPacer (options: PacerOptions) {
     return await new Promise<Permit>((resolve, reject) => {
       const onAbort = () => { if (queue.remove(waiter)) reject(signal!.reason) }
       const waiter: Waiter = {
+        newcomer: false,
         grant (sentAt) {
           signal?.removeEventListener('abort', onAbort)
           resolve(permit(sentAt))
         }
       }
       signal?.addEventListener('abort', onAbort, { once: true })
-      queue.push(waiter, share)
+      waiter.newcomer = queue.push(waiter, share)
       dispatch()
     })
   }
