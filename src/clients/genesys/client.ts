@@ -179,6 +179,7 @@ export function createGenesysClient (options: GenesysClientOptions) {
           signal: op.signal
         })
       } catch (err) {
+        release()
         const code = (err as RequestError).code ?? 'UNKNOWN'
         const sent = mayHaveBeenSent(err as RequestError, options.hosts.apiUrl)
         log?.warn({ operation: op.name, attempt, code, sent, durationMs: now() - started }, 'genesys request failed without an answer')
@@ -191,13 +192,23 @@ export function createGenesysClient (options: GenesysClientOptions) {
             : `Could not reach Genesys for ${op.name} (${describeNetworkError(code)}); nothing was sent`,
           outcome: sent ? 'unknown' : 'not-sent'
         })
-      } finally {
-        release()
       }
       const durationMs = now() - started
       const correlationId = header(res.headers, 'inin-correlation-id')
       const limits = rateLimitHeaders(res.headers)
+      let retryAfterMs: number | undefined
+      if (res.statusCode === 429) {
+        const base = parseRetryAfter(header(res.headers, 'retry-after'), maxRetryAfterMs, now()) ?? 1000
+        // Jitter spreads the restart of many paused requests; it only ever lengthens the pause.
+        retryAfterMs = Math.min(maxRetryAfterMs, Math.round(base + random() * Math.min(1000, base * 0.1)))
+        const pausedUntil = pacer.pauseFor(retryAfterMs)
+        options.observer?.throttled?.({ operation: op.name, pauseMs: retryAfterMs, pausedUntil })
+        log?.warn({ operation: op.name, correlationId, pauseMs: retryAfterMs }, 'genesys rate limit hit; pausing all requests')
+      }
+      // The pause first, then the allowance, then the slot: each may hand a send slot to the next
+      // request at once, which must not go out under a pause this answer sets.
       pacer.observe(limits)
+      release()
       options.observer?.response?.({ operation: op.name, status: res.statusCode, durationMs })
       log?.debug({ operation: op.name, status: res.statusCode, durationMs, correlationId, attempt, rateLimit: limits }, 'genesys request')
       let body: unknown = res.body
@@ -224,15 +235,6 @@ export function createGenesysClient (options: GenesysClientOptions) {
         })
       }
 
-      let retryAfterMs: number | undefined
-      if (res.statusCode === 429) {
-        const base = parseRetryAfter(header(res.headers, 'retry-after'), maxRetryAfterMs, now()) ?? 1000
-        // Jitter spreads the restart of many paused requests; it only ever lengthens the pause.
-        retryAfterMs = Math.min(maxRetryAfterMs, Math.round(base + random() * Math.min(1000, base * 0.1)))
-        const pausedUntil = pacer.pauseFor(retryAfterMs)
-        options.observer?.throttled?.({ operation: op.name, pauseMs: retryAfterMs, pausedUntil })
-        log?.warn({ operation: op.name, correlationId, pauseMs: retryAfterMs }, 'genesys rate limit hit; pausing all requests')
-      }
       throw parseGenesysError(op.name, res.statusCode, body, res.headers, retryAfterMs)
     }
   }
