@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import type { Ajv } from 'ajv'
 import type { Config } from './config.ts'
+import type { Clock } from './clock.ts'
 import { loggerOptions } from './logger.ts'
 import { defaultKinds, type KindsFactory } from './jobs/kinds/index.ts'
 import configPlugin from './plugins/config.ts'
@@ -22,13 +23,15 @@ import jobRoutes from './routes/jobs.ts'
 import auditRoutes from './routes/audit.ts'
 import metricsRoutes from './routes/metrics.ts'
 import webhookRoutes from './routes/webhooks.ts'
+import uiPlugin from './plugins/ui.ts'
 
 export interface AppOptions {
   config: Config
   /** The job kinds to offer; the five Genesys kinds by default. */
   kinds?: KindsFactory
   startWorkers?: boolean
-  now?: () => number
+  /** The service's time; the system clock by default. Tests pass a clock they move themselves. */
+  clock?: Clock
 }
 
 /** Fastify options shared by the server, the tests and the OpenAPI generator. */
@@ -64,7 +67,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   const role = opts.config.ROLE
   // An api-only replica accepts work and leaves running it to worker replicas.
   const startWorkers = (opts.startWorkers ?? true) && role !== 'api'
-  await fastify.register(configPlugin, { config: opts.config, now: opts.now })
+  await fastify.register(configPlugin, { config: opts.config, clock: opts.clock })
   await fastify.register(securityHeadersPlugin)
   await fastify.register(errorsPlugin)
   await fastify.register(swaggerPlugin)
@@ -81,6 +84,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     await fastify.register(auditRoutes)
     await fastify.register(metricsRoutes)
     await fastify.register(webhookRoutes)
+    await fastify.register(uiPlugin)
   }
 }
 

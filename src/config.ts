@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
+import { isIP } from 'node:net'
 import { loadApiKeys } from './auth/api-keys.ts'
 
 const Int = (opts: { default: number, minimum: number, maximum?: number, description: string }) =>
@@ -55,14 +56,14 @@ export const ConfigSchema = Type.Object({
     minLength: 16, description: 'Shared secret Genesys-side senders put in the X-Webhook-Secret header (at least 16 characters); several, separated by spaces, while rotating'
   })),
   WEBHOOK_SIGNING_SECRET: Type.Optional(Type.String({
-    pattern: '^whsec_[A-Za-z0-9+/=]{32,}$', description: 'Standard Webhooks secret (whsec_…) to verify webhook-signature headers with'
+    pattern: '^whsec_', description: 'Standard Webhooks secret (whsec_ and the base64 of 24 to 64 random bytes) to verify webhook-signature headers with'
   })),
   WEBHOOK_REQUIRE_SIGNATURE: Type.Boolean({ default: false, description: 'Refuse inbound webhooks that carry no Standard Webhooks signature' }),
   PUBLIC_BASE_URL: Type.Optional(Type.String({
     pattern: '^https?://', description: 'How Genesys reaches this service (for webhook URLs it is given), e.g. https://orchestrator.example.com'
   })),
   CALLBACK_SIGNING_SECRET: Type.Optional(Type.String({
-    pattern: '^whsec_[A-Za-z0-9+/=]{32,}$', description: 'Standard Webhooks secret (whsec_…) that signs completion callbacks; required in production'
+    pattern: '^whsec_', description: 'Standard Webhooks secret (whsec_ and the base64 of 24 to 64 random bytes) that signs completion callbacks; required in production'
   })),
   CALLBACK_ALLOWED_HOSTS: Type.Optional(Type.String({ minLength: 1, description: 'Comma-separated host names callbacks may go to; unset allows any public host' })),
   CALLBACK_ALLOW_HTTP: Type.Boolean({ default: false, description: 'Allow plain http callback URLs' }),
@@ -71,6 +72,9 @@ export const ConfigSchema = Type.Object({
   CALLBACK_BACKOFF_SCALE: Type.Number({ default: 1, minimum: 0.0001, maximum: 1, description: 'Shrinks the callback retry schedule (tests); 1 in production' }),
   API_KEYS: Type.Optional(Type.String({ minLength: 2, description: 'JSON array of { name, key | keySha256, scopes } for callers' })),
   API_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File holding the API_KEYS JSON instead' })),
+  AUTH_FAILURES_PER_MINUTE: Int({
+    default: 30, minimum: 1, maximum: 100_000, description: 'Failed authentications (wrong API key, webhook secret or signature) one client address may make per minute before it gets 429s'
+  }),
   RATE_LIMIT_PER_MINUTE: Int({ default: 1200, minimum: 1, maximum: 1_000_000, description: 'Requests per minute per caller (per API key, or per address when open)' }),
   SHUTDOWN_GRACE_MS: Int({
     default: 4000, minimum: 0, maximum: 600_000, description: 'How long shutdown waits for running steps before releasing them'
@@ -101,6 +105,21 @@ function describeAccepted (schema: TSchema & Record<string, unknown>): string {
   return 'a non-empty string'
 }
 
+/** Variables whose values are never repeated in an error message (it may reach a log). */
+const SENSITIVE = new Set(['WEBHOOK_SECRET', 'WEBHOOK_SIGNING_SECRET', 'CALLBACK_SIGNING_SECRET', 'GENESYS_CLIENT_SECRET', 'API_KEYS', 'DATABASE_URL'])
+const shown = (variable: string, value: string | undefined) => (SENSITIVE.has(variable) ? '(value hidden)' : JSON.stringify(value ?? ''))
+const properties = ConfigSchema.properties as unknown as Record<string, TSchema & Record<string, unknown>>
+
+/**
+ * What a number must look like as written: plain decimal digits. Type conversion alone would read
+ * `3733.5`, `0x0e9d` or `1e3` as some integer and start on a port nobody asked for.
+ */
+const WRITTEN: Partial<Record<string, RegExp>> = { integer: /^\d+$/, number: /^\d+(\.\d+)?$/, boolean: /^(true|false)$/ }
+
+function invalid (variable: string, raw: string | undefined, accepted: string): ConfigError {
+  return new ConfigError(variable, `Invalid ${variable}=${shown(variable, raw)}: expected ${accepted} (${properties[variable]?.description ?? ''}).`)
+}
+
 /** Reads the environment once, applies defaults, and says exactly which variable is wrong. */
 export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, string> = {}
@@ -108,17 +127,60 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     const value = env[key]
     if (value !== undefined && value !== '') raw[key] = value
   }
+  for (const [variable, text] of Object.entries(raw)) {
+    const schema = properties[variable]!
+    const form = WRITTEN[String(schema.type)]
+    if (form !== undefined && !form.test(text)) throw invalid(variable, text, `${describeAccepted(schema)}, written ${schema.type === 'boolean' ? 'as true or false' : 'in decimal digits'}`)
+  }
   const value = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw)) as Record<string, unknown>
   const first = [...Value.Errors(ConfigSchema, value)][0]
   if (first !== undefined) {
     const variable = first.instancePath.split('/')[1] ?? ''
-    const schema = (ConfigSchema.properties as unknown as Record<string, TSchema & Record<string, unknown>>)[variable]
-    const accepted = schema === undefined ? first.message : describeAccepted(schema)
-    throw new ConfigError(variable, `Invalid ${variable}=${JSON.stringify(raw[variable] ?? '')}: expected ${accepted} (${schema?.description ?? ''}).`)
+    const schema = properties[variable]
+    throw invalid(variable, raw[variable], schema === undefined ? first.message : describeAccepted(schema))
   }
   const config = value as Config
+  checkValues(config)
   checkGenesysSettings(config)
   return config
+}
+
+const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/
+const isHostName = (text: string) => isIP(text) !== 0 || HOST_NAME.test(text)
+
+/** A Standard Webhooks secret: whsec_ and the base64 of 24 to 64 random bytes. */
+function checkWhsec (variable: string, secret: string | undefined): void {
+  if (secret === undefined) return
+  const encoded = secret.slice('whsec_'.length)
+  const bytes = Buffer.from(encoded, 'base64')
+  if (bytes.toString('base64').replace(/=+$/, '') !== encoded.replace(/=+$/, '') || bytes.length < 24 || bytes.length > 64) {
+    throw new ConfigError(variable, `Invalid ${variable}=(value hidden): after whsec_ it must be the base64 of 24 to 64 random bytes (it decodes to ${bytes.length} bytes${bytes.toString('base64').replace(/=+$/, '') === encoded.replace(/=+$/, '') ? '' : ' and is not valid base64'}); make one with: echo "whsec_$(openssl rand -base64 32)".`)
+  }
+}
+
+/** Rules that need more than the schema: lists and secrets are checked item by item. */
+function checkValues (config: Config): void {
+  if (!isHostName(config.HOST)) throw invalid('HOST', config.HOST, 'an IP address or a host name (letters, digits, dots and hyphens), e.g. 0.0.0.0 or ::')
+  if (config.WEBHOOK_SECRET !== undefined) {
+    const secrets = config.WEBHOOK_SECRET.split(/\s+/).filter((s) => s !== '')
+    const short = secrets.findIndex((s) => s.length < 16)
+    if (short >= 0) {
+      throw new ConfigError('WEBHOOK_SECRET', `Invalid WEBHOOK_SECRET=(value hidden): secret ${short + 1} of ${secrets.length} is ${secrets[short]!.length} characters long; each must be at least 16 (several are separated by spaces while rotating; make one with openssl rand -base64 32).`)
+    }
+    if (new Set(secrets).size !== secrets.length) throw new ConfigError('WEBHOOK_SECRET', 'Invalid WEBHOOK_SECRET=(value hidden): the same secret is given twice; list each secret once.')
+  }
+  checkWhsec('WEBHOOK_SIGNING_SECRET', config.WEBHOOK_SIGNING_SECRET)
+  checkWhsec('CALLBACK_SIGNING_SECRET', config.CALLBACK_SIGNING_SECRET)
+  if (config.CALLBACK_ALLOWED_HOSTS !== undefined) {
+    const hosts = config.CALLBACK_ALLOWED_HOSTS.split(',').map((h) => h.trim())
+    const empty = hosts.findIndex((h) => h === '')
+    if (empty >= 0) throw invalid('CALLBACK_ALLOWED_HOSTS', config.CALLBACK_ALLOWED_HOSTS, `comma-separated host names with none empty (item ${empty + 1} of ${hosts.length} is empty)`)
+    const bad = hosts.find((h) => !isHostName(h))
+    if (bad !== undefined) throw invalid('CALLBACK_ALLOWED_HOSTS', config.CALLBACK_ALLOWED_HOSTS, `comma-separated host names (${JSON.stringify(bad)} is not one: no scheme, port or path)`)
+  }
+  if (config.API_KEYS !== undefined && config.API_KEYS_FILE !== undefined) {
+    throw new ConfigError('API_KEYS_FILE', 'API_KEYS_FILE is set together with API_KEYS: set one of them, not both (which would win is not obvious).')
+  }
 }
 
 /** Credentials come as a pair with somewhere to use them; without any, the sandbox stands in. */

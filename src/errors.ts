@@ -1,4 +1,38 @@
-/** Every error a caller can see carries a stable code; the HTTP status follows from it. */
+/**
+ * What a refusal of the domain means, whatever the transport: src/plugins/errors.ts is the one
+ * place that turns it into an HTTP status.
+ */
+export type Refusal =
+  /** The request breaks a rule; sending it again unchanged will fail again. */
+  | 'invalid'
+  /** What it names does not exist. */
+  | 'not_found'
+  /** The thing's current state does not allow it (now, or ever). */
+  | 'conflict'
+  /** Well-formed, but it contradicts what was asked before (e.g. a reused idempotency key). */
+  | 'unprocessable'
+
+/** An error of the domain (job use cases, kinds): a stable code and a message a person can act on. */
+export class DomainError extends Error {
+  readonly code: string
+  readonly refusal: Refusal
+  readonly details?: unknown
+
+  constructor (refusal: Refusal, code: string, message: string, details?: unknown) {
+    super(message)
+    this.name = 'DomainError'
+    this.refusal = refusal
+    this.code = code
+    this.details = details
+  }
+}
+
+export const invalid = (code: string, message: string, details?: unknown) => new DomainError('invalid', code, message, details)
+export const notFound = (code: string, message: string) => new DomainError('not_found', code, message)
+export const conflict = (code: string, message: string, details?: unknown) => new DomainError('conflict', code, message, details)
+export const unprocessable = (code: string, message: string) => new DomainError('unprocessable', code, message)
+
+/** An error of the HTTP layer (routes, plugins) that names its status itself, e.g. a 401. */
 export class AppError extends Error {
   readonly code: string
   readonly statusCode: number
@@ -15,7 +49,5 @@ export class AppError extends Error {
   }
 }
 
+/** A request the HTTP layer cannot parse (a header, a cursor). */
 export const badRequest = (code: string, message: string, details?: unknown) => new AppError(400, code, message, details)
-export const notFound = (code: string, message: string) => new AppError(404, code, message)
-export const conflict = (code: string, message: string, details?: unknown) => new AppError(409, code, message, details)
-export const unprocessable = (code: string, message: string) => new AppError(422, code, message)

@@ -41,7 +41,6 @@ export function machineLoad (): { loadAvg1m: number, cores: number } {
 
 export interface CommitCounters {
   commits: number
-  bookkeepingCommits: number
   transactions: number
 }
 
@@ -57,7 +56,6 @@ export async function commitCounters (url: string, headers: Record<string, strin
   }
   return {
     commits: read('orchestrator_sqlite_commits_total'),
-    bookkeepingCommits: read('orchestrator_sqlite_bookkeeping_commits_total'),
     transactions: read('orchestrator_sqlite_transactions_total')
   }
 }
@@ -65,7 +63,6 @@ export async function commitCounters (url: string, headers: Record<string, strin
 /** What happened between two readings: fsync'd commits and how many transactions each carried. */
 export function commitsBetween (before: CommitCounters, after: CommitCounters): CommitCounters & { transactionsPerCommit: number } {
   const commits = after.commits - before.commits
-  const bookkeepingCommits = after.bookkeepingCommits - before.bookkeepingCommits
   const transactions = after.transactions - before.transactions
-  return { commits, bookkeepingCommits, transactions, transactionsPerCommit: round(transactions / Math.max(1, commits + bookkeepingCommits), 2) }
+  return { commits, transactions, transactionsPerCommit: round(transactions / Math.max(1, commits), 2) }
 }

@@ -1,13 +1,12 @@
 import got from 'got'
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent'
-import type { FastifyBaseLogger } from 'fastify'
-import type { Kysely } from 'kysely'
-import type { Database } from '../store/schema.ts'
-import type { OutboxRepository, OutboxRow } from '../store/outbox-repository.ts'
-import type { EventsRepository } from '../store/events-repository.ts'
-import type { AuditRepository } from '../store/audit-repository.ts'
+import type { Logger } from '../logger.ts'
+import type { Clock } from '../clock.ts'
+import { createScheduler } from '../scheduler.ts'
+import type { Store } from '../store/database.ts'
+import type { OutboxRow } from '../store/outbox-repository.ts'
 import { signWebhook } from '../webhooks/verify.ts'
-import { checkCallbackTarget, CallbackRefused, type CallbackPolicy } from './target.ts'
+import { checkCallbackTarget, CallbackRefused, screeningLookup, type CallbackPolicy } from './target.ts'
 
 /**
  * Waits before each retry, after an immediate first attempt: about 22 h in all, then the message
@@ -22,12 +21,9 @@ export function retryDelay (attempt: number, scale: number, random = Math.random
 }
 
 export interface DelivererDeps {
-  db: Kysely<Database>
-  outbox: OutboxRepository
-  events: EventsRepository
-  audit: AuditRepository
-  log: FastifyBaseLogger
-  now: () => number
+  store: Store
+  log: Logger
+  clock: Clock
   policy: CallbackPolicy
   signingSecret: string
   timeoutMs: number
@@ -55,20 +51,21 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     followRedirect: false,
     throwHttpErrors: false,
     timeout: { request: deps.timeoutMs },
+    // The names are screened by our own judge as they are dialled; the agent checks again (and
+    // catches literal addresses), refusing special-purpose IPv6 ranges whatever they embed.
+    ...(deps.policy.allowPrivateNetworks ? {} : { dnsLookup: screeningLookup() as never }),
     agent: { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) }
   })
-  let timer: NodeJS.Timeout | undefined
-  const state = { running: false }
 
   async function attempt (row: OutboxRow): Promise<void> {
     const number = row.attempts + 1
-    const started = deps.now()
+    const started = deps.clock.now()
     let status: number | null = null
     let error: string | null = null
     let outcome: Outcome
     try {
       await checkCallbackTarget(row.url, deps.policy)
-      const at = new Date(deps.now())
+      const at = new Date(deps.clock.now())
       const res = await http.post(row.url, {
         body: row.payload,
         headers: {
@@ -93,18 +90,18 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     }
     const delay = outcome === 'retry' ? retryDelay(number, deps.backoffScale) : undefined
     if (outcome === 'retry' && delay === undefined) outcome = 'gave_up'
-    const now = deps.now()
+    const now = deps.clock.now()
     const final = outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'pending' : 'failed'
     const durationMs = now - started
-    await deps.db.transaction().execute(async (trx) => {
-      await deps.outbox.update(trx, row.id, {
+    await deps.store.transaction(async (tx) => {
+      await tx.outbox.update(row.id, {
         status: final,
         attempts: number,
         lastError: error,
         nextAttemptAt: delay === undefined ? now : now + delay,
         ...(outcome === 'delivered' ? { deliveredAt: now } : {})
       })
-      await deps.events.append(trx, row.jobId, 'callback', {
+      await tx.events.append(row.jobId, 'callback', {
         eventId: row.id,
         eventType: row.eventType,
         attempt: number,
@@ -114,7 +111,7 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
         ...(error === null ? {} : { error }),
         ...(delay === undefined ? {} : { nextAttemptAt: new Date(now + delay).toISOString() })
       }, now)
-      await deps.audit.append(trx, {
+      await tx.audit.append({
         event: 'callback.sent',
         jobId: row.jobId,
         actor: 'callbacks',
@@ -125,55 +122,28 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     deps.log.info({ jobId: row.jobId, eventId: row.id, attempt: number, status, outcome, durationMs }, 'callback attempt')
   }
 
-  const inFlight = new Set<Promise<void>>()
-  let claiming = false
-  let again = false
-
-  /** Claims due messages while fewer than CONCURRENCY are being sent, then sleeps until the next is due. */
-  async function pump (): Promise<void> {
-    if (claiming) { again = true; return }
-    claiming = true
-    try {
-      while (state.running) {
-        again = false
-        while (state.running && inFlight.size < CONCURRENCY) {
-          const row = await deps.outbox.claimDue(deps.now(), LEASE_MS)
-          if (row === undefined) break
-          const sending: Promise<void> = attempt(row)
-            .catch((err) => { deps.log.error({ err, eventId: row.id }, 'callback attempt could not be recorded') })
-            .finally(() => { inFlight.delete(sending); void pump() })
-          inFlight.add(sending)
-        }
-        if (!state.running) break
-        const due = await deps.outbox.nextDueAt()
-        // A wake that came while we were reading may be for a message this read missed.
-        if (again) continue
-        schedule(due === undefined ? deps.pollMs : Math.max(0, Math.min(deps.pollMs, due - deps.now())))
-        break
-      }
-    } catch (err) {
-      if (state.running) deps.log.error({ err }, 'callback delivery failed')
-      schedule(deps.pollMs)
-    } finally {
-      claiming = false
+  // Claiming pushes a message's next attempt LEASE_MS ahead, so each is sent by one process at a time.
+  const scheduler = createScheduler<OutboxRow>({
+    claim: async () => await deps.store.outbox.claimDue(deps.clock.now(), LEASE_MS),
+    nextDueAt: deps.store.outbox.nextDueAt,
+    run: async (row) => {
+      await attempt(row).catch((err) => { deps.log.error({ err, eventId: row.id }, 'callback attempt could not be recorded') })
     }
-  }
-
-  function schedule (delayMs: number): void {
-    clearTimeout(timer)
-    if (state.running) timer = setTimeout(() => { void pump() }, delayMs)
-  }
+  }, {
+    concurrency: CONCURRENCY,
+    pollMs: deps.pollMs,
+    clock: deps.clock,
+    onError: (err) => { deps.log.error({ err }, 'callback delivery failed') }
+  })
 
   return {
-    start (): void {
-      state.running = true
-      void pump()
-    },
-    wake (): void { if (state.running) void pump() },
+    start: scheduler.start,
+    /** A message may be due now (a job finished): look at once. */
+    wake: scheduler.wake,
+    /** Stops claiming and waits for the attempts in flight. */
     async stop (): Promise<void> {
-      state.running = false
-      clearTimeout(timer)
-      await Promise.allSettled([...inFlight])
+      scheduler.stop()
+      await scheduler.settled()
     }
   }
 }

@@ -1,23 +1,16 @@
-import type { Kysely } from 'kysely'
 import { canonicalJson, sha256Hex } from '../canonical.ts'
-import type { Database } from '../store/schema.ts'
-import type { JobRow, JobsRepository } from '../store/jobs-repository.ts'
-import type { EventsRepository } from '../store/events-repository.ts'
-import type { AuditRepository } from '../store/audit-repository.ts'
-import type { OutboxRepository } from '../store/outbox-repository.ts'
-import type { EffectsRepository } from '../store/effects-repository.ts'
+import type { Store } from '../store/database.ts'
+import type { JobRow } from '../store/jobs-repository.ts'
 import { REMOTE_OUTCOME_UNKNOWN, type JobError, type JobKind, type JobStatus } from './kind.ts'
 import { toJobResource } from './resource.ts'
 
+/** What a finished job is reported as, after its terminal transaction committed. */
+export interface FinishedJob { kind: string, status: string, durationMs: number, cacheHit: boolean | null }
+
 export interface FinishDeps {
-  db: Kysely<Database>
-  jobs: JobsRepository
-  events: EventsRepository
-  audit: AuditRepository
-  outbox: OutboxRepository
-  effects: EffectsRepository
-  /** Told after the terminal transaction commits, e.g. for metrics. */
-  onFinished?: (job: { kind: string, status: string, durationMs: number, result: unknown }) => void
+  store: Store
+  /** Told after the terminal transaction commits (metrics, waking the callback deliverer). */
+  onFinished?: (job: FinishedJob) => void
 }
 
 export interface Finish {
@@ -41,8 +34,16 @@ export interface Finish {
 export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> {
   const { row, status, now } = f
   const state = f.state ?? JSON.parse(row.state)
-  const finished = await deps.db.transaction().execute(async (trx) => {
+  const reported = status === 'succeeded' ? f.kind?.metrics?.fromResult(f.result) : undefined
+  // A cancel is the canceller's act; any other end is the run of the job its submitter asked for.
+  const canceller = status === 'cancelled' && row.cancelledBy !== null ? JSON.parse(row.cancelledBy) as { key: string, team: string } : undefined
+  const actor = canceller ?? { key: row.caller, team: row.team }
+  const cacheHit = reported?.cacheHit ?? null
+  const finished = await deps.store.transaction(async (tx) => {
     const patch = {
+      cancelledBy: row.cancelledBy,
+      cacheHit: cacheHit === null ? null : cacheHit ? 1 : 0,
+      callLatencyMs: reported?.callLatencyMs === null || reported?.callLatencyMs === undefined ? null : Math.round(reported.callLatencyMs),
       status,
       state: JSON.stringify(state),
       result: f.result === undefined ? null : JSON.stringify(f.result),
@@ -55,24 +56,25 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
       leaseExpiresAt: null
     }
     const applied = f.fence === 'idle'
-      ? await deps.jobs.updateIfIdle(trx, row.id, patch)
-      : await deps.jobs.fencedUpdate(trx, row.id, f.fence, patch)
+      ? await tx.jobs.updateIfIdle(row.id, patch)
+      : await tx.jobs.fencedUpdate(row.id, f.fence, patch)
     if (!applied) return false
 
     const durationMs = now - row.createdAt
     // Marks still standing name calls that were sent and whose outcome was never recorded.
-    const unsettled = (await deps.effects.settle(trx, row.id)).map((e) => e.key)
+    const unsettled = (await tx.effects.settle(row.id)).map((e) => e.key)
     const mayHaveRun = f.error?.code === REMOTE_OUTCOME_UNKNOWN || unsettled.length > 0
-    for (const entry of f.extraEvents ?? []) await deps.events.append(trx, row.id, entry.type, entry.data, now)
-    await deps.events.append(trx, row.id, 'status', { from: row.status, to: status, ...(f.error ? { error: f.error } : {}) }, now)
+    for (const entry of f.extraEvents ?? []) await tx.events.append(row.id, entry.type, entry.data, now)
+    await tx.events.append(row.id, 'status', { from: row.status, to: status, ...(f.error ? { error: f.error } : {}), ...(canceller === undefined ? {} : { by: canceller }) }, now)
     const input = JSON.parse(row.input)
-    await deps.audit.append(trx, {
+    await tx.audit.append({
       event: `job.${status}`,
       jobId: row.id,
       kind: row.kind,
-      actor: row.caller,
+      actor: actor.key,
       details: {
         status,
+        actor,
         durationMs,
         attempts: row.claims,
         step: row.step,
@@ -86,7 +88,7 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
     if (row.callbackUrl !== null) {
       const job = toJobResource({ ...row, ...patch })
       const own = status === 'succeeded' ? f.kind?.callbackPayload?.(f.result, { id: row.id, finishedAt: job.finishedAt ?? '' }) : undefined
-      await deps.outbox.enqueue(trx, {
+      await tx.outbox.enqueue({
         jobId: row.id,
         eventType: `job.${status}`,
         url: row.callbackUrl,
@@ -95,6 +97,6 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
     }
     return true
   })
-  if (finished) deps.onFinished?.({ kind: row.kind, status, durationMs: now - row.createdAt, result: f.result })
+  if (finished) deps.onFinished?.({ kind: row.kind, status, durationMs: now - row.createdAt, cacheHit })
   return finished
 }

@@ -1,10 +1,9 @@
 import type { TObject, Static } from 'typebox'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from '../logger.ts'
+import type { JobStatus } from '../schemas/job.ts'
 
-export const JOB_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'timed_out'] as const
-export type JobStatus = typeof JOB_STATUSES[number]
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
-export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status)
+export { isTerminal, JOB_STATUSES, TERMINAL_STATUSES, type JobStatus } from '../schemas/job.ts'
+
 /** The code of a job that stopped because a side effect may have run without our knowing. */
 export const REMOTE_OUTCOME_UNKNOWN = 'REMOTE_OUTCOME_UNKNOWN'
 
@@ -34,11 +33,7 @@ export class StepError extends Error {
 export type TimelineEntries = Array<{ type: string, data: Record<string, unknown> }>
 
 export type StepOutcome<S> =
-  /**
-   * `replayable`: the step changed nothing outside (it only read), so running it again is harmless
-   * and its transition is committed as bookkeeping (src/store/bookkeeping.ts), without an fsync.
-   */
-  | { type: 'next', step: string, state: S, remoteRef?: string, timeline?: TimelineEntries, replayable?: boolean }
+  | { type: 'next', step: string, state: S, remoteRef?: string, timeline?: TimelineEntries }
   | { type: 'wait', step: string, state: S, until: number, reason: string, remoteRef?: string, timeline?: TimelineEntries }
   | { type: 'succeed', result: unknown, state?: S }
   | { type: 'fail', error: JobError, state?: S }
@@ -67,7 +62,7 @@ export interface StepContext<I, S> {
   attemptsLeft: number
   /** Aborted on cancellation, deadline, lost lease or shutdown: pass it to every remote call. */
   signal: AbortSignal
-  log: FastifyBaseLogger
+  log: Logger
   now (): number
   /** Appends to the job's timeline; refused once the lease is lost. */
   event (type: string, data: Record<string, unknown>): Promise<void>
@@ -95,12 +90,58 @@ export interface StepContext<I, S> {
   }
   /** Every item recorded so far, by index. */
   loadItems (): Promise<Map<number, unknown>>
-  /** The newest inbound webhook payload for this job from `source`, if any. */
-  latestWebhook (source: string): Promise<Record<string, unknown> | undefined>
+  /** The newest inbound webhook payload for this job from the kind's receiver at `path`, if any. */
+  latestWebhook (path: string): Promise<Record<string, unknown> | undefined>
 }
 
 export interface SubmissionContext {
   caller: string
+}
+
+/** What an inbound webhook event means for the job it names. */
+export interface ReceivedEvent {
+  /** e.g. `flow.node.enter`, `evaluation.completed`: counted in metrics and named in the audit record. */
+  eventType: string
+  /** The job the event names directly, if any. */
+  jobId?: string | null
+  /** The remote object it is about (a flow execution, an evaluation), to find the job by (its `remoteRef`). */
+  remoteRef?: string | null
+  /** The entry it adds to the job's timeline. */
+  timeline: { type: string, data: Record<string, unknown> }
+  /** Bring the waiting job forward so it acts on the event at once. */
+  wake: boolean
+  /** What the audit record keeps (masked when written). */
+  auditDetails: Record<string, unknown>
+}
+
+/**
+ * A webhook receiver a kind brings: served at `POST /v1/webhooks/genesys/<path>`, authenticated by
+ * the shared secret (and a Standard Webhooks signature when one is sent), stored before the 200.
+ * Its events reach the kind's steps through `ctx.latestWebhook(receiver.path)`.
+ */
+export interface KindReceiver<B extends TObject = TObject> {
+  path: string
+  summary: string
+  description: string
+  body: B
+  /** A valid Standard Webhooks signature alone authenticates a sender (the LLM gateway signs). */
+  signatureAlone: boolean
+  /** The event id when the sender puts one in the body; otherwise `webhook-id`, else a hash of the body. */
+  eventIdOf?: (body: Static<B>) => string | undefined
+  /** What the event means; throw `invalid(code, message)` for an event that can name no job. */
+  event: (body: Static<B>, ctx: { log: Logger }) => ReceivedEvent
+}
+
+/** Where a receiver's events are stored and found: `genesys.<path>`. */
+export const receiverSource = (path: string): string => `genesys.${path}`
+
+/**
+ * What the metrics learn from a succeeded job: whether a result cache answered it, and how long
+ * its one Genesys action took. A kind that says so is reported with its calls and their mean
+ * latency in `/v1/metrics`.
+ */
+export interface KindMetrics {
+  fromResult: (result: unknown) => { cacheHit: boolean | null, callLatencyMs: number | null }
 }
 
 /** A job kind: a name, a body schema, checks run at submission, and the steps that do the work. */
@@ -115,7 +156,7 @@ export interface JobKind<B extends TObject = TObject, S = any> {
    * (e.g. a field Genesys has no counterpart for): sending one is answered with that reason.
    */
   retiredFields?: Record<string, string>
-  /** Semantic checks beyond the schema; throw an AppError (400) to reject the submission. */
+  /** Semantic checks beyond the schema; throw `invalid(code, message)` (src/errors.ts) to refuse the submission. */
   validate?: (body: Static<B>, ctx: SubmissionContext) => void | Promise<void>
   /** Overall deadline of the job in ms; the engine default applies when absent. */
   deadlineMs?: (body: Static<B>) => number | undefined
@@ -128,15 +169,20 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   bodyLimit?: number
   /** The body of the completion callback for a succeeded job, when the kind has its own format. */
   callbackPayload?: (result: unknown, job: { id: string, finishedAt: string }) => unknown
+  /** Webhook receivers this kind brings (served under /v1/webhooks/genesys/). */
+  receivers?: readonly KindReceiver[]
+  /** What its results tell the metrics (cache hits, the latency of its Genesys call). */
+  metrics?: KindMetrics
 }
 
 /**
  * Go on to `step`; `remoteRef` names the remote object the job now follows, so webhooks find it;
  * `timeline` entries are written in the same commit as the step transition.
  */
-export const next = <S>(step: string, state: S, options: { remoteRef?: string, timeline?: TimelineEntries, replayable?: boolean } = {}): StepOutcome<S> =>
+export const next = <S>(step: string, state: S, options: { remoteRef?: string, timeline?: TimelineEntries } = {}): StepOutcome<S> =>
   ({ type: 'next', step, state, ...options })
-export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now = Date.now(), remoteRef?: string): StepOutcome<S> =>
+/** Park the job until `delayMs` after `now`, which is the step's `ctx.now()` (the service clock). */
+export const waitFor = <S>(step: string, state: S, delayMs: number, reason: string, now: number, remoteRef?: string): StepOutcome<S> =>
   ({ type: 'wait', step, state, until: now + Math.max(0, delayMs), reason, remoteRef })
 export const succeed = <S>(result: unknown, state?: S): StepOutcome<S> => ({ type: 'succeed', result, state })
 export const fail = <S>(code: string, message: string, extra: Partial<JobError> = {}, state?: S): StepOutcome<S> =>

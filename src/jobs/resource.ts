@@ -1,6 +1,8 @@
 import type { JobRow } from '../store/jobs-repository.ts'
-import type { JobResource } from '../schemas/job.ts'
-import type { JobStatus } from './kind.ts'
+import type { JobEventRow } from '../store/events-repository.ts'
+import type { JobEventResource, JobResource, JobStatus } from '../schemas/job.ts'
+
+export type { JobEventResource } from '../schemas/job.ts'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms))
@@ -12,6 +14,7 @@ export function toJobResource (row: JobRow): JobResource {
     kind: row.kind,
     status: row.status as JobStatus,
     submittedBy: row.caller,
+    team: row.team,
     input: JSON.parse(row.input),
     labels: JSON.parse(row.labels),
     callbackUrl: row.callbackUrl,
@@ -30,3 +33,11 @@ export function toJobResource (row: JobRow): JobResource {
   if (row.error !== null) resource.error = JSON.parse(row.error)
   return resource
 }
+
+/** One timeline entry as callers see it. */
+export const toEventResource = (e: JobEventRow): JobEventResource => ({
+  seq: e.seq,
+  at: new Date(e.at).toISOString(),
+  type: e.type,
+  data: JSON.parse(e.data) as Record<string, unknown>
+})

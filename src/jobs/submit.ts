@@ -1,56 +1,112 @@
 import { v7 as uuidv7 } from 'uuid'
-import type { Kysely } from 'kysely'
 import { canonicalJson, sha256Hex } from '../canonical.ts'
-import { conflict, unprocessable } from '../errors.ts'
-import type { Database } from '../store/schema.ts'
-import type { JobRow, JobsRepository } from '../store/jobs-repository.ts'
-import type { EventsRepository } from '../store/events-repository.ts'
+import { conflict, invalid, unprocessable } from '../errors.ts'
+import { CallbackRefused, checkCallbackTarget, type CallbackPolicy } from '../callbacks/target.ts'
+import type { Repositories, Store } from '../store/database.ts'
+import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
 import type { JobKind } from './kind.ts'
+import { actorRecord, type Actor } from './actor.ts'
 import { toJobResource } from './resource.ts'
 
 export interface SubmitDeps {
-  db: Kysely<Database>
-  jobs: JobsRepository
-  events: EventsRepository
+  store: Store
   now: () => number
+  callbackPolicy: CallbackPolicy
   jobMaxDurationMs: number
   idempotencyTtlMs: number
-  /**
-   * Called once the new job is written, before its commit. On SQLite a worker woken here claims
-   * the job in the same group commit as the submission: one fsync for both.
-   */
-  onWritten?: () => void
 }
 
 export interface SubmitRequest {
   kind: JobKind
   body: Record<string, unknown>
-  caller: string
+  /** Who submits: the job and the idempotency key belong to its team. */
+  actor: Actor
   idempotencyKey?: string
 }
 
-export interface SubmitAnswer {
-  statusCode: number
+export interface Submitted {
   job: JobResource
+  /** The key had been used before with this body: `job` is the first answer, nothing new was created. */
   replayed: boolean
 }
 
 /**
- * Accepting a job only changes our own database, so the idempotency key, the job and its first
- * timeline entry are written in one transaction: a key can never point at a job that does not exist.
+ * Refuses the fields a kind retired, with the reason for each. Run before the body is checked
+ * against the schema, which does not list them and would only call them unknown.
  */
-export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Promise<SubmitAnswer> {
-  const { kind, caller, idempotencyKey } = request
+export function refuseRetiredFields (kind: JobKind, body: unknown): void {
+  if (body === null || typeof body !== 'object') return
+  const sent = Object.entries(kind.retiredFields ?? {}).filter(([field]) => Object.hasOwn(body, field))
+  if (sent.length > 0) {
+    throw invalid('FIELD_RETIRED', sent.map(([field, why]) => `${field} is not accepted: ${why}; remove it`).join('. '), { fields: sent.map(([f]) => f) })
+  }
+}
+
+/**
+ * Accepts a job: the kind's own checks and the callback target first, then the idempotency key,
+ * the job and its first timeline entry in one transaction, so a key can never point at a job that
+ * does not exist. Only our own database changes, so a failed submission can simply be sent again.
+ */
+export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Promise<Submitted> {
+  const { kind, actor, idempotencyKey } = request
+  if (kind.validate !== undefined) await kind.validate(request.body as never, { caller: actor.key })
   const { callbackUrl, labels, ...input } = request.body as { callbackUrl?: string, labels?: Record<string, string> }
+  if (typeof callbackUrl === 'string') await refuseCallbackTarget(callbackUrl, deps.callbackPolicy)
+  const row = newJobRow(deps, kind, actor, input, labels, callbackUrl)
+  const job = toJobResource(row)
+  const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body }))
+  const now = row.createdAt
+
+  return await deps.store.transaction(async (tx) => {
+    if (idempotencyKey !== undefined) {
+      const earlier = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
+      if (earlier !== undefined) return earlier
+      const claimed = await tx.idempotency.claim({
+        team: actor.team,
+        key: idempotencyKey,
+        fingerprint,
+        jobId: row.id,
+        answer: JSON.stringify(job),
+        createdAt: now,
+        expiresAt: now + deps.idempotencyTtlMs
+      })
+      if (!claimed) {
+        // Another request with this key committed between our read and our insert.
+        const raced = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
+        if (raced !== undefined) return raced
+        throw conflict('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry it unchanged shortly')
+      }
+    }
+    await tx.jobs.insert(row)
+    await tx.labels.add(row.id, labels ?? {})
+    await tx.events.append(row.id, 'status', { to: 'queued', by: actorRecord(actor) }, now)
+    return { job, replayed: false }
+  })
+}
+
+async function refuseCallbackTarget (url: string, policy: CallbackPolicy): Promise<void> {
+  try {
+    await checkCallbackTarget(url, policy)
+  } catch (err) {
+    if (err instanceof CallbackRefused) throw invalid('CALLBACK_URL_REFUSED', err.message)
+    throw err
+  }
+}
+
+function newJobRow (deps: SubmitDeps, kind: JobKind, actor: Actor, input: Record<string, unknown>,
+  labels: Record<string, string> | undefined, callbackUrl: string | undefined): JobRow {
   const now = deps.now()
   const deadlineMs = Math.min(kind.deadlineMs?.(input as never) ?? deps.jobMaxDurationMs, deps.jobMaxDurationMs)
-  const row: JobRow = {
+  return {
     // Time-ordered ids keep "newest first" stable for jobs created in the same millisecond.
     id: uuidv7(),
     kind: kind.name,
     status: 'queued',
-    caller,
+    caller: actor.key,
+    team: actor.team,
+    cancelledBy: null,
+    wokenAt: null,
     input: JSON.stringify(input),
     labels: JSON.stringify(labels ?? {}),
     callbackUrl: callbackUrl ?? null,
@@ -73,49 +129,21 @@ export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Prom
     startedAt: null,
     finishedAt: null,
     updatedAt: now,
-    remoteRef: null
+    remoteRef: null,
+    cacheHit: null,
+    callLatencyMs: null
   }
-  const job = toJobResource(row)
-  const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body }))
-
-  return await deps.db.transaction().execute(async (trx) => {
-    if (idempotencyKey !== undefined) {
-      const earlier = await earlierAnswer(trx, caller, idempotencyKey, fingerprint, now)
-      if (earlier !== undefined) return earlier
-      const claimed = await trx.insertInto('idempotencyKeys').values({
-        caller,
-        key: idempotencyKey,
-        fingerprint,
-        jobId: row.id,
-        statusCode: 202,
-        response: JSON.stringify(job),
-        createdAt: now,
-        expiresAt: now + deps.idempotencyTtlMs
-      }).onConflict((oc) => oc.columns(['caller', 'key']).doNothing()).returning('key').executeTakeFirst()
-      if (claimed === undefined) {
-        // Another request with this key committed between our read and our insert.
-        const raced = await earlierAnswer(trx, caller, idempotencyKey, fingerprint, now)
-        if (raced !== undefined) return raced
-        throw conflict('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry it unchanged shortly')
-      }
-    }
-    await deps.jobs.insert(trx, row, labels ?? {})
-    await deps.events.append(trx, row.id, 'status', { to: 'queued', caller }, now)
-    deps.onWritten?.()
-    return { statusCode: 202, job, replayed: false }
-  })
 }
 
-async function earlierAnswer (trx: Kysely<Database>, caller: string, key: string, fingerprint: string, now: number): Promise<SubmitAnswer | undefined> {
-  const existing = await trx.selectFrom('idempotencyKeys').selectAll()
-    .where('caller', '=', caller).where('key', '=', key).executeTakeFirst()
+async function earlierAnswer (tx: Repositories, team: string, key: string, fingerprint: string, now: number): Promise<Submitted | undefined> {
+  const existing = await tx.idempotency.find(team, key)
   if (existing === undefined) return undefined
   if (existing.expiresAt <= now) {
-    await trx.deleteFrom('idempotencyKeys').where('caller', '=', caller).where('key', '=', key).execute()
+    await tx.idempotency.remove(team, key)
     return undefined
   }
   if (existing.fingerprint !== fingerprint) {
     throw unprocessable('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body; use a new key for a new request')
   }
-  return { statusCode: existing.statusCode, job: JSON.parse(existing.response), replayed: true }
+  return { job: JSON.parse(existing.answer) as JobResource, replayed: true }
 }

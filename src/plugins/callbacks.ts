@@ -21,10 +21,9 @@ export default fp<{ startWorkers: boolean }>(async (app, opts) => {
     app.log.warn('CALLBACK_SIGNING_SECRET is not set: callbacks are signed with a secret made at start, which receivers cannot know')
   }
   const deliverer = createCallbackDeliverer({
-    db: app.store.db,
-    ...app.repos,
+    store: app.store,
     log: app.log.child({ component: 'callbacks' }),
-    now: app.now,
+    clock: app.clock,
     policy,
     signingSecret: config.CALLBACK_SIGNING_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`,
     timeoutMs: config.CALLBACK_TIMEOUT_MS,

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
-import { AppError } from '../errors.ts'
+import { AppError, DomainError, type Refusal } from '../errors.ts'
 
 interface ValidationIssue {
   keyword: string
@@ -73,9 +73,21 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH'
 }
 
+/** The HTTP status of each kind of domain refusal: the one place where the domain meets HTTP. */
+export const REFUSAL_STATUS: Readonly<Record<Refusal, number>> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  unprocessable: 422
+}
+
 /** One error body for every 4xx and 5xx: `{ statusCode, code, message, details? }`. */
 export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof DomainError) {
+      const status = REFUSAL_STATUS[err.refusal]
+      return reply.code(status).send({ statusCode: status, code: err.code, message: err.message, details: err.details })
+    }
     if (err instanceof AppError) {
       if (err.headers !== undefined) void reply.headers(err.headers)
       return reply.code(err.statusCode).send({ statusCode: err.statusCode, code: err.code, message: err.message, details: err.details })

@@ -71,8 +71,8 @@ export default fp(async (app) => {
         app.telemetry.genesysPauseSeconds.inc(pauseMs / 1000)
       },
       tokenRefresh: ({ outcome }) => app.telemetry.genesysTokenRefreshes.inc({ outcome })
-    },
-    now: app.now
+    }
+    // Wall time, not the service clock: pacing, retries and token lifetimes follow the real API.
   })
   app.decorate('genesys', genesys)
   app.decorate('genesysMode', sandbox === undefined ? 'live' : 'sandbox')

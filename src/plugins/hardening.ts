@@ -15,7 +15,7 @@ export default fp(async (app) => {
     timeWindow: 60_000,
     // After authentication, so a key is limited as itself wherever it calls from.
     hook: 'preHandler',
-    keyGenerator: (request) => (request.caller !== 'anonymous' ? `key:${request.caller}` : `ip:${request.ip}`),
+    keyGenerator: (request) => (request.actor.key !== 'anonymous' ? `key:${request.actor.key}` : `ip:${request.ip}`),
     allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? '') || (request.routeOptions.url ?? '').startsWith('/docs'),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,

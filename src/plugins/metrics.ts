@@ -23,23 +23,13 @@ export default fp(async (app) => {
     labelNames: ['status'],
     registers: [registry],
     async collect () {
-      const rows = await app.store.db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', 'in', ['queued', 'running', 'waiting']).groupBy('status').execute()
+      const counts = await app.store.stats.unfinishedByStatus()
       this.reset()
-      for (const status of ['queued', 'running', 'waiting']) this.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0))
+      for (const [status, n] of Object.entries(counts)) this.set({ status }, n)
     }
   })
-  const commitStats = app.store.commitStats
-  if (commitStats !== undefined) {
-    // SQLite group commit: transactions ÷ commits is how many writes shared each fsync.
-    const counters = [
-      ['orchestrator_sqlite_commits_total', 'SQLite commits (one fsync each), each carrying one or more transactions', () => commitStats.commits],
-      ['orchestrator_sqlite_bookkeeping_commits_total', 'SQLite commits of bookkeeping only (claims, lease renewals), made without an fsync', () => commitStats.lightCommits],
-      ['orchestrator_sqlite_transactions_total', 'Transactions made durable by SQLite group commits', () => commitStats.transactions]
-    ] as const
-    for (const [name, help, read] of counters) {
-      registry.registerMetric(new client.Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))
-    }
+  for (const { name, help, read } of app.store.counters) {
+    registry.registerMetric(new client.Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))
   }
   // fastify-metrics is CommonJS: its plugin is the module's default export.
   await app.register(fastifyMetrics.default, {

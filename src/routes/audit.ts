@@ -2,8 +2,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest } from '../errors.ts'
-import { errorResponses } from '../schemas/common.ts'
-import { bearerSecurity } from '../plugins/auth.ts'
+import { bearerSecurity, errorResponses } from '../schemas/common.ts'
 import type { AuditFilter, AuditRow } from '../store/audit-repository.ts'
 
 const toResource = (row: AuditRow) => ({
@@ -53,7 +52,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor } = request.query
-    const rows = await app.repos.audit.query(toFilter(request.query), limit + 1, cursor === undefined ? undefined : Number(cursor))
+    const rows = await app.store.audit.query(toFilter(request.query), limit + 1, cursor === undefined ? undefined : Number(cursor))
     const page = rows.slice(0, limit)
     return { items: page.map(toResource), nextCursor: rows.length > limit ? String(page[page.length - 1]!.seq) : null }
   })
@@ -73,7 +72,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const records = app.repos.audit.iterate(toFilter(request.query))
+    const records = app.store.audit.iterate(toFilter(request.query))
     const lines = Readable.from((async function * () {
       for await (const row of records) yield JSON.stringify(toResource(row)) + '\n'
     })())
@@ -100,7 +99,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         })
       }
     }
-  }, async () => await app.repos.audit.verify())
+  }, async () => await app.store.audit.verify())
 }
 
 export default routes

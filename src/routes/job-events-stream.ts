@@ -1,15 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { JobEventRow } from '../store/events-repository.ts'
-import { isTerminal } from '../jobs/kind.ts'
-
-export const toEventResource = (e: JobEventRow) => ({
-  seq: e.seq,
-  at: new Date(e.at).toISOString(),
-  type: e.type,
-  data: JSON.parse(e.data) as Record<string, unknown>
-})
+import { isTerminal } from '../schemas/job.ts'
 
 const HEARTBEAT_MS = 15_000
+const BATCH = 500
 
 /** Server-Sent Events: everything after `after`, then live entries until the job is terminal. */
 export async function streamJobEvents (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, jobId: string, after: number): Promise<void> {
@@ -24,20 +17,20 @@ export async function streamJobEvents (app: FastifyInstance, request: FastifyReq
   const gone = new AbortController()
   request.raw.once('close', () => gone.abort())
   let cursor = after
+  // Heartbeats keep proxies from closing an idle stream: wall time, whatever the service's clock.
   let lastWrite = Date.now()
   try {
     while (!gone.signal.aborted) {
       // Read the status before the events: a terminal status is committed with its last events.
-      const job = await app.repos.jobs.get(jobId)
+      const job = await app.jobs.find(request.actor, jobId)
       for (;;) {
-        const batch = await app.repos.events.list(jobId, cursor, 500)
+        const batch = await app.jobs.timeline(request.actor, jobId, cursor, BATCH)
         for (const event of batch) {
-          const resource = toEventResource(event)
-          raw.write(`id: ${resource.seq}\nevent: ${resource.type}\ndata: ${JSON.stringify(resource)}\n\n`)
+          raw.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
           cursor = event.seq
           lastWrite = Date.now()
         }
-        if (batch.length < 500) break
+        if (batch.length < BATCH) break
       }
       if (job === undefined || isTerminal(job.status)) {
         raw.write(`event: end\ndata: ${JSON.stringify({ status: job?.status ?? null })}\n\n`)
@@ -47,7 +40,7 @@ export async function streamJobEvents (app: FastifyInstance, request: FastifyReq
         raw.write(': keep-alive\n\n')
         lastWrite = Date.now()
       }
-      await app.notifier.nextChange(jobId, 1000, gone.signal)
+      await app.jobs.nextChange(jobId, 1000, gone.signal)
     }
   } catch (err) {
     request.log.warn({ err, jobId }, 'event stream ended early')

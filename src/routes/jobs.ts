@@ -1,17 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type TObject } from 'typebox'
-import { badRequest, conflict, notFound } from '../errors.ts'
-import { errorResponses, Labels } from '../schemas/common.ts'
-import { JobListSchema, JobStatusSchema } from '../schemas/job.ts'
-import { submitJob } from '../jobs/submit.ts'
-import { toJobResource } from '../jobs/resource.ts'
-import { finishJob } from '../jobs/finish.ts'
-import { jobFinishedMetrics } from '../plugins/engine.ts'
-import { isTerminal, type JobKind } from '../jobs/kind.ts'
-import { streamJobEvents, toEventResource } from './job-events-stream.ts'
-import { bearerSecurity } from '../plugins/auth.ts'
+import { badRequest } from '../errors.ts'
+import { bearerSecurity, errorResponses, Labels } from '../schemas/common.ts'
+import { isTerminal, JobListSchema, JobStatusSchema } from '../schemas/job.ts'
+import { refuseRetiredFields } from '../jobs/submit.ts'
+import type { JobKind } from '../jobs/kind.ts'
+import { streamJobEvents } from './job-events-stream.ts'
 import { guardBody } from './body-guard.ts'
-import { CallbackRefused, checkCallbackTarget } from '../callbacks/target.ts'
 
 const JobIdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The job id' }) })
 
@@ -52,18 +47,10 @@ function decodeCursor (raw: string): Cursor {
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  // SQLite: this process's workers see the job before it is committed, so their claim can share
-  // the submission's commit. PostgreSQL: other connections see it only after, so wake them then.
-  const wakeBeforeCommit = app.store.dialect === 'sqlite'
-  for (const kind of app.kinds.values()) {
-    const retired = Object.entries(kind.retiredFields ?? {})
+  for (const kind of app.jobs.kinds.values()) {
     app.post(`/v1/jobs/${kind.name}`, {
       config: { scope: 'jobs:write' },
-      preValidation: [guardBody, async (request) => {
-        const body = request.body as Record<string, unknown> | null
-        const sent = retired.filter(([field]) => body !== null && typeof body === 'object' && Object.hasOwn(body, field))
-        if (sent.length > 0) throw badRequest('FIELD_RETIRED', sent.map(([field, why]) => `${field} is not accepted: ${why}; remove it`).join('. '), { fields: sent.map(([f]) => f) })
-      }],
+      preValidation: [guardBody, async (request) => { refuseRetiredFields(kind, request.body) }],
       ...(kind.bodyLimit === undefined ? {} : { bodyLimit: kind.bodyLimit }),
       schema: {
         tags: ['Jobs'],
@@ -79,30 +66,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }, async (request, reply) => {
       const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key'])
-      const body = request.body as Record<string, unknown>
-      if (kind.validate !== undefined) await kind.validate(body as never, { caller: request.caller })
-      if (typeof body.callbackUrl === 'string') {
-        try {
-          await checkCallbackTarget(body.callbackUrl, app.callbackPolicy)
-        } catch (err) {
-          if (err instanceof CallbackRefused) throw badRequest('CALLBACK_URL_REFUSED', err.message)
-          throw err
-        }
-      }
-      const answer = await submitJob({
-        db: app.store.db,
-        ...app.repos,
-        now: app.now,
-        jobMaxDurationMs: app.config.JOB_MAX_DURATION_MS,
-        idempotencyTtlMs: app.config.IDEMPOTENCY_TTL_HOURS * 3_600_000,
-        ...(wakeBeforeCommit ? { onWritten: app.wakeWorkers } : {})
-      }, { kind, body, caller: request.caller, idempotencyKey })
-      if (!answer.replayed) {
-        app.telemetry.jobsSubmitted.inc({ kind: kind.name })
-        if (!wakeBeforeCommit) app.wakeWorkers()
-      }
-      if (answer.replayed) void reply.header('idempotent-replayed', 'true')
-      return reply.code(answer.statusCode as 202).header('location', `/v1/jobs/${answer.job.id}`).send(answer.job)
+      const { job, replayed } = await app.jobs.submit({ kind, body: request.body as Record<string, unknown>, actor: request.actor, idempotencyKey })
+      if (replayed) void reply.header('idempotent-replayed', 'true')
+      return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job)
     })
   }
 
@@ -120,18 +86,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Ref('Job'), ...errorResponses(400, 401, 403, 404) }
     }
   }, async (request) => {
-    const { id } = request.params
-    const until = app.now() + (request.query.waitSeconds ?? 0) * 1000
     const gone = new AbortController()
     request.raw.once('close', () => gone.abort())
-    for (;;) {
-      const row = await app.repos.jobs.get(id)
-      if (row === undefined) throw notFound('JOB_NOT_FOUND', `No job with id ${id}`)
-      const remaining = until - app.now()
-      if (isTerminal(row.status) || remaining <= 0 || gone.signal.aborted) return toJobResource(row)
-      // Changes made by this process wake us at once; other replicas' changes are seen within a second.
-      await app.notifier.nextChange(id, Math.min(remaining, 1000), gone.signal)
-    }
+    return await app.jobs.wait(request.actor, request.params.id, (request.query.waitSeconds ?? 0) * 1000, gone.signal)
   })
 
   app.get('/v1/jobs', {
@@ -140,6 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['Jobs'],
       security: bearerSecurity,
       summary: 'List jobs, newest first',
+      description: "The caller's team's jobs; every team's for a key with `jobs:admin`.",
       querystring: Type.Object({
         kind: Type.Optional(Type.String({ maxLength: 64 })),
         status: Type.Optional(JobStatusSchema),
@@ -154,19 +112,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { kind, status, label, limit, cursor } = request.query
     const before = cursor === undefined ? undefined : decodeCursor(cursor)
-    const rows = await app.repos.jobs.list({
+    const page = await app.jobs.list(request.actor, {
       kind,
       status,
       labels: label?.map((l) => { const at = l.indexOf(':'); return [l.slice(0, at), l.slice(at + 1)] as [string, string] }),
-      limit: limit + 1,
+      limit,
       before: before === undefined ? undefined : { createdAt: before.c, id: before.i }
     })
-    const page = rows.slice(0, limit)
-    const last = page[page.length - 1]
-    return {
-      items: page.map(toJobResource),
-      nextCursor: rows.length > limit && last !== undefined ? encodeCursor({ c: last.createdAt, i: last.id }) : null
-    }
+    return { items: page.items, nextCursor: page.next === undefined ? null : encodeCursor({ c: page.next.createdAt, i: page.next.id }) }
   })
 
   app.get('/v1/jobs/:id/events', {
@@ -193,18 +146,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const row = await app.repos.jobs.get(id)
-    if (row === undefined) throw notFound('JOB_NOT_FOUND', `No job with id ${id}`)
     if ((request.headers.accept ?? '').includes('text/event-stream')) {
+      await app.jobs.get(request.actor, id)
       const lastId = Number(request.headers['last-event-id'])
       return streamJobEvents(app, request, reply, id, Number.isInteger(lastId) && lastId > 0 ? lastId : request.query.after)
     }
-    const events = await app.repos.events.list(id, request.query.after, request.query.limit)
-    return {
-      jobId: id,
-      events: events.map(toEventResource),
-      nextAfter: events.length > 0 ? events[events.length - 1]!.seq : request.query.after
-    }
+    const events = await app.jobs.timeline(request.actor, id, request.query.after, request.query.limit)
+    return { jobId: id, events, nextAfter: events.length > 0 ? events[events.length - 1]!.seq : request.query.after }
   })
 
   app.post('/v1/jobs/:id/cancel', {
@@ -219,28 +167,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errorResponses(401, 403, 404, 409) }
     }
   }, async (request, reply) => {
-    const { id } = request.params
-    const row = await app.repos.jobs.get(id)
-    if (row === undefined) throw notFound('JOB_NOT_FOUND', `No job with id ${id}`)
-    if (isTerminal(row.status)) throw conflict('JOB_ALREADY_FINISHED', `Job ${id} already ended with status ${row.status}`)
-    if (row.status !== 'running') {
-      const cancelled = await finishJob({ db: app.store.db, ...app.repos, onFinished: jobFinishedMetrics(app) }, {
-        row,
-        kind: app.kinds.get(row.kind),
-        status: 'cancelled',
-        error: { code: 'JOB_CANCELLED', message: 'The job was cancelled on request', retryable: false },
-        fence: 'idle',
-        now: app.now()
-      })
-      if (cancelled) {
-        app.notifier.changed(id)
-        return reply.code(200).send(toJobResource((await app.repos.jobs.get(id))!))
-      }
-    }
-    await app.repos.jobs.requestCancel(id, app.now())
-    app.engine.interrupt(id)
-    const current = (await app.repos.jobs.get(id))!
-    return reply.code(isTerminal(current.status) ? 200 : 202).send(toJobResource(current))
+    const job = await app.jobs.cancel(request.actor, request.params.id)
+    return reply.code(isTerminal(job.status) ? 200 : 202).send(job)
   })
 }
 

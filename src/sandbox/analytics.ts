@@ -4,16 +4,20 @@ import { platformError } from './errors.ts'
 import { bucketEnd, checkFilter, checkGroupBy, checkMetrics, parseGranularity, type Filter, type Granularity, type Predicate, type Refusal } from './analytics-query.ts'
 import { QUEUE_FIXTURES, SANDBOX_FIXTURES } from './fixtures.ts'
 import { validate, type JsonSchema } from './json-schema.ts'
+import { createStepper, type Stepper } from './stepper.ts'
 
 const BASE = '/api/v2/analytics/conversations/aggregates/jobs'
 const DEFAULT_PAGE_SIZE = 2
 const MAX_BUCKETS = 10_000
 const RESULTS_TTL_MS = 86_400_000
 
-type JobState = 'QUEUED' | 'PENDING' | 'FULFILLED' | 'FAILED' | 'CANCELLED' | 'EXPIRED'
+export type JobState = 'QUEUED' | 'PENDING' | 'FULFILLED' | 'FAILED' | 'CANCELLED' | 'EXPIRED'
 
 interface Stats { count: number, sum?: number, max?: number, min?: number }
 interface Group { group: Record<string, string>, data: Array<{ interval: string, metrics: Array<{ metric: string, stats: Stats }> }> }
+
+/** Stepper states: 0 QUEUED, 1 PENDING, 2 the job's fate. */
+const DONE = 2
 
 interface Job {
   id: string
@@ -21,6 +25,8 @@ interface Job {
   fate: 'FULFILLED' | 'FAILED' | 'EXPIRED'
   groups: Group[]
   pageSize: number
+  steps: Stepper
+  completedAt?: number
   cancelledAt?: number
 }
 
@@ -196,19 +202,34 @@ function decodeCursor (jobId: string, cursor: string): number | undefined {
   }
 }
 
-export function analyticsRoutes (ctx: SandboxContext) {
-  const jobs = new Map<string, Job>()
-  const { analyticsQueuedMs, analyticsPendingMs } = ctx.timing
+/** One job moved on by an advance: where it is now. */
+export interface AnalyticsAdvance { jobId: string, state: JobState }
 
-  function stateOf (job: Job, now: number): { state: JobState, completedAt?: number } {
+/**
+ * The aggregates jobs API. A job moves QUEUED → PENDING → its outcome on the polls of its status
+ * (`ctx.progress`) or when `advance` is called; its outcome is set by the queues it names.
+ */
+export function createAnalytics (ctx: SandboxContext) {
+  const jobs = new Map<string, Job>()
+
+  function stateOf (job: Job): { state: JobState, completedAt?: number } {
     if (job.cancelledAt !== undefined) return { state: 'CANCELLED', completedAt: job.cancelledAt }
-    const doneAt = job.submittedAt + analyticsQueuedMs + analyticsPendingMs
-    if (now < job.submittedAt + analyticsQueuedMs) return { state: 'QUEUED' }
-    if (now < doneAt) return { state: 'PENDING' }
-    return { state: job.fate, completedAt: doneAt }
+    if (job.steps.state === 0) return { state: 'QUEUED' }
+    if (job.steps.state === 1) return { state: 'PENDING' }
+    return { state: job.fate, completedAt: job.completedAt }
   }
 
-  return async function (app: FastifyInstance): Promise<void> {
+  /** Moves one job (or, without an id, every unfinished one) a state on, or to its outcome. */
+  function advance (jobId?: string, to: 'next' | 'end' = 'next'): AnalyticsAdvance[] {
+    if (jobId !== undefined && !jobs.has(jobId)) throw new RangeError(`no analytics job ${jobId}`)
+    const chosen = jobId === undefined ? [...jobs.values()].filter((j) => stateOf(j).completedAt === undefined) : [jobs.get(jobId)!]
+    return chosen.map((job) => {
+      if (job.cancelledAt === undefined) job.steps.advance(to)
+      return { jobId: job.id, state: stateOf(job).state }
+    })
+  }
+
+  const routes = async function (app: FastifyInstance): Promise<void> {
     app.post(BASE, async (request, reply) => {
       ctx.stats.recordAnalyticsQuery(request.body)
       const refuse = async (refusal: Refusal) => await platformError(reply, 400, 'bad.request', refusal.message, { details: [{ fieldName: refusal.field }] })
@@ -226,15 +247,26 @@ export function analyticsRoutes (ctx: SandboxContext) {
       if (query.timeZone !== undefined && !isTimeZone(query.timeZone)) return await refuse({ field: 'timeZone', message: `timeZone '${query.timeZone}' is not an IANA time zone` })
       const named = queueIdsNamed(query.filter)
       const fate = named.includes(SANDBOX_FIXTURES.queues.failing) ? 'FAILED' : named.includes(SANDBOX_FIXTURES.queues.expiring) ? 'EXPIRED' : 'FULFILLED'
-      const job: Job = { id: ctx.ids.uuid(), submittedAt: ctx.now(), fate, groups: buildGroups(query, buckets), pageSize: query.pageSize ?? DEFAULT_PAGE_SIZE }
+      const job: Job = {
+        id: ctx.ids.uuid(),
+        submittedAt: ctx.now(),
+        fate,
+        groups: buildGroups(query, buckets),
+        pageSize: query.pageSize ?? DEFAULT_PAGE_SIZE,
+        steps: createStepper(DONE, (state) => (state === 0 ? ctx.progress.analyticsQueuedPolls : ctx.progress.analyticsPendingPolls), (state) => {
+          if (state === DONE) job.completedAt = ctx.now()
+        })
+      }
       jobs.set(job.id, job)
+      job.steps.settle()
       return await reply.code(202).send({ jobId: job.id })
     })
 
     app.get<{ Params: { jobId: string } }>(`${BASE}/:jobId`, async (request, reply) => {
       const job = jobs.get(request.params.jobId)
       if (job === undefined) return await platformError(reply, 404, 'not.found', `Job ${request.params.jobId} not found`, { entityId: request.params.jobId })
-      const { state, completedAt } = stateOf(job, ctx.now())
+      if (job.cancelledAt === undefined) job.steps.poll()
+      const { state, completedAt } = stateOf(job)
       const errorMessage = state === 'FAILED'
         ? 'The query failed: the sandbox was told to fail jobs that name its failing queue'
         : state === 'EXPIRED' ? 'The job results have expired' : undefined
@@ -250,14 +282,14 @@ export function analyticsRoutes (ctx: SandboxContext) {
     app.delete<{ Params: { jobId: string } }>(`${BASE}/:jobId`, async (request, reply) => {
       const job = jobs.get(request.params.jobId)
       if (job === undefined) return await platformError(reply, 404, 'not.found', `Job ${request.params.jobId} not found`, { entityId: request.params.jobId })
-      if (stateOf(job, ctx.now()).completedAt === undefined) job.cancelledAt = ctx.now()
+      if (stateOf(job).completedAt === undefined) job.cancelledAt = ctx.now()
       return await reply.code(204).send()
     })
 
     app.get<{ Params: { jobId: string }, Querystring: { cursor?: string } }>(`${BASE}/:jobId/results`, async (request, reply) => {
       const job = jobs.get(request.params.jobId)
       if (job === undefined) return await platformError(reply, 404, 'not.found', `Job ${request.params.jobId} not found`, { entityId: request.params.jobId })
-      const { state } = stateOf(job, ctx.now())
+      const { state } = stateOf(job)
       if (state !== 'FULFILLED') return await platformError(reply, 400, 'bad.request', `Results are not available: the job is ${state}`)
       const cursor = request.query.cursor
       const offset = cursor === undefined || cursor === '' ? 0 : decodeCursor(job.id, cursor)
@@ -269,4 +301,6 @@ export function analyticsRoutes (ctx: SandboxContext) {
       }
     })
   }
+
+  return { routes, advance }
 }

@@ -1,4 +1,4 @@
-import type { Faults, RateLimit, ResolvedOptions, Timing, WebhookSettings } from './options.ts'
+import type { Faults, Progress, RateLimit, ResolvedOptions, Timing, WebhookSettings } from './options.ts'
 import { createPrng, type Prng } from './prng.ts'
 import { createScheduler, type Scheduler } from './scheduler.ts'
 import { createStats, type StatsStore } from './stats.ts'
@@ -10,6 +10,8 @@ export interface SandboxContext {
   readonly tokenTtlSeconds: number
   readonly timing: Timing
   faults: Faults
+  /** Read on every poll, so a change reaches resources already under way. */
+  progress: Progress
   rateLimit: RateLimit
   webhooks: WebhookSettings
   /** Entity ids (executions, jobs, evaluations); fault draws use their own stream. */
@@ -27,13 +29,14 @@ export function createContext (options: ResolvedOptions): SandboxContext {
     tokenTtlSeconds: options.tokenTtlSeconds,
     timing: options.timing,
     faults: options.faults,
+    progress: options.progress,
     rateLimit: options.rateLimit,
     webhooks: options.webhooks,
     ids: createPrng(options.seed),
     faultRng: createPrng(options.seed ^ 0x5bd1e995),
     scheduler: createScheduler(),
     stats: createStats(),
-    now: Date.now
+    now: options.now
   }
 }
 
@@ -41,6 +44,8 @@ export function createContext (options: ResolvedOptions): SandboxContext {
 export interface RequestMeta {
   arrivedAt: number
   token: string
+  /** The token's rate-limit window the request fell in, once counted. */
+  rateWindow?: number
   retryAfterMs?: number
   /** Set when a fault already recorded this request (a reset never reaches onResponse). */
   recorded?: boolean

@@ -3,11 +3,16 @@ import type { SandboxContext } from './context.ts'
 import { platformError } from './errors.ts'
 import { FLOW_FIXTURES, type FlowFixture } from './fixtures.ts'
 import { validate } from './json-schema.ts'
+import { createStepper, type Stepper } from './stepper.ts'
 import { deliver } from './webhooks.ts'
 
 export type FlowStatus = 'UNKNOWN' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'ERROR' | 'TERMINATED'
 type FlowEventType = 'flow.node.enter' | 'flow.node.exit' | 'flow.error' | 'flow.complete'
 
+/**
+ * Stepper states: 0 launched but not picked up (UNKNOWN; its first node already entered), 1 to n
+ * running node 0 to n − 1, n + 1 the outcome (an endless flow never leaves its last node).
+ */
 interface Execution {
   id: string
   flow: FlowFixture
@@ -15,14 +20,11 @@ interface Execution {
   inputData: Record<string, unknown>
   launchedAt: number
   contextId: string
-  polled: boolean
+  steps: Stepper
+  completedAt?: number
+  /** Node events go out one after another, as the workflow's data action calls would. */
+  outbox: Promise<void>
 }
-
-/**
- * Deliveries go out a moment after their nominal time: timers can fire a hair early against
- * Date.now(), and a receiver that polls on `flow.complete` must already see the final status.
- */
-const DELIVERY_LAG_MS = 2
 
 const flowsById = new Map(FLOW_FIXTURES.map((f) => [f.id, f]))
 const versionView = (flow: FlowFixture) => ({ id: flow.version, name: flow.version, selfUri: `/api/v2/flows/${flow.id}/versions/${flow.version}` })
@@ -118,23 +120,15 @@ export function listFlows (query: ListQuery): ListAnswer {
   }
 }
 
-/**
- * Status follows from elapsed time: node i runs from i·flowNodeMs, and the outcome applies once
- * the last node has run. A first poll inside the first node answers UNKNOWN, as a fresh
- * execution the runtime has not picked up yet does.
- */
-function statusOf (execution: Execution, now: number, nodeMs: number): { status: FlowStatus, completedAt?: number } {
-  const endsAt = execution.launchedAt + execution.flow.nodes.length * nodeMs
-  if (execution.flow.outcome === 'NEVER' || now < endsAt) {
-    const fresh = !execution.polled && now - execution.launchedAt < nodeMs
-    return { status: fresh ? 'UNKNOWN' : 'RUNNING' }
-  }
-  return { status: execution.flow.outcome, completedAt: endsAt }
+function statusOf (execution: Execution): FlowStatus {
+  const { state } = execution.steps
+  if (state === 0) return 'UNKNOWN'
+  return state <= execution.flow.nodes.length ? 'RUNNING' : execution.flow.outcome as Exclude<FlowStatus, 'UNKNOWN' | 'RUNNING'>
 }
 
-function executionView (execution: Execution, now: number, nodeMs: number) {
-  const { status, completedAt } = statusOf(execution, now, nodeMs)
-  const { flow } = execution
+function executionView (execution: Execution) {
+  const status = statusOf(execution)
+  const { flow, completedAt } = execution
   const failure = status === 'FAILED' || status === 'ERROR' || status === 'TERMINATED' ? FAILURES[status] : undefined
   return {
     id: execution.id,
@@ -154,49 +148,95 @@ function outputOf (execution: Execution): Record<string, unknown> {
   return { 'Flow.result': 'ok' }
 }
 
-/** The events a workflow's Web Services data action would post, with their offsets from launch. */
-interface ScriptedEvent { offsetMs: number, type: FlowEventType, node: FlowFixture['nodes'][number], message: string }
+type Node = FlowFixture['nodes'][number]
+interface NodeEvent { type: FlowEventType, node: Node, message: string }
 
-function eventScript (flow: FlowFixture, nodeMs: number): ScriptedEvent[] {
-  const failing = flow.outcome === 'FAILED' || flow.outcome === 'ERROR' || flow.outcome === 'TERMINATED'
-  const last = flow.nodes.length - 1
-  const script = flow.nodes.flatMap((node, i): ScriptedEvent[] => [
-    { offsetMs: i * nodeMs, type: 'flow.node.enter', node, message: `Entered ${node.nodeType} node ${node.nodeId}` },
-    ...(failing && i === last ? [] : [{ offsetMs: (i + 1) * nodeMs, type: 'flow.node.exit' as const, node, message: `Left ${node.nodeType} node ${node.nodeId}` }])
-  ])
-  const end = flow.nodes.length * nodeMs
-  if (flow.outcome === 'COMPLETED') script.push({ offsetMs: end, type: 'flow.complete', node: flow.nodes[last], message: 'Flow completed' })
-  if (failing) script.push({ offsetMs: end, type: 'flow.error', node: flow.nodes[last], message: FAILURES[flow.outcome as keyof typeof FAILURES].message })
-  return script
+const enter = (node: Node): NodeEvent => ({ type: 'flow.node.enter', node, message: `Entered ${node.nodeType} node ${node.nodeId}` })
+const exit = (node: Node): NodeEvent => ({ type: 'flow.node.exit', node, message: `Left ${node.nodeType} node ${node.nodeId}` })
+
+/**
+ * What a workflow's Web Services data action posts on entering stepper state `state`: leaving a
+ * node enters the next one; leaving the last ends the flow with flow.complete, or with flow.error
+ * (a failing flow never leaves its last node cleanly). Picking the execution up posts nothing.
+ */
+export function eventsOnEntering (flow: FlowFixture, state: number): NodeEvent[] {
+  const nodes = flow.nodes
+  if (state < 2) return []
+  if (state <= nodes.length) return [exit(nodes[state - 2]), enter(nodes[state - 1])]
+  const last = nodes[nodes.length - 1]
+  if (flow.outcome === 'COMPLETED') return [exit(last), { type: 'flow.complete', node: last, message: 'Flow completed' }]
+  return [{ type: 'flow.error', node: last, message: FAILURES[flow.outcome as keyof typeof FAILURES].message }]
 }
 
-export function flowRoutes (ctx: SandboxContext) {
-  const executions = new Map<string, Execution>()
-  const nodeMs = ctx.timing.flowNodeMs
+/** One execution moved on by an advance: where it is now. */
+export interface FlowAdvance { executionId: string, status: FlowStatus }
 
-  function scheduleEvents (execution: Execution): void {
-    for (const event of eventScript(execution.flow, nodeMs)) {
-      ctx.scheduler.after(event.offsetMs + DELIVERY_LAG_MS, () => {
-        // Read at firing time, so `setWebhooks` also reaches executions already running.
-        const { flowEventsUrl, flowEventsSecret } = ctx.webhooks
-        if (flowEventsUrl === undefined) return
-        const jobId = execution.inputData['Flow.orchestratorJobId']
-        deliver(ctx, 'flow-event', flowEventsUrl, {
-          eventId: crypto.randomUUID(),
-          eventType: event.type,
-          flowExecutionId: execution.id,
-          jobId: typeof jobId === 'string' ? jobId : null,
-          flowId: execution.flow.id,
-          nodeId: event.node.nodeId,
-          nodeType: event.node.nodeType,
-          timestamp: new Date(execution.launchedAt + event.offsetMs).toISOString(),
-          message: event.message
-        }, flowEventsSecret === undefined ? {} : { 'X-Webhook-Secret': flowEventsSecret })
-      })
-    }
+/**
+ * Flows and executions. An execution moves on the polls of its status (`ctx.progress`) or when
+ * `advance` is called, posting its node events as it moves.
+ */
+export function createFlows (ctx: SandboxContext) {
+  const executions = new Map<string, Execution>()
+
+  function post (execution: Execution, event: NodeEvent): void {
+    const timestamp = new Date(ctx.now()).toISOString()
+    execution.outbox = execution.outbox.then(async () => {
+      // Read when it goes, so `setWebhooks` also reaches executions already running.
+      const { flowEventsUrl, flowEventsSecret } = ctx.webhooks
+      if (flowEventsUrl === undefined) return
+      const jobId = execution.inputData['Flow.orchestratorJobId']
+      await deliver(ctx, 'flow-event', flowEventsUrl, {
+        eventId: crypto.randomUUID(),
+        eventType: event.type,
+        flowExecutionId: execution.id,
+        jobId: typeof jobId === 'string' ? jobId : null,
+        flowId: execution.flow.id,
+        nodeId: event.node.nodeId,
+        nodeType: event.node.nodeType,
+        timestamp,
+        message: event.message
+      }, flowEventsSecret === undefined ? {} : { 'X-Webhook-Secret': flowEventsSecret })
+    })
   }
 
-  return async function (app: FastifyInstance): Promise<void> {
+  function launch (flow: FlowFixture, name: string, inputData: Record<string, unknown>): Execution {
+    const nodes = flow.nodes.length
+    const execution: Execution = {
+      id: ctx.ids.uuid(),
+      flow,
+      name,
+      inputData,
+      launchedAt: ctx.now(),
+      contextId: ctx.ids.uuid(),
+      outbox: Promise.resolve(),
+      // The outcome is state nodes + 1; an endless flow stops at its last node.
+      steps: createStepper(flow.outcome === 'NEVER' ? nodes : nodes + 1, (state) => (state === 0 ? ctx.progress.flowUnknownPolls : ctx.progress.flowPollsPerNode), (state) => {
+        if (state === nodes + 1) execution.completedAt = ctx.now()
+        for (const event of eventsOnEntering(flow, state)) post(execution, event)
+      })
+    }
+    executions.set(execution.id, execution)
+    post(execution, enter(flow.nodes[0]))
+    return execution
+  }
+
+  /**
+   * Moves one execution (or, without an id, every one still under way) `nodes` nodes on, or to its
+   * end; an execution not picked up yet is picked up first, which counts as no node.
+   */
+  function advance (executionId?: string, nodes: number | 'end' = 1): FlowAdvance[] {
+    if (executionId !== undefined && !executions.has(executionId)) throw new RangeError(`no flow execution ${executionId}`)
+    if (nodes !== 'end' && !(Number.isInteger(nodes) && nodes >= 1)) throw new RangeError('nodes must be a whole number ≥ 1 or \'end\'')
+    const chosen = executionId === undefined ? [...executions.values()].filter((e) => e.completedAt === undefined) : [executions.get(executionId)!]
+    return chosen.map((execution) => {
+      if (execution.steps.state === 0) execution.steps.advance()
+      if (nodes === 'end') execution.steps.advance('end')
+      else for (let moved = 0; moved < nodes && execution.steps.advance(); moved++) { /* one node on */ }
+      return { executionId: execution.id, status: statusOf(execution) }
+    })
+  }
+
+  const routes = async function (app: FastifyInstance): Promise<void> {
     app.get('/api/v2/flows', async (request, reply) => {
       const answer = listFlows(request.query as ListQuery)
       if ('error' in answer) return await platformError(reply, 400, 'bad.request', answer.error.message, { details: [{ fieldName: answer.error.field }] })
@@ -232,19 +272,19 @@ export function flowRoutes (ctx: SandboxContext) {
           })
         }
       }
-      const execution: Execution = { id: ctx.ids.uuid(), flow, name: name ?? flow.displayName, inputData, launchedAt: ctx.now(), contextId: ctx.ids.uuid(), polled: false }
-      executions.set(execution.id, execution)
+      const execution = launch(flow, name ?? flow.displayName, inputData)
       ctx.stats.data.flowLaunches.push({ executionId: execution.id, body, at: execution.launchedAt })
-      scheduleEvents(execution)
+      execution.steps.settle()
       return { id: execution.id, name: execution.name, flowVersion: { id: flow.version, selfUri: versionView(flow).selfUri }, selfUri: `/api/v2/flows/executions/${execution.id}` }
     })
 
     app.get<{ Params: { executionId: string } }>('/api/v2/flows/executions/:executionId', async (request, reply) => {
       const execution = executions.get(request.params.executionId)
       if (execution === undefined) return await platformError(reply, 404, 'not.found', `Flow execution ${request.params.executionId} not found`, { entityId: request.params.executionId })
-      const view = executionView(execution, ctx.now(), nodeMs)
-      execution.polled = true
-      return view
+      execution.steps.poll()
+      return executionView(execution)
     })
   }
+
+  return { routes, advance }
 }

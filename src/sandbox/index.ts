@@ -1,5 +1,5 @@
 export { startSandbox, type Sandbox } from './server.ts'
-export type { Faults, RateLimit, SandboxOptions, Timing, WebhookSettings } from './options.ts'
+export type { Faults, Progress, RateLimit, SandboxOptions, Timing, WebhookSettings } from './options.ts'
 export type { LogEntry, SandboxStats, WebhookDelivery } from './stats.ts'
 export type { PlannedFault, PlannedFaultKind } from './faults.ts'
 export { SANDBOX_FIXTURES } from './fixtures.ts'

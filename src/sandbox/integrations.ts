@@ -58,11 +58,39 @@ function functionBlocker (action: ActionFixture): string | undefined {
   return undefined
 }
 
-export function integrationRoutes (ctx: SandboxContext) {
+/**
+ * Data actions and their execution. `hold` makes executions overlap by count instead of by
+ * timing: the next executions of an action wait in their handler until `inFlight` of them are
+ * there, then all go on together.
+ */
+export function createIntegrations (ctx: SandboxContext) {
   const notFound = (reply: FastifyReply, id: string) =>
     platformError(reply, 404, 'not.found', `Action ${id} not found`, { entityId: id })
+  const holds = new Map<string, { inFlight: number, waiting: Array<() => void> }>()
 
-  return async function (app: FastifyInstance): Promise<void> {
+  function hold (actionId: string, inFlight: number): void {
+    if (!actionsById.has(actionId)) throw new RangeError(`no action ${actionId}`)
+    if (!Number.isInteger(inFlight) || inFlight < 2 || inFlight > 1000) throw new RangeError('inFlight must be a whole number from 2 to 1000')
+    if (holds.has(actionId)) throw new RangeError(`executions of ${actionId} are already held`)
+    holds.set(actionId, { inFlight, waiting: [] })
+  }
+
+  /** Resolves once enough executions of the action wait together (at once when none are held); rejects when the sandbox closes. */
+  async function released (actionId: string): Promise<void> {
+    const held = holds.get(actionId)
+    if (held === undefined) return
+    const arrived = new Promise<void>((resolve, reject) => {
+      held.waiting.push(resolve)
+      ctx.scheduler.signal.addEventListener('abort', () => reject(ctx.scheduler.signal.reason), { once: true })
+    })
+    if (held.waiting.length >= held.inFlight) {
+      holds.delete(actionId)
+      for (const release of held.waiting) release()
+    }
+    await arrived
+  }
+
+  const routes = async function (app: FastifyInstance): Promise<void> {
     app.get(`${BASE}/functions/runtimes`, async () => RUNTIMES)
 
     app.get<{ Params: { actionId: string }, Querystring: { expand?: string, includeConfig?: string } }>(`${BASE}/:actionId`, async (request, reply) => {
@@ -116,12 +144,15 @@ export function integrationRoutes (ctx: SandboxContext) {
       }
       ctx.stats.recordExecutionStart(action.id, inputs)
       try {
+        await released(action.id)
         return await run(action, inputs as Record<string, unknown>, reply, ctx)
       } finally {
         ctx.stats.recordExecutionEnd(action.id)
       }
     })
   }
+
+  return { routes, hold }
 }
 
 async function run (action: ActionFixture, inputs: Record<string, unknown>, reply: FastifyReply, ctx: SandboxContext): Promise<unknown> {

@@ -3,6 +3,7 @@ import type { SandboxContext } from './context.ts'
 import { platformError } from './errors.ts'
 import { validate, type JsonSchema } from './json-schema.ts'
 import { isToxic, normalise, reverseWords } from './llm-model.ts'
+import { createStepper, type Stepper } from './stepper.ts'
 import { deliver, signStandardWebhook } from './webhooks.ts'
 
 /**
@@ -17,8 +18,11 @@ const KNOWN_DIRECTIVES = ['accuracy', 'latency', 'hallucination_rate', 'toxicity
 const DEFAULT_DIRECTIVES: Record<string, boolean> = { accuracy: true, latency: true, hallucination_rate: false, toxicity_score: false }
 const API_VERSION = '2.1'
 
-type EvaluationStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED'
+export type EvaluationStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED'
 interface Row { prompt: string, expectedOutput: string }
+
+/** Stepper states: 0 QUEUED, 1 RUNNING, 2 COMPLETED or FAILED. */
+const DONE = 2
 
 interface Evaluation {
   id: string
@@ -27,11 +31,15 @@ interface Evaluation {
   directives: Record<string, boolean>
   privacyMaskingApplied: boolean
   webhookUrl?: string
-  /** Seeded evaluations stay RUNNING until `seedRunning` is called again. */
-  held: boolean
-  releasedAt?: number
+  /** Seeded evaluations stay RUNNING until `seedRunning` is called again; they have no stepper. */
+  steps?: Stepper
+  startedAt?: number
+  completedAt?: number
   fails: boolean
 }
+
+/** One evaluation moved on by an advance: where it is now. */
+export interface EvaluationAdvance { evaluationId: string, status: EvaluationStatus }
 
 const CREATE_SCHEMA: JsonSchema = {
   type: 'object',
@@ -111,19 +119,15 @@ function positiveInt (raw: string | undefined, fallback: number, max: number): n
 export function createEvaluations (ctx: SandboxContext) {
   const evaluations = new Map<string, Evaluation>()
   const byKey = new Map<string, string>()
-  const { evaluationQueuedMs, evaluationRunningMs } = ctx.timing
 
-  function stateOf (e: Evaluation, now: number): { status: EvaluationStatus, startedAt?: number, completedAt?: number } {
-    if (e.held) return e.releasedAt === undefined ? { status: 'RUNNING', startedAt: e.createdAt } : { status: 'COMPLETED', startedAt: e.createdAt, completedAt: e.releasedAt }
-    const startedAt = e.createdAt + evaluationQueuedMs
-    const completedAt = startedAt + evaluationRunningMs
-    if (now < startedAt) return { status: 'QUEUED' }
-    if (now < completedAt) return { status: 'RUNNING', startedAt }
-    return { status: e.fails ? 'FAILED' : 'COMPLETED', startedAt, completedAt }
+  function statusOf (e: Evaluation): EvaluationStatus {
+    const state = e.steps?.state ?? (e.completedAt === undefined ? 1 : DONE)
+    return state === 0 ? 'QUEUED' : state === 1 ? 'RUNNING' : e.fails ? 'FAILED' : 'COMPLETED'
   }
 
-  function view (e: Evaluation, now: number) {
-    const { status, startedAt, completedAt } = stateOf(e, now)
+  function view (e: Evaluation) {
+    const status = statusOf(e)
+    const { startedAt, completedAt } = e
     return {
       id: e.id,
       evaluationId: e.id,
@@ -139,32 +143,57 @@ export function createEvaluations (ctx: SandboxContext) {
     }
   }
 
-  function runningCount (now: number): number {
+  function runningCount (): number {
     let n = 0
-    for (const e of evaluations.values()) if (stateOf(e, now).status === 'RUNNING') n++
+    for (const e of evaluations.values()) if (statusOf(e) === 'RUNNING') n++
     return n
   }
 
+  /** Sent as the evaluation finishes, so a receiver that reads it on this webhook sees it finished. */
   function sendCompletion (e: Evaluation): void {
     if (e.webhookUrl === undefined) return
-    // Sent 2 ms late (timers can fire a hair early against Date.now()), so a receiver that reads
-    // the evaluation on this webhook already sees it finished; the view is the final one anyway.
-    const v = view(e, Number.POSITIVE_INFINITY)
+    const v = view(e)
     const body = { evaluationId: e.id, status: v.status, startTime: v.startTime, completionTime: v.completionTime, metrics: v.metrics ?? {}, privacyMaskingApplied: e.privacyMaskingApplied }
     const id = `msg_${crypto.randomUUID()}`
     const timestamp = Math.floor(ctx.now() / 1000)
     const secret = ctx.webhooks.signingSecret
-    deliver(ctx, 'evaluation', e.webhookUrl, body, {
+    void deliver(ctx, 'evaluation', e.webhookUrl, body, {
       'webhook-id': id,
       'webhook-timestamp': String(timestamp),
       ...(secret === undefined ? {} : { 'webhook-signature': signStandardWebhook(secret, id, timestamp, JSON.stringify(body)) })
     })
   }
 
+  /**
+   * The create answer is the evaluation's QUEUED answer (design doc 000 shows it so), so unlike
+   * the other resources an evaluation leaves QUEUED at its first poll at the earliest.
+   */
+  function stepperFor (e: Evaluation): Stepper {
+    return createStepper(DONE, (state) => (state === 0 ? ctx.progress.evaluationQueuedPolls : ctx.progress.evaluationRunningPolls), (state) => {
+      if (state === 1) e.startedAt = ctx.now()
+      if (state === DONE) {
+        e.completedAt = ctx.now()
+        sendCompletion(e)
+      }
+    })
+  }
+
+  /** Moves one evaluation (or, without an id, every unfinished one but the seeded) a state on, or to its end. */
+  function advance (evaluationId?: string, to: 'next' | 'end' = 'next'): EvaluationAdvance[] {
+    const named = evaluationId === undefined ? undefined : evaluations.get(evaluationId)
+    if (evaluationId !== undefined && named === undefined) throw new RangeError(`no evaluation ${evaluationId}`)
+    if (named !== undefined && named.steps === undefined) throw new RangeError(`evaluation ${evaluationId} was seeded RUNNING: seedRunningEvaluations ends it`)
+    const chosen = named !== undefined ? [named] : [...evaluations.values()].filter((e) => e.steps !== undefined && e.completedAt === undefined)
+    return chosen.map((e) => {
+      e.steps!.advance(to)
+      return { evaluationId: e.id, status: statusOf(e) }
+    })
+  }
+
   /** Releases every seeded evaluation (they complete now) and seeds `count` new ones that stay RUNNING. */
   function seedRunning (count: number): void {
     const now = ctx.now()
-    for (const e of evaluations.values()) if (e.held && e.releasedAt === undefined) e.releasedAt = now
+    for (const e of evaluations.values()) if (e.steps === undefined && e.completedAt === undefined) e.completedAt = now
     for (let i = 0; i < count; i++) {
       const id = ctx.ids.uuid()
       evaluations.set(id, {
@@ -173,7 +202,7 @@ export function createEvaluations (ctx: SandboxContext) {
         rows: [{ prompt: 'seeded evaluation', expectedOutput: 'evaluation seeded' }],
         directives: DEFAULT_DIRECTIVES,
         privacyMaskingApplied: false,
-        held: true,
+        startedAt: now,
         fails: false
       })
     }
@@ -201,8 +230,7 @@ export function createEvaluations (ctx: SandboxContext) {
       if (pageSize === undefined || pageNumber === undefined) {
         return await platformError(reply, 400, 'bad.request', 'pageSize must be an integer from 1 to 100 and pageNumber an integer ≥ 1', { details: [{ fieldName: pageSize === undefined ? 'pageSize' : 'pageNumber' }] })
       }
-      const now = ctx.now()
-      const matching = [...evaluations.values()].map((e) => view(e, now)).filter((v) => status === undefined || v.status === status)
+      const matching = [...evaluations.values()].map(view).filter((v) => status === undefined || v.status === status)
       const pageCount = Math.ceil(matching.length / pageSize)
       const uri = (n: number) => `${BASE}?${new URLSearchParams({ ...(status === undefined ? {} : { status }), pageSize: String(pageSize), pageNumber: String(n) })}`
       return {
@@ -241,8 +269,7 @@ export function createEvaluations (ctx: SandboxContext) {
       if (body.evaluationId !== undefined && evaluations.has(body.evaluationId)) {
         return await platformError(reply, 409, 'general.conflict', `Duplicate evaluation ID ${body.evaluationId}`, { id: body.evaluationId, entityId: body.evaluationId })
       }
-      const now = ctx.now()
-      const running = runningCount(now)
+      const running = runningCount()
       if (running >= MAX_RUNNING_EVALUATIONS) {
         // Design doc 000 lists "concurrent evaluation limit exceeded" under 409; unlike the
         // idempotency conflict this body carries no `id`, only the limit that was hit.
@@ -252,24 +279,25 @@ export function createEvaluations (ctx: SandboxContext) {
       }
       const evaluation: Evaluation = {
         id: body.evaluationId ?? ctx.ids.uuid(),
-        createdAt: now,
+        createdAt: ctx.now(),
         rows: body.datasetMatrix.map((r) => ({ prompt: r.prompt, expectedOutput: r.expectedOutput })),
         directives: { ...DEFAULT_DIRECTIVES, ...body.metricCalculationDirectives },
         privacyMaskingApplied: body.privacyMasking?.enabled === true && body.privacyMasking.patterns.length > 0,
         webhookUrl: body.webhookUrl,
-        held: false,
         fails: body.datasetMatrix.some((r) => r.prompt.includes('FAIL_EVALUATION'))
       }
+      evaluation.steps = stepperFor(evaluation)
       evaluations.set(evaluation.id, evaluation)
       byKey.set(key, evaluation.id)
       ctx.stats.data.evaluationsCreated++
-      ctx.scheduler.after(evaluationQueuedMs + evaluationRunningMs + 2, () => sendCompletion(evaluation))
-      return await reply.code(201).header('location', `${BASE}/${evaluation.id}`).send(view(evaluation, now))
+      return await reply.code(201).header('location', `${BASE}/${evaluation.id}`).send(view(evaluation))
     })
 
     app.get<{ Params: { id: string } }>(`${BASE}/:id`, async (request, reply) => {
       const e = find(reply, request.params.id)
-      return e === undefined ? reply : view(e, ctx.now())
+      if (e === undefined) return reply
+      e.steps?.poll()
+      return view(e)
     })
 
     app.post<{ Params: { id: string } }>(`${BASE}/:id/validate-metrics`, async (request, reply) => {
@@ -298,5 +326,5 @@ export function createEvaluations (ctx: SandboxContext) {
     })
   }
 
-  return { routes, seedRunning }
+  return { routes, seedRunning, advance }
 }

@@ -12,15 +12,30 @@ export interface Faults {
   dropWebhooks: boolean
 }
 
-/** How fast the async state machines move; tests shorten these. */
+/** Latency that is not a fault. */
 export interface Timing {
-  flowNodeMs: number
-  analyticsQueuedMs: number
-  analyticsPendingMs: number
-  evaluationQueuedMs: number
-  evaluationRunningMs: number
   /** How long the fake model (the `llm` action) takes to answer, like a real model would. */
   modelMs: number
+}
+
+/**
+ * How the asynchronous resources move, by request count and never by elapsed time: how many polls
+ * (GETs of the resource itself) each in-between state answers before the resource moves on when
+ * the next poll comes. 0 skips the state (a resource whose states all take 0 polls is finished the
+ * moment it is created); null holds it there until an explicit advance (`advance*` controls).
+ * Whatever the counts, the advance controls move a resource on at once.
+ */
+export interface Progress {
+  /** Polls an aggregates job answers QUEUED, then PENDING; the poll after answers its outcome. */
+  analyticsQueuedPolls: number | null
+  analyticsPendingPolls: number | null
+  /** Polls a flow execution answers UNKNOWN (launched, not picked up yet; its first node already entered). */
+  flowUnknownPolls: number | null
+  /** Then polls each node runs for: the poll after them leaves the node for the next (or the outcome). */
+  flowPollsPerNode: number | null
+  /** Polls an LLM evaluation answers QUEUED, then RUNNING; the poll after answers COMPLETED or FAILED. */
+  evaluationQueuedPolls: number | null
+  evaluationRunningPolls: number | null
 }
 
 export interface RateLimit { limit: number, windowMs: number }
@@ -42,8 +57,11 @@ export interface SandboxOptions {
   faults?: Partial<Faults>
   seed?: number
   timing?: Partial<Timing>
+  progress?: Partial<Progress>
   webhooks?: WebhookSettings
   logger?: boolean
+  /** The sandbox's clock (token expiry, rate-limit windows, timestamps); tests pass one they move by hand. */
+  now?: () => number
 }
 
 export interface ResolvedOptions {
@@ -56,8 +74,10 @@ export interface ResolvedOptions {
   faults: Faults
   seed: number
   timing: Timing
+  progress: Progress
   webhooks: WebhookSettings
   logger: boolean
+  now: () => number
 }
 
 export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
@@ -73,13 +93,22 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   dropWebhooks: false
 })
 
-export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({
-  flowNodeMs: 200,
-  analyticsQueuedMs: 200,
-  analyticsPendingMs: 200,
-  evaluationQueuedMs: 200,
-  evaluationRunningMs: 1000,
-  modelMs: 0
+export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({ modelMs: 0 })
+
+/**
+ * What someone trying the service sees without doing anything: an aggregates job answers QUEUED,
+ * then PENDING, then its outcome to the service's polls; a flow runs all its nodes when launched
+ * (its node events go out at once, so the service polls at once); an evaluation is finished when
+ * created (its completion webhook goes out at once). Tests that look at the states in between set
+ * their own counts.
+ */
+export const DEFAULT_PROGRESS: Readonly<Progress> = Object.freeze({
+  analyticsQueuedPolls: 1,
+  analyticsPendingPolls: 1,
+  flowUnknownPolls: 0,
+  flowPollsPerNode: 0,
+  evaluationQueuedPolls: 0,
+  evaluationRunningPolls: 0
 })
 
 /** Genesys's documented default: 300 requests per token per minute. */
@@ -95,10 +124,32 @@ export function resolveOptions (options: SandboxOptions = {}): ResolvedOptions {
     rateLimit: checkRateLimit(options.rateLimit ?? DEFAULT_RATE_LIMIT),
     faults: mergeFaults(DEFAULT_FAULTS, options.faults ?? {}),
     seed: options.seed ?? 1,
-    timing: { ...DEFAULT_TIMING, ...options.timing },
+    timing: checkTiming({ ...DEFAULT_TIMING, ...options.timing }),
+    progress: mergeProgress(DEFAULT_PROGRESS, options.progress ?? {}),
     webhooks: { ...options.webhooks },
-    logger: options.logger ?? false
+    logger: options.logger ?? false,
+    now: options.now ?? Date.now
   }
+}
+
+/** Refuses the state durations the sandbox no longer has, so an old option fails loudly instead of doing nothing. */
+function checkTiming (timing: Timing): Timing {
+  const unknown = Object.keys(timing).filter((key) => !(key in DEFAULT_TIMING))
+  if (unknown.length > 0) throw new RangeError(`unknown timing setting(s): ${unknown.join(', ')}; states move by polls or explicit advances (see progress)`)
+  if (typeof timing.modelMs !== 'number' || !(timing.modelMs >= 0 && timing.modelMs <= 600_000)) throw new RangeError('timing.modelMs must be a number of ms from 0 to 600000')
+  return timing
+}
+
+export function mergeProgress (current: Progress, patch: Partial<Progress>): Progress {
+  const unknown = Object.keys(patch).filter((key) => !(key in DEFAULT_PROGRESS))
+  if (unknown.length > 0) throw new RangeError(`unknown progress setting(s): ${unknown.join(', ')}`)
+  const next = { ...current, ...patch }
+  for (const [key, value] of Object.entries(next)) {
+    if (value !== null && !(Number.isInteger(value) && value >= 0 && value <= 1_000_000)) {
+      throw new RangeError(`progress.${key} must be a whole number of polls from 0 to 1000000, or null (only explicit advances)`)
+    }
+  }
+  return next
 }
 
 const RATE_KEYS = ['rate429', 'rate500', 'rate502', 'rate503', 'rate504', 'resetRate', 'slowRate'] as const

@@ -9,6 +9,8 @@ export interface RateDecision {
   resetSeconds: number
   /** Exact ms until the window resets. */
   resetMs: number
+  /** Which of the token's windows this is: 1 for its first, so a test can count windows instead of timing them. */
+  window: number
 }
 
 export interface RateLimiter {
@@ -26,28 +28,29 @@ export interface RateLimiter {
  */
 export function createRateLimiter (initial: RateLimit): RateLimiter {
   let config = initial
-  let windows = new Map<string, { start: number, count: number }>()
-  const decision = (allowed: boolean, count: number, resetMs: number): RateDecision => ({
+  let windows = new Map<string, { start: number, count: number, ordinal: number }>()
+  const decision = (allowed: boolean, count: number, resetMs: number, window: number): RateDecision => ({
     allowed,
     count,
     limit: config.limit,
     resetMs,
-    resetSeconds: Math.max(1, Math.ceil(resetMs / 1000))
+    resetSeconds: Math.max(1, Math.ceil(resetMs / 1000)),
+    window
   })
   return {
     take (token, now) {
       let window = windows.get(token)
       if (window === undefined || now >= window.start + config.windowMs) {
-        window = { start: now, count: 0 }
+        window = { start: now, count: 0, ordinal: (window?.ordinal ?? 0) + 1 }
         windows.set(token, window)
       }
       const resetMs = window.start + config.windowMs - now
-      if (window.count >= config.limit) return decision(false, window.count, resetMs)
+      if (window.count >= config.limit) return decision(false, window.count, resetMs, window.ordinal)
       window.count++
-      return decision(true, window.count, resetMs)
+      return decision(true, window.count, resetMs, window.ordinal)
     },
     idle () {
-      return decision(true, 0, config.windowMs)
+      return decision(true, 0, config.windowMs, 0)
     },
     configure (limit) {
       config = limit

@@ -1,12 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises'
 
 /**
- * Owns every timer and wait the sandbox starts, so `close()` can stop them all: a test that
- * closes its sandbox must not leave node-event or webhook timers firing into the next test.
+ * Owns every wait the sandbox starts (latency, slow actions, a webhook's retry), so `close()` can
+ * stop them all: a test that closes its sandbox must not leave a delivery firing into the next
+ * test. No state moves on a timer; these waits are latency only.
  */
 export interface Scheduler {
   readonly signal: AbortSignal
-  after (ms: number, fn: () => void): void
   /** Resolves after `ms`; rejects with an AbortError once the sandbox closes. */
   sleep (ms: number): Promise<void>
   close (): void
@@ -14,26 +14,14 @@ export interface Scheduler {
 
 export function createScheduler (): Scheduler {
   const controller = new AbortController()
-  const timers = new Set<NodeJS.Timeout>()
   return {
     signal: controller.signal,
-    after (ms, fn) {
-      if (controller.signal.aborted) return
-      const timer = setTimeout(() => {
-        timers.delete(timer)
-        fn()
-      }, Math.max(0, ms))
-      timer.unref()
-      timers.add(timer)
-    },
     async sleep (ms) {
       if (ms <= 0) return
       await delay(ms, undefined, { signal: controller.signal })
     },
     close () {
       controller.abort()
-      for (const timer of timers) clearTimeout(timer)
-      timers.clear()
     }
   }
 }

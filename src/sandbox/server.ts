@@ -1,15 +1,15 @@
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import { adminRoutes, type SandboxControls } from './admin.ts'
-import { analyticsRoutes } from './analytics.ts'
+import { createAnalytics } from './analytics.ts'
 import { authenticate, bearerOf, createTokenStore, tokenRoutes } from './auth.ts'
 import { recordBodySize } from './body-size.ts'
 import { createContext, type RequestMeta, type SandboxContext } from './context.ts'
 import { CORRELATION_HEADER, errorBody, platformError, STATUS_CODES } from './errors.ts'
 import { checkPlan, createFaultPlan, drawFault, FAULT_MESSAGES, type PlannedFaultKind } from './faults.ts'
-import { flowRoutes } from './flows.ts'
-import { integrationRoutes } from './integrations.ts'
+import { createFlows } from './flows.ts'
+import { createIntegrations } from './integrations.ts'
 import { createEvaluations } from './llm-evaluations.ts'
-import { checkRateLimit, mergeFaults, resolveOptions, type SandboxOptions } from './options.ts'
+import { checkRateLimit, mergeFaults, mergeProgress, resolveOptions, type SandboxOptions } from './options.ts'
 import { createRateLimiter, type RateDecision } from './rate-limit.ts'
 
 /** The admin controls as a JS API, plus where the sandbox listens and how to stop it. */
@@ -50,9 +50,14 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   const tokens = createTokenStore(ctx)
   const limiter = createRateLimiter(ctx.rateLimit)
   const evaluations = createEvaluations(ctx)
+  const analytics = createAnalytics(ctx)
+  const flows = createFlows(ctx)
+  const integrations = createIntegrations(ctx)
   const metas = new WeakMap<FastifyRequest, RequestMeta>()
   const plan = createFaultPlan()
+  /** The `/api/v2` routes, which faults can be planned for. */
   const routes = new Set<string>()
+  const TOKEN_ROUTE = 'POST /oauth/token'
 
   const app = Fastify({
     logger: resolved.logger,
@@ -98,6 +103,7 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     setRateHeaders(reply, limiter.idle())
     if (!authenticate(tokens, bearer, reply)) return reply
     const decision = limiter.take(bearer, meta.arrivedAt)
+    meta.rateWindow = decision.window
     setRateHeaders(reply, decision)
     if (!decision.allowed) return tooManyRequests(ctx, reply, meta, decision.resetSeconds, decision.limit)
   })
@@ -108,7 +114,7 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   function dropConnection (request: FastifyRequest): void {
     const meta = metas.get(request) as RequestMeta
     meta.recorded = true
-    ctx.stats.recordRequest(routeKey(request), 0, { at: meta.arrivedAt, token: meta.token, route: routeKey(request), status: 0 })
+    ctx.stats.recordRequest(routeKey(request), 0, { at: meta.arrivedAt, token: meta.token, route: routeKey(request), status: 0, ...(meta.rateWindow === undefined ? {} : { rateWindow: meta.rateWindow }) })
     request.raw.socket.destroy()
   }
 
@@ -130,7 +136,9 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     if (!isApi(request.url)) return
     const planned = plan.take(routeKey(request), pathOf(request), 'before')
     const fault = drawFault(ctx.faults, ctx.faultRng)
+    // Counted before the wait, so a test can tell a request is being held without timing it.
     if (planned === undefined && fault.slow) ctx.stats.count('faults', 'slow')
+    if (planned === undefined && ctx.faults.latencyMs > 0) ctx.stats.count('faults', 'latency')
     if (planned === undefined && fault.delayMs > 0) await ctx.scheduler.sleep(fault.delayMs)
     const kind: PlannedFaultKind | 'none' = planned ?? fault.kind
     if (kind === 'none') return
@@ -175,7 +183,8 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
       token: meta.token,
       route,
       status: reply.statusCode,
-      ...(meta.retryAfterMs === undefined ? {} : { retryAfterMs: meta.retryAfterMs })
+      ...(meta.retryAfterMs === undefined ? {} : { retryAfterMs: meta.retryAfterMs }),
+      ...(meta.rateWindow === undefined ? {} : { rateWindow: meta.rateWindow })
     })
   })
 
@@ -195,13 +204,19 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
     },
     revokeTokens: () => tokens.revokeAll(),
     setWebhooks: (webhooks) => { ctx.webhooks = { ...webhooks } },
-    seedRunningEvaluations: (count) => evaluations.seedRunning(count)
+    seedRunningEvaluations: (count) => evaluations.seedRunning(count),
+    setProgress: (progress) => (ctx.progress = mergeProgress(ctx.progress, progress)),
+    advanceAnalyticsJob: (jobId, to) => analytics.advance(jobId, to),
+    advanceFlowExecution: (executionId, nodes) => flows.advance(executionId, nodes),
+    advanceEvaluation: (evaluationId, to) => evaluations.advance(evaluationId, to),
+    holdExecutions: (actionId, inFlight) => integrations.hold(actionId, inFlight),
+    routes: () => [TOKEN_ROUTE, ...routes].sort()
   }
 
   await app.register(tokenRoutes(ctx, tokens))
-  await app.register(integrationRoutes(ctx))
-  await app.register(flowRoutes(ctx))
-  await app.register(analyticsRoutes(ctx))
+  await app.register(integrations.routes)
+  await app.register(flows.routes)
+  await app.register(analytics.routes)
   await app.register(evaluations.routes)
   await app.register(adminRoutes(controls))
 

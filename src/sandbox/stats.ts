@@ -8,6 +8,8 @@ export interface LogEntry {
   status: number
   /** The pause a 429 asked for (its Retry-After, in ms). */
   retryAfterMs?: number
+  /** Which of its token's rate-limit windows the request fell in (1, 2, …); absent when it was not counted (no valid token). */
+  rateWindow?: number
 }
 
 export interface WebhookDelivery {
@@ -34,7 +36,7 @@ export interface SandboxStats {
   /** Bodies of `POST /api/v2/analytics/conversations/aggregates/jobs` as received (refused ones too), oldest first. */
   analyticsQueries: unknown[]
   rateLimited: number
-  /** Injected faults by kind: '429', '500', …, 'reset', 'slow'. */
+  /** Injected faults by kind: '429', '500', …, 'reset', 'slow' (slowMs added), 'latency' (latencyMs applied); planned ones as 'before:503', 'after:reset', …. */
   faults: Record<string, number>
   /** Newest 10 000 delivery attempts. */
   webhookDeliveries: WebhookDelivery[]

@@ -12,20 +12,22 @@ export function signStandardWebhook (secret: string, id: string, timestamp: numb
 }
 
 /**
- * Fire-and-forget POST with one retry, like a Genesys Web Services data action that its flow
- * retries once. Nothing waits for it; outcomes land in the stats. With `dropWebhooks` on the
- * delivery is skipped entirely, which is how tests exercise the receiver's polling fallback.
+ * POST with one retry, like a Genesys Web Services data action that its flow retries once.
+ * Resolves once the last attempt is over and never rejects: callers that need order (one flow
+ * execution's node events) chain on it, the others do not wait. Outcomes land in the stats. With
+ * `dropWebhooks` on the delivery is skipped entirely, which is how tests exercise the receiver's
+ * polling fallback.
  */
-export function deliver (ctx: SandboxContext, kind: WebhookDelivery['kind'], url: string, body: unknown, headers: Record<string, string> = {}): void {
+export async function deliver (ctx: SandboxContext, kind: WebhookDelivery['kind'], url: string, body: unknown, headers: Record<string, string> = {}): Promise<void> {
   if (ctx.faults.dropWebhooks) {
     ctx.stats.data.webhooksDropped++
     return
   }
   const payload = JSON.stringify(body)
-  const attempt = async (n: number): Promise<void> => {
+  /** true when there is nothing more to do: delivered, or the sandbox is closing. */
+  const attempt = async (n: number): Promise<boolean> => {
     const record = (status: number, error?: string) =>
       ctx.stats.recordDelivery({ kind, url, attempt: n, status, ...(error === undefined ? {} : { error }), at: ctx.now() })
-    let ok = false
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -35,13 +37,19 @@ export function deliver (ctx: SandboxContext, kind: WebhookDelivery['kind'], url
         signal: AbortSignal.any([ctx.scheduler.signal, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)])
       })
       await response.body?.cancel()
-      ok = response.status >= 200 && response.status < 300
       record(response.status)
+      return response.status >= 200 && response.status < 300
     } catch (error) {
-      if (ctx.scheduler.signal.aborted) return
+      if (ctx.scheduler.signal.aborted) return true
       record(0, (error as Error).message)
+      return false
     }
-    if (!ok && n === 1) ctx.scheduler.after(RETRY_DELAY_MS, () => { void attempt(2) })
   }
-  void attempt(1)
+  if (await attempt(1)) return
+  try {
+    await ctx.scheduler.sleep(RETRY_DELAY_MS)
+  } catch {
+    return // the sandbox closed
+  }
+  await attempt(2)
 }

@@ -7,6 +7,9 @@ export const ErrorBody = Type.Object({
   details: Type.Optional(Type.Unknown({ description: 'Structured detail, e.g. the schema errors' }))
 }, { $id: 'ErrorBody', description: 'The body of every 4xx and 5xx answer' })
 
+/** What a route's schema carries so the OpenAPI document (and Swagger UI) sends the API key. */
+export const bearerSecurity = [{ bearerAuth: [] }]
+
 export const errorResponses = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, Type.Ref('ErrorBody')]))
 

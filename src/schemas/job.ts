@@ -1,5 +1,9 @@
 import { Type, type Static } from 'typebox'
-import { JOB_STATUSES } from '../jobs/kind.ts'
+
+export const JOB_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'timed_out'] as const
+export type JobStatus = typeof JOB_STATUSES[number]
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
+export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status)
 
 export const JobStatusSchema = Type.Enum([...JOB_STATUSES], {
   description: 'queued → running ⇄ waiting → succeeded | failed | cancelled | timed_out'
@@ -27,6 +31,7 @@ export const JobSchema = Type.Object({
   kind: Type.String(),
   status: JobStatusSchema,
   submittedBy: Type.String({ description: 'The name of the API key that submitted the job (`anonymous` when the service runs open)' }),
+  team: Type.String({ description: "The submitting key's team: the job is visible to that team's keys and to `jobs:admin` keys only" }),
   input: Type.Unknown({ description: 'The submitted body, without the common fields' }),
   labels: Type.Record(Type.String(), Type.String()),
   callbackUrl: Type.Union([Type.String(), Type.Null()]),
@@ -51,6 +56,7 @@ export const JobEventSchema = Type.Object({
   type: Type.String({ examples: ['status', 'step', 'progress', 'waiting', 'remote', 'node', 'callback'] }),
   data: Type.Record(Type.String(), Type.Unknown())
 }, { $id: 'JobEvent' })
+export type JobEventResource = Static<typeof JobEventSchema>
 
 export const JobListSchema = Type.Object({
   items: Type.Array(Type.Ref('Job')),

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely, Selectable } from 'kysely'
-import type { AuditRecordsTable, Database } from './schema.ts'
+import type { Selectable } from 'kysely'
+import type { AuditRecordsTable, Connection } from './schema.ts'
 import { GENESIS_HASH, hashRecord, verifyRecords, type ChainBreak, type StoredAuditRecord } from '../audit/chain.ts'
 import { maskDeep } from '../privacy/masking.ts'
 
-type Db = Kysely<Database>
 export type AuditRow = Selectable<AuditRecordsTable>
 
 export interface AuditEntry {
@@ -31,7 +30,7 @@ const PAGE = 2000
 
 export const toStored = (row: AuditRow): StoredAuditRecord => ({ ...row, details: JSON.parse(row.details) })
 
-export function createAuditRepository (db: Db) {
+export function createAuditRepository (db: Connection) {
   function filtered (filter: AuditFilter) {
     let query = db.selectFrom('auditRecords').selectAll()
     if (filter.jobId !== undefined) query = query.where('jobId', '=', filter.jobId)
@@ -44,11 +43,11 @@ export function createAuditRepository (db: Db) {
 
   return {
     /**
-     * Appends inside the caller's transaction. Locking the head row first serialises appends across
-     * processes, so every record points at exactly the record before it.
+     * Appends a record; call it inside a transaction (`store.transaction`). Locking the head row
+     * first serialises appends across processes, so every record points at exactly the record before it.
      */
-    async append (trx: Db, entry: AuditEntry, at: number): Promise<StoredAuditRecord> {
-      const head = await trx.updateTable('auditHead').set((eb) => ({ seq: eb('seq', '+', 1) }))
+    async append (entry: AuditEntry, at: number): Promise<StoredAuditRecord> {
+      const head = await db.updateTable('auditHead').set((eb) => ({ seq: eb('seq', '+', 1) }))
         .where('id', '=', 1).returning(['seq', 'hash']).executeTakeFirstOrThrow()
       const content = {
         seq: head.seq,
@@ -61,9 +60,9 @@ export function createAuditRepository (db: Db) {
         details: maskDeep(entry.details)
       }
       const hash = hashRecord(head.hash, content)
-      await trx.insertInto('auditRecords')
+      await db.insertInto('auditRecords')
         .values({ ...content, details: JSON.stringify(content.details), prevHash: head.hash, hash }).execute()
-      await trx.updateTable('auditHead').set({ hash }).where('id', '=', 1).execute()
+      await db.updateTable('auditHead').set({ hash }).where('id', '=', 1).execute()
       return { ...content, prevHash: head.hash, hash }
     },
 

@@ -1,17 +1,16 @@
-import type { Kysely, Selectable } from 'kysely'
-import type { Database, JobEffectsTable } from './schema.ts'
+import type { Selectable } from 'kysely'
+import type { Connection, JobEffectsTable } from './schema.ts'
 
-type Db = Kysely<Database>
 export type EffectRow = Selectable<JobEffectsTable>
 
 /**
  * Side effects a job is sending to Genesys: a row is written just before the call goes and removed
  * with the record of its outcome, so a row left behind names a call whose outcome nobody recorded.
  */
-export function createEffectsRepository (db: Db) {
+export function createEffectsRepository (db: Connection) {
   return {
-    async mark (trx: Db, effect: EffectRow): Promise<void> {
-      await trx.insertInto('jobEffects').values(effect)
+    async mark (effect: EffectRow): Promise<void> {
+      await db.insertInto('jobEffects').values(effect)
         .onConflict((oc) => oc.columns(['jobId', 'key']).doUpdateSet({ markedAt: effect.markedAt, claim: effect.claim, item: effect.item }))
         .execute()
     },
@@ -20,19 +19,19 @@ export function createEffectsRepository (db: Db) {
       return await db.selectFrom('jobEffects').selectAll().where('jobId', '=', jobId).where('key', '=', key).executeTakeFirst()
     },
 
-    async clear (trx: Db, jobId: string, key: string): Promise<void> {
-      await trx.deleteFrom('jobEffects').where('jobId', '=', jobId).where('key', '=', key).execute()
+    async clear (jobId: string, key: string): Promise<void> {
+      await db.deleteFrom('jobEffects').where('jobId', '=', jobId).where('key', '=', key).execute()
     },
 
     /** The outcome of the job's calls is recorded: removes its rows and answers the ones that were left. */
-    async settle (trx: Db, jobId: string): Promise<EffectRow[]> {
-      return await trx.deleteFrom('jobEffects').where('jobId', '=', jobId).returningAll().execute()
+    async settle (jobId: string): Promise<EffectRow[]> {
+      return await db.deleteFrom('jobEffects').where('jobId', '=', jobId).returningAll().execute()
     },
 
     /** The items' outcomes are recorded: removes the rows of the calls made for them. */
-    async settleItems (trx: Db, jobId: string, items: number[]): Promise<void> {
+    async settleItems (jobId: string, items: number[]): Promise<void> {
       if (items.length === 0) return
-      await trx.deleteFrom('jobEffects').where('jobId', '=', jobId).where('item', 'in', items).execute()
+      await db.deleteFrom('jobEffects').where('jobId', '=', jobId).where('item', 'in', items).execute()
     }
   }
 }

@@ -1,13 +1,13 @@
-import type { Kysely, Selectable } from 'kysely'
-import type { Database, JobEventsTable } from './schema.ts'
+import type { Selectable } from 'kysely'
+import type { Connection, JobEventsTable } from './schema.ts'
 
-type Db = Kysely<Database>
 export type JobEventRow = Selectable<JobEventsTable>
 
-export function createEventsRepository (db: Db) {
+/** A job's timeline. */
+export function createEventsRepository (db: Connection) {
   return {
-    async append (trx: Db, jobId: string, type: string, data: Record<string, unknown>, at: number): Promise<void> {
-      await trx.insertInto('jobEvents').values({ jobId, type, at, data: JSON.stringify(data) }).execute()
+    async append (jobId: string, type: string, data: Record<string, unknown>, at: number): Promise<void> {
+      await db.insertInto('jobEvents').values({ jobId, type, at, data: JSON.stringify(data) }).execute()
     },
 
     async list (jobId: string, afterSeq: number, limit: number): Promise<JobEventRow[]> {

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely, Selectable, Updateable } from 'kysely'
-import type { Database, JobsTable } from './schema.ts'
-import type { DialectName } from './database.ts'
+import type { Selectable, Updateable } from 'kysely'
+import type { Connection, DialectName, JobsTable } from './schema.ts'
 
 export type JobRow = Selectable<JobsTable>
-type Db = Kysely<Database>
+/** The columns a write may change. */
+export type JobPatch = Omit<Updateable<JobsTable>, 'id'>
 
 export interface JobListFilter {
+  /** Only this team's jobs; every team's when absent (a jobs:admin caller). */
+  team?: string
   kind?: string
   status?: string
   labels?: Array<[string, string]>
@@ -15,22 +17,19 @@ export interface JobListFilter {
   before?: { createdAt: number, id: string }
 }
 
-export function createJobsRepository (db: Db, dialect: DialectName) {
+export function createJobsRepository (db: Connection, dialect: DialectName) {
   return {
-    async insert (trx: Db, row: JobRow, labels: Record<string, string>): Promise<void> {
-      await trx.insertInto('jobs').values(row).execute()
-      const entries = Object.entries(labels)
-      if (entries.length > 0) {
-        await trx.insertInto('jobLabels').values(entries.map(([key, value]) => ({ jobId: row.id, key, value }))).execute()
-      }
+    async insert (row: JobRow): Promise<void> {
+      await db.insertInto('jobs').values(row).execute()
     },
 
-    async get (id: string, conn: Db = db): Promise<JobRow | undefined> {
-      return await conn.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+    async get (id: string): Promise<JobRow | undefined> {
+      return await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
     },
 
     async list (filter: JobListFilter): Promise<JobRow[]> {
       let query = db.selectFrom('jobs').selectAll()
+      if (filter.team !== undefined) query = query.where('team', '=', filter.team)
       if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind)
       if (filter.status !== undefined) query = query.where('status', '=', filter.status)
       for (const [key, value] of filter.labels ?? []) {
@@ -50,12 +49,14 @@ export function createJobsRepository (db: Db, dialect: DialectName) {
     },
 
     /**
-     * Leases the job that is due first to `owner`, inside the caller's transaction: queued or
-     * waiting jobs whose time has come, and running jobs whose lease expired (their worker died).
-     * A fresh token fences every later write. `previousStatus` is what the job was before.
+     * Leases the job that is due first to `owner`: queued or waiting jobs whose time has come, and
+     * running jobs whose lease expired (their worker died). Two statements, so it must run in a
+     * transaction: a SELECT of the candidate (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so replicas
+     * pass over each other's candidates; SQLite's write transaction is exclusive anyway), then an
+     * UPDATE of that row. A fresh token fences every later write. `previousStatus` is what the job was.
      */
-    async claimNext (trx: Db, owner: string, leaseMs: number, now: number): Promise<{ row: JobRow, previousStatus: string } | undefined> {
-      const candidate = await trx.selectFrom('jobs').select(['id', 'status'])
+    async claimNext (owner: string, leaseMs: number, now: number): Promise<{ row: JobRow, previousStatus: string } | undefined> {
+      const candidate = await db.selectFrom('jobs').select(['id', 'status'])
         .where((w) => w.or([
           w.and([w('status', 'in', ['queued', 'waiting']), w('runAt', '<=', now)]),
           w.and([w('status', '=', 'running'), w('leaseExpiresAt', '<', now)])
@@ -64,14 +65,15 @@ export function createJobsRepository (db: Db, dialect: DialectName) {
         .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked())
         .executeTakeFirst()
       if (candidate === undefined) return undefined
-      // The row is ours to change: locked on PostgreSQL, and SQLite's write transaction is exclusive.
-      const row = await trx.updateTable('jobs')
+      const row = await db.updateTable('jobs')
         .set((eb) => ({
           status: 'running',
           leaseOwner: owner,
           leaseToken: randomUUID(),
           leaseExpiresAt: now + leaseMs,
           claims: eb('claims', '+', 1),
+          // A wake before this claim is answered by it; one during it is honoured when the job parks.
+          wokenAt: null,
           startedAt: eb.fn.coalesce('startedAt', eb.val(now)),
           waitReason: null,
           updatedAt: now
@@ -102,34 +104,45 @@ export function createJobsRepository (db: Db, dialect: DialectName) {
       return row === undefined ? undefined : { cancelRequested: row.cancelRequested === 1 }
     },
 
-    /** Every write of a running job goes through here: zero rows means the lease was lost. */
-    async fencedUpdate (trx: Db, id: string, token: string, patch: Updateable<JobsTable>): Promise<boolean> {
-      const result = await trx.updateTable('jobs').set(patch)
+    /** Every write of a running job goes through here: false means the lease was lost. */
+    async fencedUpdate (id: string, token: string, patch: JobPatch): Promise<boolean> {
+      const result = await db.updateTable('jobs').set(patch)
         .where('id', '=', id).where('leaseToken', '=', token).executeTakeFirst()
       return result.numUpdatedRows > 0n
     },
 
     /** Moves a job nobody is running straight to a terminal state (cancel of a queued job). */
-    async updateIfIdle (trx: Db, id: string, patch: Updateable<JobsTable>): Promise<boolean> {
-      const result = await trx.updateTable('jobs').set(patch)
+    async updateIfIdle (id: string, patch: JobPatch): Promise<boolean> {
+      const result = await db.updateTable('jobs').set(patch)
         .where('id', '=', id).where('status', 'in', ['queued', 'waiting']).executeTakeFirst()
       return result.numUpdatedRows > 0n
     },
 
+    /** The newest job that follows this remote object (a flow execution, an evaluation). */
     async findByRemoteRef (ref: string): Promise<JobRow | undefined> {
       return await db.selectFrom('jobs').selectAll().where('remoteRef', '=', ref).orderBy('createdAt', 'desc').executeTakeFirst()
     },
 
-    async requestCancel (id: string, now: number): Promise<boolean> {
-      const result = await db.updateTable('jobs').set({ cancelRequested: 1, updatedAt: now })
+    /** Asks the worker running the job to stop; `by` names who asked ({ key, team } as JSON). */
+    async requestCancel (id: string, by: string, now: number): Promise<boolean> {
+      const result = await db.updateTable('jobs').set({ cancelRequested: 1, cancelledBy: by, updatedAt: now })
         .where('id', '=', id).where('status', 'in', ['queued', 'running', 'waiting']).executeTakeFirst()
       return result.numUpdatedRows > 0n
     },
 
     /** Brings a waiting job forward, e.g. when the event it waits for arrives. */
-    async wake (trx: Db, id: string, now: number): Promise<boolean> {
-      const result = await trx.updateTable('jobs').set({ runAt: now, updatedAt: now })
+    async wake (id: string, now: number): Promise<boolean> {
+      // A job that is running is woken when its step parks it (runNowIfWoken): the request is kept.
+      await db.updateTable('jobs').set({ wokenAt: now }).where('id', '=', id).where('status', 'in', ['queued', 'running', 'waiting']).execute()
+      const result = await db.updateTable('jobs').set({ runAt: now, updatedAt: now })
         .where('id', '=', id).where('status', '=', 'waiting').where('runAt', '>', now).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
+    /** A job just parked by a step: due at once if an event woke it during this claim (a claim clears the request). */
+    async runNowIfWoken (id: string, now: number): Promise<boolean> {
+      const result = await db.updateTable('jobs').set({ runAt: now, wokenAt: null })
+        .where('id', '=', id).where('status', '=', 'waiting').where('wokenAt', 'is not', null).where('runAt', '>', now).executeTakeFirst()
       return result.numUpdatedRows > 0n
     }
   }

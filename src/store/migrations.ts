@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { Migrator, type Migration } from 'kysely/migration'
-import type { DialectName } from './database.ts'
+import type { DialectName } from './schema.ts'
 
 /** Migrations live in code so the service carries its schema with it; each one is append-only. */
 function migrations (dialect: DialectName): Record<string, Migration> {
@@ -163,16 +163,57 @@ function migrations (dialect: DialectName): Record<string, Migration> {
           .addPrimaryKeyConstraint('job_effects_pk', ['job_id', 'key'])
           .execute()
       }
+    },
+    '0006_job_metrics': {
+      async up (db: Kysely<any>) {
+        // What a succeeded job's kind says its result means for the metrics (kind.metrics), written
+        // with the terminal transition, so statistics read two columns instead of parsing results.
+        await db.schema.alterTable('jobs').addColumn('cache_hit', 'integer').execute()
+        await db.schema.alterTable('jobs').addColumn('call_latency_ms', 'bigint').execute()
+        // Jobs finished before this migration: what their results said, as the statistics read it then.
+        const result = sql.ref('result')
+        await (dialect === 'postgres'
+          ? sql`update jobs set
+              cache_hit = case jsonb_typeof(${result}::jsonb -> 'cacheHit') when 'boolean' then case when ${result}::jsonb ->> 'cacheHit' = 'true' then 1 else 0 end end,
+              call_latency_ms = case when jsonb_typeof(${result}::jsonb -> 'latencyMs') = 'number' then round((${result}::jsonb ->> 'latencyMs')::float8) end
+              where status = 'succeeded' and kind in ('data-action', 'custom-code') and result is not null`
+          : sql`update jobs set
+              cache_hit = case json_type(${result}, '$.cacheHit') when 'true' then 1 when 'false' then 0 end,
+              call_latency_ms = case when json_type(${result}, '$.latencyMs') in ('integer', 'real') then round(json_extract(${result}, '$.latencyMs')) end
+              where status = 'succeeded' and kind in ('data-action', 'custom-code') and result is not null`).execute(db)
+      }
+    },
+    '0007_teams': {
+      async up (db: Kysely<any>) {
+        // Jobs belong to the submitting key's team; a key's team defaults to its name, which is what
+        // `caller` holds for jobs submitted before teams.
+        await db.schema.alterTable('jobs').addColumn('team', 'text').execute()
+        await db.updateTable('jobs').set({ team: sql.ref('caller') }).execute()
+        // Who asked for a cancel ({ key, team } as JSON), so the terminal record names the canceller.
+        await db.schema.alterTable('jobs').addColumn('cancelled_by', 'text').execute()
+        await db.schema.createIndex('jobs_team_created').on('jobs').columns(['team', 'created_at', 'id']).execute()
+        await db.schema.createIndex('jobs_team_status_created').on('jobs').columns(['team', 'status', 'created_at', 'id']).execute()
+        // Idempotency keys belong to the team too (they were per key, whose name was its team).
+        await db.schema.alterTable('idempotency_keys').renameColumn('caller', 'team').execute()
+      }
+    },
+    '0008_wake_requests': {
+      async up (db: Kysely<any>) {
+        // An inbound event asked the job to act at once while it was running (a flow's completion
+        // right after its launch): honoured when the step parks the job; a claim clears it.
+        await db.schema.alterTable('jobs').addColumn('woken_at', 'bigint').execute()
+      }
     }
   }
 }
 
-export async function migrateToLatest (db: Kysely<any>, dialect: DialectName): Promise<void> {
+/** Applies the migrations not yet applied: all of them, or (for a test of one migration) up to `upTo`. */
+export async function migrate (db: Kysely<any>, dialect: DialectName, upTo?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations(dialect) }
   })
-  const { error, results } = await migrator.migrateToLatest()
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo)
   const failed = results?.find((r) => r.status === 'Error')
   if (error !== undefined) {
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error).message ?? error)}`, { cause: error })

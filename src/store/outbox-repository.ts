@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely, Selectable, Updateable } from 'kysely'
-import type { CallbackOutboxTable, Database } from './schema.ts'
-import type { DialectName } from './database.ts'
+import type { Selectable, Updateable } from 'kysely'
+import type { CallbackOutboxTable, Connection, DialectName } from './schema.ts'
 
-type Db = Kysely<Database>
 export type OutboxRow = Selectable<CallbackOutboxTable>
+export type OutboxPatch = Omit<Updateable<CallbackOutboxTable>, 'id'>
 
 export interface CallbackMessage {
   jobId: string
@@ -13,12 +12,12 @@ export interface CallbackMessage {
   payload: unknown
 }
 
-/** Completion callbacks are written in the same transaction as the job's terminal state. */
-export function createOutboxRepository (db: Db, dialect: DialectName) {
+/** Completion callbacks, written in the same transaction as the job's terminal state. */
+export function createOutboxRepository (db: Connection, dialect: DialectName) {
   return {
-    async enqueue (trx: Db, message: CallbackMessage, now: number): Promise<string> {
+    async enqueue (message: CallbackMessage, now: number): Promise<string> {
       const id = `evt_${randomUUID()}`
-      await trx.insertInto('callbackOutbox').values({
+      await db.insertInto('callbackOutbox').values({
         id,
         jobId: message.jobId,
         eventType: message.eventType,
@@ -35,8 +34,9 @@ export function createOutboxRepository (db: Db, dialect: DialectName) {
     },
 
     /**
-     * Takes one due message and pushes its next attempt past the lease, in one statement: another
-     * replica will not send it meanwhile, and a crashed sender's message falls due again.
+     * Takes one due message and pushes its next attempt past the lease, in one statement
+     * (`UPDATE … WHERE id = (SELECT … LIMIT 1)`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL):
+     * another replica will not send it meanwhile, and a crashed sender's message falls due again.
      */
     async claimDue (now: number, leaseMs: number): Promise<OutboxRow | undefined> {
       return await db.updateTable('callbackOutbox')
@@ -55,8 +55,8 @@ export function createOutboxRepository (db: Db, dialect: DialectName) {
       return row?.due ?? undefined
     },
 
-    async update (trx: Db, id: string, patch: Updateable<CallbackOutboxTable>): Promise<void> {
-      await trx.updateTable('callbackOutbox').set(patch).where('id', '=', id).execute()
+    async update (id: string, patch: OutboxPatch): Promise<void> {
+      await db.updateTable('callbackOutbox').set(patch).where('id', '=', id).execute()
     },
 
     async forJob (jobId: string): Promise<OutboxRow[]> {

@@ -1,4 +1,7 @@
-import type { Generated } from 'kysely'
+import type { Generated, Kysely } from 'kysely'
+
+/** The two databases the store runs on; only src/store ever asks which one it is. */
+export type DialectName = 'sqlite' | 'postgres'
 
 /** Row shapes as Kysely sees them (CamelCasePlugin maps to snake_case columns). Times are epoch ms. */
 export interface JobsTable {
@@ -29,6 +32,16 @@ export interface JobsTable {
   finishedAt: number | null
   updatedAt: number
   remoteRef: string | null
+  /** A succeeded job's kind said a result cache answered it (1) or not (0); null when it says nothing. */
+  cacheHit: number | null
+  /** How long a succeeded job's one Genesys call took, as its kind reports it. */
+  callLatencyMs: number | null
+  /** The submitting key's team: the job is visible to it (and to jobs:admin keys) only. */
+  team: string
+  /** Who asked for the cancel, `{ key, team }` as JSON, while it is pending or once done. */
+  cancelledBy: string | null
+  /** When an inbound event last asked the job to act at once (see jobs.wake). */
+  wokenAt: number | null
 }
 
 export interface JobLabelsTable {
@@ -46,7 +59,7 @@ export interface JobEventsTable {
 }
 
 export interface IdempotencyKeysTable {
-  caller: string
+  team: string
   key: string
   fingerprint: string
   jobId: string
@@ -124,3 +137,6 @@ export interface Database {
   jobItems: JobItemsTable
   jobEffects: JobEffectsTable
 }
+
+/** A connection or a transaction: repositories are bound to one of them. */
+export type Connection = Kysely<Database>

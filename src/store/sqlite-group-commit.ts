@@ -1,6 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite'
 import { SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely'
-import { isBookkeeping } from './bookkeeping.ts'
 
 /**
  * Group commit for SQLite.
@@ -14,8 +13,8 @@ import { isBookkeeping } from './bookkeeping.ts'
  * group's COMMIT has returned, and fails if it failed. Reads wait too, so no caller ever sees data
  * that a failed commit then takes back.
  *
- * Bookkeeping (see bookkeeping.ts) goes in groups of its own, committed with synchronous=NORMAL
- * (no fsync); a durable use never joins such a group, so nothing acknowledged rides in one.
+ * Nobody outside src/store knows of this: callers run ordinary transactions, each of which is
+ * durable (fsync'd, synchronous=FULL) when its await returns.
  */
 
 /** A group is committed once it holds this many transactions, even if more are queued. */
@@ -25,30 +24,26 @@ const MAX_GROUP_AGE_MS = 20
 
 /** Counted for the metrics: transactions ÷ commits is how many requests share each fsync. */
 export interface GroupCommitStats {
-  /** Commits that waited for an fsync. */
+  /** Commits, each with one fsync. */
   commits: number
-  /** Commits of bookkeeping only, made without an fsync. */
-  lightCommits: number
   transactions: number
 }
 
 interface Group {
-  /** Committed without an fsync: it holds bookkeeping only. */
-  light: boolean
   transactions: number
   openedAt: number
   durable: Promise<void>
   settle: (err?: Error) => void
 }
 
-function newGroup (light: boolean): Group {
+function newGroup (): Group {
   let settle!: (err?: Error) => void
   const durable = new Promise<void>((resolve, reject) => {
     settle = (err) => { if (err === undefined) resolve(); else reject(err) }
   })
   // Every member awaits `durable`; this only keeps a failure nobody is awaiting any more quiet.
   durable.catch(() => {})
-  return { light, transactions: 0, openedAt: performance.now(), durable, settle }
+  return { transactions: 0, openedAt: performance.now(), durable, settle }
 }
 
 /** A FIFO lock that hands itself straight to the next waiter, so nobody can barge in between. */
@@ -82,7 +77,7 @@ class HandoffLock {
  */
 export class GroupCommitter {
   readonly raw: DatabaseSync
-  readonly stats: GroupCommitStats = { commits: 0, lightCommits: 0, transactions: 0 }
+  readonly stats: GroupCommitStats = { commits: 0, transactions: 0 }
   readonly #lock = new HandoffLock()
   #group: Group | undefined
   #commitScheduled = false
@@ -96,40 +91,19 @@ export class GroupCommitter {
   async acquire (): Promise<void> {
     await this.#lock.acquire()
     this.#rolledBack = false
-    const light = isBookkeeping()
-    // A durable use must not ride in a light group: commit that one first (no fsync, so cheap).
-    if (!light && this.#group?.light === true) this.#commitGroup()
-    // Bookkeeping outside a transaction (a lease renewal) joins a group too, rather than making
-    // an autocommit of its own, which would be fsync'd.
-    if (light && this.#group === undefined) {
-      try {
-        this.#open(true)
-      } catch (err) {
-        // Kysely releases only connections it got: give the lock back here, or it is lost.
-        this.#lock.release()
-        throw err
-      }
-    }
   }
 
   begin (): void {
-    const group = this.#group ?? this.#open(isBookkeeping())
+    const group = this.#group ?? this.#open()
     this.raw.exec('SAVEPOINT member')
     group.transactions++
   }
 
-  #open (light: boolean): Group {
-    // The safety level can only change outside a transaction; light groups set it back on commit.
-    if (light) this.raw.exec('PRAGMA synchronous = NORMAL')
+  #open (): Group {
     // BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes gets SQLITE_BUSY at once
     // (without the busy timeout) when another process wrote in between.
-    try {
-      this.raw.exec('BEGIN IMMEDIATE')
-    } catch (err) {
-      if (light) this.raw.exec('PRAGMA synchronous = FULL')
-      throw err
-    }
-    this.#group = newGroup(light)
+    this.raw.exec('BEGIN IMMEDIATE')
+    this.#group = newGroup()
     return this.#group
   }
 
@@ -148,7 +122,6 @@ export class GroupCommitter {
     // of the group's earlier members with it: they must hear that it was not committed.
     const group = this.#group
     this.#group = undefined
-    if (group?.light === true) this.raw.exec('PRAGMA synchronous = FULL')
     group?.settle(new Error('SQLite rolled back the whole group transaction after an error; nothing in it was committed'))
   }
 
@@ -191,8 +164,7 @@ export class GroupCommitter {
     this.#group = undefined
     try {
       this.raw.exec('COMMIT')
-      if (group.light) this.stats.lightCommits++
-      else this.stats.commits++
+      this.stats.commits++
       this.stats.transactions += group.transactions
       group.settle()
     } catch (err) {
@@ -200,8 +172,6 @@ export class GroupCommitter {
         try { this.raw.exec('ROLLBACK') } catch {}
       }
       group.settle(err instanceof Error ? err : new Error(String(err)))
-    } finally {
-      if (group.light) this.raw.exec('PRAGMA synchronous = FULL')
     }
   }
 }

@@ -1,20 +1,17 @@
-import type { Kysely } from 'kysely'
-import type { Database } from '../store/schema.ts'
-import type { JobRow, JobsRepository } from '../store/jobs-repository.ts'
-import type { EventsRepository } from '../store/events-repository.ts'
-import type { AuditRepository } from '../store/audit-repository.ts'
+import type { Repositories, Store } from '../store/database.ts'
+import type { JobRow } from '../store/jobs-repository.ts'
+import { isTerminal } from '../schemas/job.ts'
 
 export interface InboundDeps {
-  db: Kysely<Database>
-  jobs: JobsRepository
-  events: EventsRepository
-  audit: AuditRepository
+  store: Store
   now: () => number
 }
 
 export interface InboundEvent {
   /** Which receiver: `genesys.flow-events`, `genesys.llm-evaluations`. */
   source: string
+  /** The kind whose receiver took it: an event naming another kind's job changes nothing. */
+  kind: string
   eventId: string
   eventType: string
   payload: Record<string, unknown>
@@ -30,16 +27,25 @@ export interface InboundEvent {
   auditDetails: Record<string, unknown>
 }
 
-export type InboundOutcome = { status: 'accepted', jobId: string } | { status: 'unmatched' } | { status: 'duplicate', jobId: string | null }
+export type InboundOutcome =
+  | { status: 'accepted', jobId: string }
+  | { status: 'ignored', jobId: string, reason: string }
+  | { status: 'unmatched' }
+  | { status: 'duplicate', jobId: string | null }
 
-async function findJob (deps: InboundDeps, trx: Kysely<Database>, event: InboundEvent): Promise<JobRow | undefined> {
+/** Why an event that found its job must not touch it, if it must not. */
+function whyIgnored (job: JobRow, event: InboundEvent): string | undefined {
+  if (job.kind !== event.kind) return `job ${job.id} is a ${job.kind} job; this receiver serves ${event.kind} jobs`
+  if (isTerminal(job.status)) return `job ${job.id} already ended ${job.status}`
+  return undefined
+}
+
+async function findJob (tx: Repositories, event: InboundEvent): Promise<JobRow | undefined> {
   if (typeof event.jobId === 'string' && event.jobId !== '') {
-    const byId = await deps.jobs.get(event.jobId, trx)
+    const byId = await tx.jobs.get(event.jobId)
     if (byId !== undefined) return byId
   }
-  if (typeof event.remoteRef === 'string' && event.remoteRef !== '') {
-    return await trx.selectFrom('jobs').selectAll().where('remoteRef', '=', event.remoteRef).orderBy('createdAt', 'desc').executeTakeFirst()
-  }
+  if (typeof event.remoteRef === 'string' && event.remoteRef !== '') return await tx.jobs.findByRemoteRef(event.remoteRef)
   return undefined
 }
 
@@ -50,32 +56,41 @@ async function findJob (deps: InboundDeps, trx: Kysely<Database>, event: Inbound
  */
 export async function recordInbound (deps: InboundDeps, event: InboundEvent): Promise<InboundOutcome> {
   const at = deps.now()
-  return await deps.db.transaction().execute(async (trx) => {
-    const inserted = await trx.insertInto('webhookEvents').values({
+  return await deps.store.transaction(async (tx) => {
+    const recorded = await tx.webhookEvents.record({
       source: event.source,
       eventId: event.eventId,
       receivedAt: at,
-      jobId: null,
       eventType: event.eventType,
       payload: JSON.stringify(event.payload)
-    }).onConflict((oc) => oc.columns(['source', 'eventId']).doNothing()).returning('eventId').executeTakeFirst()
-    if (inserted === undefined) {
-      const earlier = await trx.selectFrom('webhookEvents').select('jobId')
-        .where('source', '=', event.source).where('eventId', '=', event.eventId).executeTakeFirst()
+    })
+    if (!recorded) {
+      const earlier = await tx.webhookEvents.find(event.source, event.eventId)
       return { status: 'duplicate', jobId: earlier?.jobId ?? null }
     }
-    const job = await findJob(deps, trx, event)
+    const job = await findJob(tx, event)
     if (job === undefined) {
-      await deps.audit.append(trx, {
+      await tx.audit.append({
         event: 'webhook.unmatched',
         details: { source: event.source, eventId: event.eventId, eventType: event.eventType, ...event.auditDetails }
       }, at)
       return { status: 'unmatched' }
     }
-    await trx.updateTable('webhookEvents').set({ jobId: job.id }).where('source', '=', event.source).where('eventId', '=', event.eventId).execute()
-    await deps.events.append(trx, job.id, event.timeline.type, { ...event.timeline.data, eventId: event.eventId }, at)
-    if (event.wake) await deps.jobs.wake(trx, job.id, at)
-    await deps.audit.append(trx, {
+    const ignored = whyIgnored(job, event)
+    if (ignored !== undefined) {
+      await tx.audit.append({
+        event: 'webhook.ignored',
+        jobId: job.id,
+        kind: job.kind,
+        actor: event.source,
+        details: { source: event.source, eventId: event.eventId, eventType: event.eventType, reason: ignored, ...event.auditDetails }
+      }, at)
+      return { status: 'ignored', jobId: job.id, reason: ignored }
+    }
+    await tx.webhookEvents.attach(event.source, event.eventId, job.id)
+    await tx.events.append(job.id, event.timeline.type, { ...event.timeline.data, eventId: event.eventId }, at)
+    if (event.wake) await tx.jobs.wake(job.id, at)
+    await tx.audit.append({
       event: `webhook.${event.eventType}`,
       jobId: job.id,
       kind: job.kind,

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { DatabaseSync } from 'node:sqlite'
 import pg from 'pg'
 
 export interface TestDatabase {
@@ -41,5 +42,39 @@ export async function createTestDatabase (): Promise<TestDatabase> {
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       await c.end()
     }
+  }
+}
+
+export interface DirectConnection {
+  /** Runs one statement with `?` placeholders; the rows it returns (none for a write). */
+  query<T = Record<string, unknown>> (text: string, params?: unknown[]): Promise<T[]>
+  close (): Promise<void>
+}
+
+/**
+ * A connection of the test's own to the database, for tests that edit stored data behind the
+ * service's back (as an intruder with database access would); the service never offers SQL.
+ */
+export async function connectDirectly (db: TestDatabase): Promise<DirectConnection> {
+  if (db.dialect === 'sqlite') {
+    const raw = new DatabaseSync(db.env.SQLITE_PATH!, { timeout: 5000 })
+    return {
+      async query<T> (text: string, params: unknown[] = []) {
+        const statement = raw.prepare(text)
+        if (statement.columns().length > 0) return statement.all(...(params as never[])) as T[]
+        statement.run(...(params as never[]))
+        return []
+      },
+      async close () { raw.close() }
+    }
+  }
+  const client = new pg.Client({ connectionString: db.env.DATABASE_URL })
+  await client.connect()
+  return {
+    async query<T> (text: string, params: unknown[] = []) {
+      let n = 0
+      return (await client.query(text.replace(/\?/g, () => `$${++n}`), params)).rows as T[]
+    },
+    async close () { await client.end() }
   }
 }

@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
+import type { Clock } from '../../src/clock.ts'
 import { defaultKinds, type KindsFactory } from '../../src/jobs/kinds/index.ts'
 import { testKinds } from '../fixtures/test-kinds.ts'
 
@@ -19,8 +20,8 @@ export interface RunningService {
 }
 
 /** The service in this process, on a loopback port, with the test kinds registered. */
-export async function startService (t: TestContext | undefined, env: Record<string, string>, options: { kinds?: KindsFactory, now?: () => number } = {}): Promise<RunningService> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', WORKER_POLL_MS: '200', RATE_LIMIT_PER_MINUTE: '1000000', ...env })
+export async function startService (t: TestContext | undefined, env: Record<string, string>, options: { kinds?: KindsFactory, clock?: Clock } = {}): Promise<RunningService> {
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', WORKER_POLL_MS: '200', RATE_LIMIT_PER_MINUTE: '1000000', AUTH_FAILURES_PER_MINUTE: '100000', ...env })
   const logs: string[] = []
   const logStream = new Writable({
     write (chunk, _encoding, callback) {
@@ -30,7 +31,7 @@ export async function startService (t: TestContext | undefined, env: Record<stri
       callback()
     }
   })
-  const app = await buildApp({ config, kinds: options.kinds ?? ((deps) => [...defaultKinds(deps), ...testKinds]), now: options.now, logStream })
+  const app = await buildApp({ config, kinds: options.kinds ?? ((deps) => [...defaultKinds(deps), ...testKinds]), clock: options.clock, logStream })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
@@ -61,7 +62,7 @@ export interface ChildService {
 /** The real server entry as a child process (with test kinds), so a test can kill -9 it. */
 export async function spawnService (env: Record<string, string>, entry = 'test/fixtures/service.ts'): Promise<ChildService> {
   const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', ...env },
+    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', AUTH_FAILURES_PER_MINUTE: '100000', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const output: string[] = []

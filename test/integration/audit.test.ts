@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { sql } from 'kysely'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { connectDirectly, createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { api, startService, type RunningService } from '../helpers/service.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
 
@@ -84,22 +83,25 @@ test('audit: export streams JSON Lines, oldest first', async () => {
   assert.equal(onlyFailed.length, 2)
 })
 
-test('audit: verify passes on a clean chain and names the record after a direct database edit', async () => {
+test('audit: verify passes on a clean chain and names the record after a direct database edit', async (t) => {
   const clean = await api(svc.url, 'GET', '/v1/audit/verify')
   assert.deepEqual({ ok: clean.body.ok, records: clean.body.records }, { ok: true, records: 6 })
 
-  const target = await svc.app.store.db.selectFrom('auditRecords').selectAll().where('seq', '=', 3).executeTakeFirstOrThrow()
+  const direct = await connectDirectly(db)
+  t.after(() => direct.close())
+  const [target] = await direct.query<{ id: string, details: string }>('select id, details from audit_records where seq = 3')
+  assert.ok(target !== undefined)
   const forged = JSON.stringify({ ...JSON.parse(target.details), status: 'succeeded', forged: true })
-  await sql`update audit_records set details = ${forged} where seq = 3`.execute(svc.app.store.db)
+  await direct.query('update audit_records set details = ? where seq = 3', [forged])
   const broken = await api(svc.url, 'GET', '/v1/audit/verify')
   assert.equal(broken.body.ok, false)
   assert.deepEqual(broken.body.broken, { seq: 3, id: target.id, reason: 'hash_mismatch' })
   assert.equal(broken.body.records, 2, 'the records before it still verify')
 
-  await sql`update audit_records set details = ${target.details} where seq = 3`.execute(svc.app.store.db)
+  await direct.query('update audit_records set details = ? where seq = 3', [target.details])
   assert.equal((await api(svc.url, 'GET', '/v1/audit/verify')).body.ok, true, 'restoring the record restores the chain')
 
-  await sql`delete from audit_records where seq = 6`.execute(svc.app.store.db)
+  await direct.query('delete from audit_records where seq = 6')
   const truncated = await api(svc.url, 'GET', '/v1/audit/verify')
   assert.equal(truncated.body.ok, false)
   assert.equal(truncated.body.broken.reason, 'head_mismatch', 'a deleted newest record is noticed too')

@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { loadConfig, ConfigError } from '../../src/config.ts'
+import { systemClock } from '../../src/clock.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { api, startService, type RunningService } from '../helpers/service.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
@@ -16,8 +17,8 @@ const keys = {
 }
 Object.values(keys).forEach(trackSecret)
 const API_KEYS = JSON.stringify([
-  { name: 'reader', key: keys.reader, scopes: ['jobs:read'] },
-  { name: 'writer', key: keys.writer, scopes: ['jobs:write', 'jobs:read'] },
+  { name: 'reader', key: keys.reader, team: 'ops', scopes: ['jobs:read'] },
+  { name: 'writer', key: keys.writer, team: 'ops', scopes: ['jobs:write', 'jobs:read'] },
   { name: 'auditor', key: keys.auditor, scopes: ['audit:read'] },
   { name: 'scraper', key: keys.scraper, scopes: ['metrics:read'] },
   { name: 'hashed-writer', keySha256: createHash('sha256').update(keys.hashed).digest('hex'), scopes: ['jobs:write'] }
@@ -117,4 +118,27 @@ test('auth: each caller is rate limited with 429, Retry-After and the standard e
   assert.ok(Number(limited.headers.get('retry-after')) > 0)
   assert.equal((await api(local.url, 'GET', '/v1/jobs', undefined, as(keys.writer))).status, 200, 'another key has its own budget')
   assert.equal((await api(local.url, 'GET', '/healthz')).status, 200, 'health checks are not limited')
+})
+
+test('auth: 100 wrong keys from one address end in 429 with Retry-After, for API keys and webhook secrets alike; the block lifts after the minute', async (t) => {
+  let clock = Date.now()
+  const guarded = await startService(t, { ...db.env, API_KEYS, AUTH_FAILURES_PER_MINUTE: '30', WEBHOOK_SECRET: 'webhook-secret-for-auth-test-0123' }, { clock: { ...systemClock, now: () => clock } })
+  const answers = []
+  for (let i = 0; i < 100; i++) answers.push(await api(guarded.url, 'GET', '/v1/jobs', undefined, as(`wrong-key-${i}-0123456789`)))
+  assert.deepEqual(answers.slice(0, 30).map((a) => a.status), Array(30).fill(401))
+  assert.deepEqual(answers.slice(30).map((a) => a.status), Array(70).fill(429))
+  const last = answers.at(-1)!
+  assert.equal(last.body.code, 'TOO_MANY_FAILED_AUTHENTICATIONS')
+  assert.ok(Number(last.headers.get('retry-after')) > 0 && Number(last.headers.get('retry-after')) <= 60)
+  const blocked = await api(guarded.url, 'GET', '/v1/jobs', undefined, as(keys.reader))
+  assert.equal(blocked.status, 429, 'a blocked address is refused before any key is compared')
+  const webhook = await api(guarded.url, 'POST', '/v1/webhooks/genesys/flow-events', { eventType: 'flow.node.enter', jobId: 'x' }, { 'x-webhook-secret': 'webhook-secret-for-auth-test-0123' })
+  assert.equal(webhook.status, 429, 'the receivers share the block')
+
+  clock += 60_000
+  assert.equal((await api(guarded.url, 'GET', '/v1/jobs', undefined, as(keys.reader))).status, 200, 'after the minute the address may try again')
+  const secrets = []
+  for (let i = 0; i < 40; i++) secrets.push((await api(guarded.url, 'POST', '/v1/webhooks/genesys/flow-events', { eventType: 'flow.node.enter', jobId: 'x' }, { 'x-webhook-secret': `wrong-secret-${i}-0123456789` })).status)
+  assert.deepEqual(secrets.slice(0, 30), Array(30).fill(401))
+  assert.deepEqual(secrets.slice(30), Array(10).fill(429), 'wrong webhook secrets count the same way')
 })

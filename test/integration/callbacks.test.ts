@@ -22,7 +22,7 @@ let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>
 
 before(async () => {
   db = await createTestDatabase()
-  const sb = await startTestSandbox({ timing: { analyticsQueuedMs: 50, analyticsPendingMs: 50 } })
+  const sb = await startTestSandbox()
   sandbox = sb.sandbox
   receiver = await startCallbackReceiver((n, path) => {
     if (path === '/flaky') return { status: n <= 2 ? 500 : 200 }
@@ -111,13 +111,14 @@ test('callbacks: a 302 is not followed and 410 stops the retries', async () => {
   assert.match(movedAttempts[0].data.error, /redirect .* not followed/)
   assert.equal(receiver.received.filter((r) => r.path === '/trap').length, 0, 'the redirect target was never called')
 
-  await eventually(async () => ((await callbackEvents(gone)).length >= 1 ? true : undefined), 10_000, 'the 410')
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // The delivery ends 'failed' on the 410: a finished outbox row is never tried again, so the count below is final.
+  await eventually(async () => ((await svc.app.store.outbox.forJob(gone))[0]?.status === 'failed' ? true : undefined), 10_000, 'the 410 to end the delivery')
   const goneAttempts = await callbackEvents(gone)
   assert.equal(goneAttempts.length, 1, 'no retry after 410')
   assert.equal(goneAttempts[0].data.outcome, 'gone')
-  const outbox = await svc.app.repos.outbox.forJob(gone)
+  const outbox = await svc.app.store.outbox.forJob(gone)
   assert.equal(outbox[0]!.status, 'failed')
+  assert.equal(receiver.received.filter((r) => r.path === '/gone').length, 1)
 })
 
 test('callbacks: the routing-evaluation callback carries the BI sync payload', async () => {

@@ -2,11 +2,13 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
+import { sha256Hex } from '../../src/canonical.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
 import { api, eventually, type RunningService } from '../helpers/service.ts'
 import { SANDBOX_CLIENT, startGenesysService } from '../helpers/genesys-env.ts'
 import { call, requestToken } from '../sandbox/helpers.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+import { requestsTo } from '../helpers/sandbox-log.ts'
 
 checkLogsForSecretsAfterAll()
 const WEBHOOK_SECRET = 'flow-events-shared-secret-7d2c9a'
@@ -17,7 +19,8 @@ const flows = SANDBOX_FIXTURES.flows
 
 let stop: () => Promise<void>
 before(async () => {
-  ({ sandbox, svc, stop } = await startGenesysService({ timing: { flowNodeMs: 80 } }, { WEBHOOK_SECRET }))
+  // The default progress: a flow runs all its nodes when launched and its node events go out one after another.
+  ({ sandbox, svc, stop } = await startGenesysService({}, { WEBHOOK_SECRET }))
   sandbox.setWebhooks({ flowEventsUrl: `${svc.url}/v1/webhooks/genesys/flow-events`, flowEventsSecret: WEBHOOK_SECRET })
 })
 after(async () => { await stop() })
@@ -30,15 +33,6 @@ async function run (body: Record<string, unknown>) {
   return (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)).body
 }
 const timeline = async (id: string) => (await api(svc.url, 'GET', `/v1/jobs/${id}/events?limit=1000`)).body.events as Array<{ type: string, data: Record<string, any> }>
-/**
- * The sandbox's request log for one route. It fails when the route never appears in the log, so a
- * misspelt route name cannot make a filter silently match nothing.
- */
-function requestsTo (route: string) {
-  const log = sandbox.stats().log
-  assert.ok(log.some((e) => e.route === route), `the sandbox logged no request to '${route}'; the routes it logged: ${[...new Set(log.map((e) => e.route))].join(', ')}`)
-  return log.filter((e) => e.route === route)
-}
 const FLOW_LIST = 'GET /api/v2/flows'
 const FLOW_BY_ID = 'GET /api/v2/flows/:flowId'
 const EXECUTION_BY_ID = 'GET /api/v2/flows/executions/:executionId'
@@ -105,8 +99,8 @@ test('flow: the schema check works when GET /flows/{id} carries no schema', asyn
   assert.deepEqual(listed.body.entities[0].publishedVersion.inputSchema.required, ['Flow.customerId'])
 
   // A flow with a published schema: a violating variable fails before launch.
-  const listCalls = requestsTo(FLOW_LIST).length
-  const byIdCalls = requestsTo(FLOW_BY_ID).length
+  const listCalls = requestsTo(sandbox, FLOW_LIST).length
+  const byIdCalls = requestsTo(sandbox, FLOW_BY_ID).length
   const launches = sandbox.stats().flowLaunches.length
   const job = await run({ flowId: flows.completes, variables: [{ name: 'Flow.customerId', value: 42 }] })
   assert.equal(job.status, 'failed')
@@ -115,8 +109,8 @@ test('flow: the schema check works when GET /flows/{id} carries no schema', asyn
   assert.equal(launchesFor(job.id).length, 0, 'nothing was launched for the job')
   assert.equal(sandbox.stats().flowLaunches.length, launches, 'no launch counted at all')
   // The schema came from the list call: one more list request, no more requests by id.
-  assert.equal(requestsTo(FLOW_LIST).length, listCalls + 1, 'the job read the flow through GET /api/v2/flows')
-  assert.equal(requestsTo(FLOW_BY_ID).length, byIdCalls, 'the job did not use GET /api/v2/flows/{flowId}')
+  assert.equal(requestsTo(sandbox, FLOW_LIST).length, listCalls + 1, 'the job read the flow through GET /api/v2/flows')
+  assert.equal(requestsTo(sandbox, FLOW_BY_ID).length, byIdCalls, 'the job did not use GET /api/v2/flows/{flowId}')
 
   // Variables that match: the timeline says the check ran, against the published version.
   const valid = await run({ flowId: flows.completes, variables: customer })
@@ -157,7 +151,7 @@ test('flow-execution: past timeoutMs the job ends timed_out, polling stops, and 
   const executionId = (await timeline(job.id)).find((e) => e.type === 'remote')!.data.flowExecutionId as string
   await sleep(800)
   const finishedAt = Date.parse(job.finishedAt)
-  const lateRequests = requestsTo(EXECUTION_BY_ID).filter((e) => e.at > finishedAt)
+  const lateRequests = requestsTo(sandbox, EXECUTION_BY_ID).filter((e) => e.at > finishedAt)
   assert.deepEqual(lateRequests, [], 'no poll after the job ended')
   const audit = (await api(svc.url, 'GET', `/v1/audit?jobId=${job.id}&event=job.timed_out`)).body.items[0]
   assert.equal(audit.details.remoteMayStillRun, true)
@@ -179,26 +173,53 @@ test('flow-execution: polling starts at pollIntervalMs and backs off', async () 
   for (let i = 1; i < polls.length; i++) assert.ok(polls[i]! - polls[i - 1]! >= 190, 'polls are at least the interval apart')
 })
 
-test('flow-execution: a 429 storm delays polling but does not fail the job', async () => {
+test('flow-execution: a 429 storm delays polling but does not fail the job', async (t) => {
+  // The execution runs until the storm is over.
+  sandbox.setProgress({ flowPollsPerNode: null })
+  t.after(() => sandbox.setProgress({ flowPollsPerNode: 0 }))
   const res = await submit({ flowId: flows.completes, variables: customer, pollIntervalMs: 100 })
-  await eventually(async () => ((await timeline(res.body.id)).some((e) => e.type === 'remote') ? true : undefined), 10_000, 'launch')
+  const launched = await eventually(async () => (await timeline(res.body.id)).find((e) => e.type === 'remote'), 10_000, 'launch')
+  const throttled = () => requestsTo(sandbox, EXECUTION_BY_ID).filter((e) => e.status === 429).length
+  const before = throttled()
   sandbox.setFaults({ rate429: 1 })
-  await sleep(1500)
-  sandbox.setFaults({ rate429: 0 })
+  try {
+    // Two polls refused, by count: the job is still under way between them.
+    await eventually(async () => (throttled() - before >= 2 ? true : undefined), 30_000, 'two throttled polls')
+    const during = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}`)).body
+    assert.ok(['running', 'waiting'].includes(during.status), `still going during the storm (${during.status})`)
+  } finally {
+    sandbox.setFaults({ rate429: 0 })
+  }
+  sandbox.advanceFlowExecution(launched.data.flowExecutionId as string, 'end')
   const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)).body
   assert.equal(job.status, 'succeeded')
 })
 
-test('flow-execution receiver: node events join the timeline in order; flow.complete makes the job poll at once', async () => {
-  const started = Date.now()
-  const job = await run({ flowId: flows.completes, variables: customer, pollIntervalMs: 60_000 })
+test('flow-execution receiver: node events join the timeline in order; flow.complete makes the job poll at once', async (t) => {
+  // The execution waits in the sandbox until the job is waiting for its first poll, a minute away.
+  sandbox.setProgress({ flowUnknownPolls: null, flowPollsPerNode: null })
+  t.after(() => sandbox.setProgress({ flowUnknownPolls: 0, flowPollsPerNode: 0 }))
+  const res = await submit({ flowId: flows.completes, variables: customer, pollIntervalMs: 60_000 })
+  assert.equal(res.status, 202)
+  const waiting = await eventually(async () => {
+    const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}`)).body
+    return job.status === 'waiting' && job.step === 'poll' ? job : undefined
+  }, 10_000, 'the job to wait for its first poll')
+  const executionId = (await timeline(waiting.id)).find((e) => e.type === 'remote')!.data.flowExecutionId as string
+  const pollsBefore = requestsTo(sandbox, EXECUTION_BY_ID).length
+  assert.deepEqual(sandbox.advanceFlowExecution(executionId, 'end'), [{ executionId, status: 'COMPLETED' }])
+  const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=30`)).body
   assert.equal(job.status, 'succeeded')
-  assert.ok(Date.now() - started < 10_000, 'it did not wait for the 60 s poll interval')
+  assert.equal(requestsTo(sandbox, EXECUTION_BY_ID).length - pollsBefore, 1, 'one poll, right after flow.complete')
   const events = await timeline(job.id)
+  const firstPollAt = events.find((e) => e.type === 'waiting' && e.data.step === 'poll')!.data.until as string
+  assert.ok(Date.parse(job.finishedAt) < Date.parse(firstPollAt), 'it did not wait for the 60 s poll interval')
   const nodes = events.filter((e) => e.type === 'node').map((e) => `${e.data.eventType as string}:${e.data.nodeId as string}`)
-  assert.ok(nodes.length >= 4, nodes.join(', '))
-  const enters = nodes.filter((n) => n.startsWith('flow.node.enter'))
-  for (const enter of enters) {
+  assert.deepEqual(nodes, [
+    'flow.node.enter:start', 'flow.node.exit:start', 'flow.node.enter:lookupCustomer', 'flow.node.exit:lookupCustomer',
+    'flow.node.enter:setResult', 'flow.node.exit:setResult'
+  ], 'every node event, in the order the workflow ran them')
+  for (const enter of nodes.filter((n) => n.startsWith('flow.node.enter'))) {
     const node = enter.split(':')[1]
     assert.ok(nodes.indexOf(`flow.node.exit:${node}`) > nodes.indexOf(enter), `exit of ${node} follows its enter`)
   }
@@ -220,7 +241,7 @@ test('flow-execution receiver: flow.error is logged, counted and audited', async
 
 const post = (body: unknown, headers: Record<string, string> = { 'x-webhook-secret': WEBHOOK_SECRET }) =>
   api(svc.url, 'POST', '/v1/webhooks/genesys/flow-events', body, headers)
-const storedEvents = async () => (await svc.app.store.db.selectFrom('webhookEvents').select('eventId').execute()).length
+const stored = async (eventId: string) => await svc.app.store.webhookEvents.find('genesys.flow-events', eventId)
 
 test('flow-execution receiver: unknown executions are acknowledged and audited as unmatched; a repeated event id changes nothing', async () => {
   // No long digit runs in the id: audit details are masked, and a 13-digit timestamp can pass for a card number.
@@ -230,7 +251,8 @@ test('flow-execution receiver: unknown executions are acknowledged and audited a
   const audit = (await api(svc.url, 'GET', '/v1/audit?event=webhook.unmatched')).body.items
   assert.ok(audit.some((r: { details: { eventId: string } }) => r.details.eventId === unknown.body.eventId))
 
-  const job = await run({ flowId: flows.noSchema, variables: [] })
+  // A job still waiting (an endless flow, polled every 5 minutes): events for a finished job are ignored.
+  const job = (await submit({ flowId: flows.endless, variables: [], pollIntervalMs: 300_000 })).body
   const before = await timeline(job.id)
   const event = { eventId: `evt-repeat-${Date.now()}`, eventType: 'flow.node.enter', jobId: job.id, nodeId: 'extra', message: 'hello' }
   const first = await post(event)
@@ -239,11 +261,12 @@ test('flow-execution receiver: unknown executions are acknowledged and audited a
   assert.equal(again.status, 200)
   assert.equal(again.body.status, 'duplicate')
   const after = await timeline(job.id)
-  assert.equal(after.length, before.length + 1, 'one timeline entry for two deliveries')
+  assert.equal(after.filter((e: { data: { eventId?: string } }) => e.data.eventId === event.eventId).length, 1, 'one timeline entry for two deliveries')
+  assert.equal(before.filter((e: { data: { eventId?: string } }) => e.data.eventId === event.eventId).length, 0)
+  await api(svc.url, 'POST', `/v1/jobs/${job.id}/cancel`)
 })
 
 test('flow-execution receiver: without the shared secret the answer is 401 and nothing is stored', async () => {
-  const before = await storedEvents()
   const missing = await post({ eventId: 'evt-nosecret', eventType: 'flow.complete', jobId: 'x' }, {})
   assert.equal(missing.status, 401)
   assert.equal(missing.body.code, 'WEBHOOK_UNAUTHORIZED')
@@ -251,7 +274,7 @@ test('flow-execution receiver: without the shared secret the answer is 401 and n
   assert.equal(wrong.status, 401)
   const invalidJson = await fetch(`${svc.url}/v1/webhooks/genesys/flow-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' })
   assert.equal(invalidJson.status, 401, 'an unauthenticated sender learns nothing about the body')
-  assert.equal(await storedEvents(), before)
+  for (const eventId of ['evt-nosecret', 'evt-wrong', `sha256:${sha256Hex('{oops')}`]) assert.equal(await stored(eventId), undefined, `${eventId} was not stored`)
   const uncorrelated = await post({ eventType: 'flow.complete' })
   assert.equal(uncorrelated.status, 400)
   assert.equal(uncorrelated.body.code, 'EVENT_NOT_CORRELATED')

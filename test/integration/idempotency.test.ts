@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { systemClock } from '../../src/clock.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { api, startService, type RunningService } from '../helpers/service.ts'
 
@@ -11,7 +12,7 @@ const now = () => (frozen ? clock : Date.now())
 
 before(async () => {
   db = await createTestDatabase()
-  svc = await startService(undefined, { ...db.env, IDEMPOTENCY_TTL_HOURS: '24' }, { now })
+  svc = await startService(undefined, { ...db.env, IDEMPOTENCY_TTL_HOURS: '24' }, { clock: { ...systemClock, now } })
 })
 after(async () => {
   await svc.close()
@@ -30,8 +31,8 @@ test('idempotency: 50 concurrent identical submissions with one key create exact
   assert.equal(answers.filter((a) => a.headers.get('idempotent-replayed') === null && a.status === 202).length, 1, 'one original answer')
   const list = await api(svc.url, 'GET', '/v1/jobs?kind=test-script&limit=200')
   assert.equal(list.body.items.filter((j: { id: string }) => ids.has(j.id)).length, 1)
-  const all = await svc.app.store.db.selectFrom('idempotencyKeys').select('jobId').where('key', '=', key).execute()
-  assert.equal(all.length, 1)
+  const stored = await svc.app.store.idempotency.find('anonymous', key)
+  assert.equal(stored?.jobId, [...ids][0], 'the key points at that job')
 })
 
 test('idempotency: the same key with a different body is a 422; a later retry replays the first answer', async () => {

@@ -26,7 +26,7 @@ test('llm-evaluation: 5 000 rows complete, and a restart half-way re-runs no row
 
   // What the database held at the crash: the rows recorded as done.
   const store = await openStore({ databaseUrl: db.env.DATABASE_URL, sqlitePath: db.env.SQLITE_PATH ?? '' })
-  const recorded = (await store.db.selectFrom('jobItems').select('idx').where('jobId', '=', jobId).execute()).map((r) => r.idx)
+  const recorded = [...(await store.items.load(jobId)).keys()]
   await store.close()
   assert.ok(recorded.length >= 2000 && recorded.length < 5000, `${recorded.length} rows recorded at the crash`)
 
@@ -41,7 +41,7 @@ test('llm-evaluation: 5 000 rows complete, and a restart half-way re-runs no row
   assert.deepEqual(job.progress, { done: 5000, total: 5000 })
 
   const after = await openStore({ databaseUrl: db.env.DATABASE_URL, sqlitePath: db.env.SQLITE_PATH ?? '' })
-  const items = (await after.db.selectFrom('jobItems').select(['idx', 'data']).where('jobId', '=', jobId).execute()).map((r) => ({ idx: r.idx, ...JSON.parse(r.data) as { error?: { code: string } } }))
+  const items = [...(await after.items.load(jobId))].map(([idx, data]) => ({ idx, ...data as { error?: { code: string } } }))
   await after.close()
   const cutOff = items.filter((i) => i.error !== undefined)
   assert.ok(cutOff.every((i) => i.error!.code === 'REMOTE_OUTCOME_UNKNOWN'), JSON.stringify(cutOff.slice(0, 3)))

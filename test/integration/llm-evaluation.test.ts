@@ -14,7 +14,8 @@ const { llm, judge } = SANDBOX_FIXTURES.actions
 
 let stop: () => Promise<void>
 before(async () => {
-  ({ sandbox, svc, stop } = await startGenesysService({ timing: { evaluationQueuedMs: 100, evaluationRunningMs: 300, modelMs: 5 }, webhooks: { signingSecret: SIGNING_SECRET } }, { WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }))
+  // An evaluation answers QUEUED to its first poll, RUNNING to the second, its end from the third; tests end it sooner by hand.
+  ({ sandbox, svc, stop } = await startGenesysService({ timing: { modelMs: 5 }, progress: { evaluationQueuedPolls: 1, evaluationRunningPolls: 1 }, webhooks: { signingSecret: SIGNING_SECRET } }, { WEBHOOK_SIGNING_SECRET: SIGNING_SECRET }))
 })
 after(async () => { await stop() })
 
@@ -108,6 +109,8 @@ test('llm-evaluation (data-action): judge metrics need a judge action (400 other
 test('llm-evaluation (data-action): in-flight executions never exceed engine.concurrency', async () => {
   const slowSandboxRows = Array.from({ length: 40 }, (_, i) => ({ prompt: `concurrency row ${i}`, expectedOutput: '' }))
   sandbox.resetStats()
+  // The first rows wait at the sandbox until three run at once: they overlap by count, whatever the timing.
+  sandbox.holdExecutions(llm, 3)
   const job = await run({ datasetMatrix: slowSandboxRows, engine: { type: 'data-action', actionId: llm, concurrency: 3 } })
   assert.equal(job.status, 'succeeded')
   const peak = sandbox.stats().maxConcurrentExecutions[llm]!
@@ -125,8 +128,24 @@ const gatewayBody = (extra: Record<string, unknown> = {}, engine: Record<string,
   ...extra
 })
 
+/**
+ * Once the job has polled its evaluation (QUEUED) and waits a minute for the next poll, ends the
+ * evaluation at the sandbox: its completion webhook goes out, and the job ends on it.
+ */
+async function endEvaluationFor (jobId: string, evaluationId: string) {
+  await eventually(async () => {
+    const job = (await api(svc.url, 'GET', `/v1/jobs/${jobId}`)).body
+    return job.status === 'waiting' && job.step === 'await' ? true : undefined
+  }, 30_000, 'the job to await its evaluation')
+  assert.deepEqual(sandbox.advanceEvaluation(evaluationId, 'end'), [{ evaluationId, status: 'COMPLETED' }])
+  return (await api(svc.url, 'GET', `/v1/jobs/${jobId}?waitSeconds=60`)).body
+}
+
 test('llm-evaluation (gateway): completion by webhook succeeds the job with metrics, latency, accuracy rate and masking flag', async () => {
-  const job = await run(gatewayBody())
+  const evaluationId = crypto.randomUUID()
+  const res = await submit(gatewayBody({ evaluationId }))
+  assert.equal(res.status, 202, JSON.stringify(res.body))
+  const job = await endEvaluationFor(res.body.id, evaluationId)
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
   assert.equal(job.result.completedVia, 'webhook')
   assert.equal(typeof job.result.metrics.accuracy, 'number')
@@ -155,14 +174,15 @@ test('llm-evaluation (gateway): with the webhook dropped, fallback polling compl
 test('llm-evaluation (gateway): with 10 evaluations RUNNING the job waits, reading every page of the count, and proceeds when one finishes', async (t) => {
   sandbox.seedRunningEvaluations(10)
   t.after(() => sandbox.seedRunningEvaluations(0))
-  const res = await submit(gatewayBody({}, { pageSize: 3 }))
+  const evaluationId = crypto.randomUUID()
+  const res = await submit(gatewayBody({ evaluationId }, { pageSize: 3 }))
   const waiting = await eventually(async () => {
     const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}`)).body
     return job.status === 'waiting' && job.step === 'capacity' ? job : undefined
   }, 10_000, 'job to wait for capacity')
   assert.match(waiting.waitReason, /10 evaluations RUNNING \(limit 10, 4 page\(s\) read\)/)
   sandbox.seedRunningEvaluations(0)
-  const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=60`)).body
+  const job = await endEvaluationFor(res.body.id, evaluationId)
   assert.equal(job.status, 'succeeded')
   const reasons = (await api(svc.url, 'GET', `/v1/jobs/${job.id}/events`)).body.events.filter((e: { type: string }) => e.type === 'waiting').map((e: { data: { reason: string } }) => e.data.reason)
   assert.ok(reasons.some((r: string) => r.includes('RUNNING')), 'the reason is on the timeline')
@@ -182,13 +202,14 @@ test('llm-evaluation (gateway): a retry after a lost answer finds the evaluation
     body: JSON.stringify({ datasetMatrix: [{ prompt: 'x', expectedOutput: 'x' }], metricCalculationDirectives: { accuracy: true }, webhookUrl: `${svc.url}/v1/webhooks/genesys/llm-evaluations` })
   })
   assert.equal(earlier.status, 201)
+  const earlierId = (await earlier.json() as { id: string }).id
   const createdBefore = sandbox.stats().evaluationsCreated
   sandbox.seedRunningEvaluations(0)
-  const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=60`)).body
+  const job = await endEvaluationFor(res.body.id, earlierId)
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
   assert.equal(sandbox.stats().evaluationsCreated, createdBefore, 'no second evaluation was created')
   assert.equal(sandbox.stats().evaluationKeys[`orchestrator-${res.body.id}-create`], 2, 'the retry carried the same key')
-  assert.equal(job.result.evaluationId, (await earlier.json() as { id: string }).id)
+  assert.equal(job.result.evaluationId, earlierId)
 })
 
 test('llm-evaluation (gateway): a validate-metrics incompatibility fails the job with the warnings', async () => {

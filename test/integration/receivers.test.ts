@@ -1,8 +1,11 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { signWebhook } from '../../src/webhooks/verify.ts'
+import { FIXTURE_IDS } from '../../src/fixture-ids.ts'
+import type { Sandbox } from '../../src/sandbox/index.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
-import { api, startService, type RunningService } from '../helpers/service.ts'
+import { api, startService, waitForTerminal, type RunningService } from '../helpers/service.ts'
+import { startTestSandbox } from '../helpers/genesys-env.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
@@ -11,21 +14,29 @@ const SIGNING = 'whsec_plJ3nmyCDGBKInavdOK15jsl0VOkSL7Q'
 trackSecret(WEBHOOK_SECRET)
 trackSecret(SIGNING)
 let db: TestDatabase
+let sandbox: Sandbox
 let svc: RunningService
 let jobId: string
 
+/** A flow-execution job waiting on an endless flow, polled every 5 minutes: it takes flow events while it waits. */
+const waitingFlow = async () => (await api(svc.url, 'POST', '/v1/jobs/flow-execution', { flowId: FIXTURE_IDS.flows.endless, pollIntervalMs: 300_000 })).body.id as string
+
 before(async () => {
   db = await createTestDatabase()
-  svc = await startService(undefined, { ...db.env, WEBHOOK_SECRET, WEBHOOK_SIGNING_SECRET: SIGNING })
-  jobId = (await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 60_000 }] })).body.id
+  const started = await startTestSandbox()
+  sandbox = started.sandbox
+  svc = await startService(undefined, { ...db.env, ...started.env, WEBHOOK_SECRET, WEBHOOK_SIGNING_SECRET: SIGNING })
+  jobId = await waitingFlow()
 })
 after(async () => {
+  trackSecret(await svc.app.genesys.client.tokens.get())
   await svc.close()
+  await sandbox.close()
   await db.drop()
 })
 
 const url = () => `${svc.url}/v1/webhooks/genesys/flow-events`
-const stored = async (eventId: string) => await svc.app.store.db.selectFrom('webhookEvents').selectAll().where('eventId', '=', eventId).executeTakeFirst()
+const stored = async (eventId: string) => await svc.app.store.webhookEvents.find('genesys.flow-events', eventId)
 
 test('receivers: a valid event is in the database when the 200 is sent', async () => {
   const eventId = `evt-stored-${Date.now()}`
@@ -82,5 +93,40 @@ test('receivers: while rotating, WEBHOOK_SECRET may hold the old and the new sec
   for (const [n, secret, status] of [[1, WEBHOOK_SECRET, 200], [2, 'rotated-secret-0123456789', 200], [3, 'some-other-secret-000000', 401]] as const) {
     const res = await api(rotating.url, 'POST', '/v1/webhooks/genesys/flow-events', event(`rotation-${n}`), { 'x-webhook-secret': secret })
     assert.equal(res.status, status, secret)
+  }
+})
+
+test('receivers: an unknown field is a 400', async () => {
+  for (const [path, body] of [
+    ['flow-events', { eventType: 'flow.node.enter', jobId, nodeId: 'u', color: 'blue' }],
+    ['llm-evaluations', { evaluationId: 'e-1', status: 'COMPLETED', score: 3 }]
+  ] as const) {
+    const res = await api(svc.url, 'POST', `/v1/webhooks/genesys/${path}`, body, { 'x-webhook-secret': WEBHOOK_SECRET })
+    assert.equal(res.status, 400, path)
+    assert.match(res.body.message, /unknown field '(color|score)'/)
+  }
+})
+
+test('receivers: events for another kind or a finished job are ignored, change nothing on the job, and are audited as ignored', async () => {
+  // A job of another kind: a test script waiting for a minute.
+  const other = (await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 60_000 }] })).body.id as string
+  // A finished flow job: cancelled while it waited.
+  const finished = await waitingFlow()
+  await api(svc.url, 'POST', `/v1/jobs/${finished}/cancel`)
+  assert.equal((await waitForTerminal(svc.url, finished)).status, 'cancelled')
+  for (const [target, reason] of [[other, /is a test-script job; this receiver serves flow-execution jobs/], [finished, /already ended cancelled/]] as const) {
+    const before = (await api(svc.url, 'GET', `/v1/jobs/${target}/events`)).body.events.length
+    const job = (await api(svc.url, 'GET', `/v1/jobs/${target}`)).body
+    const res = await api(svc.url, 'POST', '/v1/webhooks/genesys/flow-events', { eventId: `evt-ignored-${target}`, eventType: 'flow.complete', jobId: target, nodeId: 'z' }, { 'x-webhook-secret': WEBHOOK_SECRET })
+    assert.equal(res.status, 200)
+    assert.equal(res.body.status, 'ignored')
+    assert.match(res.body.reason, reason)
+    assert.equal((await api(svc.url, 'GET', `/v1/jobs/${target}/events`)).body.events.length, before, 'no timeline entry')
+    const after = (await api(svc.url, 'GET', `/v1/jobs/${target}`)).body
+    assert.deepEqual({ status: after.status, updatedAt: after.updatedAt }, { status: job.status, updatedAt: job.updatedAt }, 'the job is unchanged')
+    const audit = (await api(svc.url, 'GET', `/v1/audit?jobId=${target}&event=webhook.ignored`)).body.items
+    assert.equal(audit.length, 1)
+    assert.match(audit[0].details.reason, reason)
+    assert.equal((await stored(`evt-ignored-${target}`))?.jobId, null, 'the stored event is not attached to the job')
   }
 })

@@ -6,6 +6,7 @@ import type { Sandbox } from '../../src/sandbox/index.ts'
 import { api, type RunningService } from '../helpers/service.ts'
 import { startGenesysService } from '../helpers/genesys-env.ts'
 import { checkLogsForSecretsAfterAll } from '../helpers/secrets.ts'
+import { requestsTo } from '../helpers/sandbox-log.ts'
 
 checkLogsForSecretsAfterAll()
 let sandbox: Sandbox
@@ -15,7 +16,8 @@ const day = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' }
 
 let stop: () => Promise<void>
 before(async () => {
-  ({ sandbox, svc, stop } = await startGenesysService({ timing: { analyticsQueuedMs: 400, analyticsPendingMs: 400 } }))
+  // Each aggregates job answers QUEUED to its first poll, PENDING to the second and its outcome from the third.
+  ({ sandbox, svc, stop } = await startGenesysService({ progress: { analyticsQueuedPolls: 1, analyticsPendingPolls: 1 } }))
 })
 after(async () => { await stop() })
 
@@ -27,14 +29,19 @@ async function run (body: Record<string, unknown>) {
 }
 const near = (a: number, b: number) => Math.abs(a - b) < 1e-6
 
+const STATUS_ROUTE = 'GET /api/v2/analytics/conversations/aggregates/jobs/:jobId'
+const RESULTS_ROUTE = 'GET /api/v2/analytics/conversations/aggregates/jobs/:jobId/results'
+
 test('routing-evaluation: submits an aggregates job, polls QUEUED → PENDING → FULFILLED, reads every page, scores each queue', async () => {
+  const logBefore = sandbox.stats().log.length
   const job = await run({ queueIds: [q.support, q.sales, q.billing, q.retention, q.technical], interval: day })
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
   const result = job.result
+  const log = sandbox.stats().log.slice(logBefore)
+  assert.equal(requestsTo(sandbox, STATUS_ROUTE, log).length, 3, 'three polls: QUEUED, PENDING, FULFILLED')
   // The sandbox answers 2 groups per page: 5 queues take 3 pages, all of them read.
   assert.equal(result.pages, 3)
-  const resultRequests = sandbox.stats().log.filter((e) => e.route === 'GET /api/v2/analytics/conversations/aggregates/jobs/:jobId/results')
-  assert.ok(resultRequests.length >= 3)
+  assert.equal(requestsTo(sandbox, RESULTS_ROUTE, log).length, 3)
   const waits = (await api(svc.url, 'GET', `/v1/jobs/${job.id}/events`)).body.events
     .filter((e: { type: string }) => e.type === 'waiting').map((e: { data: { reason: string } }) => e.data.reason).join(' | ')
   assert.match(waits, /analytics job QUEUED.*analytics job PENDING/)

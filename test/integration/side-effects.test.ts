@@ -7,6 +7,7 @@ import { startTestSandbox } from '../helpers/genesys-env.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { startGate, type Gate } from '../helpers/gate.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+import { requestsTo } from '../helpers/sandbox-log.ts'
 
 /*
  * At most once for side effects (issue 12): a call that may have changed something at Genesys
@@ -32,7 +33,7 @@ let svc: RunningService
 
 before(async () => {
   db = await createTestDatabase()
-  const started = await startTestSandbox({ timing: { flowNodeMs: 20 } })
+  const started = await startTestSandbox()
   sandbox = started.sandbox
   // The api host goes through a gate the tests can shut, so a connection can be refused; tokens come straight from the sandbox.
   gate = await startGate(sandbox.url)
@@ -181,7 +182,7 @@ test('at most once: a 429 on execute is repeated (Genesys did not run it), exact
   const job = await waitForTerminal(svc.url, await submit('data-action', { actionId: echo, inputs: { message: 'throttled' }, cacheResults: false }))
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
   assert.equal(executions(echo) - before, 1)
-  const executes = sandbox.stats().log.slice(beforeLog).filter((e) => e.route === EXECUTE)
+  const executes = requestsTo(sandbox, EXECUTE, sandbox.stats().log.slice(beforeLog))
   assert.deepEqual(executes.map((e) => e.status), [429, 429, 200])
 })
 
@@ -224,7 +225,7 @@ test(`retry budget: a GET during a run of 503s costs at most (GENESYS_RETRIES + 
   assert.equal(job.error.code, 'GENESYS_UNAVAILABLE')
   assert.match(job.error.message, /gave up after 3 tries/)
   assert.doesNotMatch(job.error.message, /retrying/i)
-  const gets = sandbox.stats().log.slice(beforeLog).filter((e) => e.route === GET_ACTION)
+  const gets = requestsTo(sandbox, GET_ACTION, sandbox.stats().log.slice(beforeLog))
   assert.equal(gets.length, (RETRIES + 1) * STEP_MAX_ATTEMPTS)
   assert.ok(gets.every((e) => e.status === 503))
 })
@@ -237,5 +238,5 @@ test('permissions: an execute Genesys refuses with 403 fails GENESYS_PERMISSION_
   assert.equal(job.error.genesys.status, 403)
   assert.equal(job.error.genesys.code, 'missing.any.permissions')
   assert.match(job.error.message, /integrations:action:execute/)
-  assert.equal(sandbox.stats().log.slice(beforeLog).filter((e) => e.route === EXECUTE).length, 1)
+  assert.equal(requestsTo(sandbox, EXECUTE, sandbox.stats().log.slice(beforeLog)).length, 1)
 })

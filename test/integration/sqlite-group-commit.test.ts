@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { Kysely, sql } from 'kysely'
 import { openSqlite } from '../../src/store/sqlite-dialect.ts'
-import { bookkeeping } from '../../src/store/bookkeeping.ts'
 
 interface Schema {
   items: { id: number, label: string }
@@ -131,62 +130,14 @@ test('two stores on one file in one process share the connection instead of dead
   await second.destroy()
 })
 
-test('bookkeeping commits without an fsync in groups of its own; a durable write never rides in one', async (t) => {
-  const { db, stats, committedCount, synchronous } = openTestDatabase(t)
-  await createItems(db)
-  const before = { ...stats }
-  // Ten bookkeeping transactions and one autocommit bookkeeping write in one turn: one light commit.
-  await Promise.all([
-    ...Array.from({ length: 10 }, async (_, i) => await bookkeeping(async () => await db.transaction().execute(async (trx) => {
-      await trx.insertInto('items').values({ id: i + 1, label: `light-${i}` }).execute()
-    }))),
-    bookkeeping(async () => await db.insertInto('items').values({ id: 50, label: 'light-auto' }).execute())
-  ])
-  assert.equal(stats.lightCommits - before.lightCommits, 1)
-  assert.equal(stats.commits - before.commits, 0, 'bookkeeping alone made no fsync\'d commit')
-  assert.equal(committedCount(), 11, 'visible to another connection once awaited')
-  assert.equal(await synchronous(), 2, 'the connection is back to synchronous=FULL')
-
-  // A durable transaction queued behind bookkeeping in the same turn gets a commit (and fsync) of its own.
-  const mid = { ...stats }
-  await Promise.all([
-    bookkeeping(async () => await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 60, label: 'light-b' }).execute() })),
-    db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 61, label: 'durable' }).execute() })
-  ])
-  assert.equal(stats.lightCommits - mid.lightCommits, 1)
-  assert.equal(stats.commits - mid.commits, 1)
-  // An autocommit durable write after a light group is open: the light group is committed first.
-  const last = { ...stats }
-  await Promise.all([
-    bookkeeping(async () => await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 70, label: 'light-c' }).execute() })),
-    db.insertInto('items').values({ id: 71, label: 'durable-auto' }).execute()
-  ])
-  assert.equal(stats.lightCommits - last.lightCommits, 1)
-  assert.equal(committedCount(), 15)
-  assert.equal(await synchronous(), 2)
-})
-
-test('a bookkeeping transaction joining a durable group is committed with it, fsync and all', async (t) => {
-  const { db, stats } = openTestDatabase(t)
-  await createItems(db)
-  const before = { ...stats }
-  await Promise.all([
-    db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 1, label: 'durable' }).execute() }),
-    bookkeeping(async () => await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 2, label: 'light' }).execute() }))
-  ])
-  assert.equal(stats.commits - before.commits, 1)
-  assert.equal(stats.lightCommits - before.lightCommits, 0)
-  assert.equal(stats.transactions - before.transactions, 2)
-})
-
-test('bookkeeping that cannot get the write lock fails alone and leaves the store usable', async (t) => {
+test('a transaction that cannot get the write lock fails alone and leaves the store usable', async (t) => {
   const { db, outsider, synchronous } = openTestDatabase(t)
   await createItems(db)
   // Another connection holds the write lock past the busy timeout (5 s).
   outsider.exec('BEGIN IMMEDIATE')
-  await assert.rejects(bookkeeping(async () => await db.insertInto('items').values({ id: 1, label: 'renewal' }).execute()), /locked/)
+  await assert.rejects(db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 1, label: 'blocked' }).execute() }), /locked/)
   outsider.exec('COMMIT')
-  assert.equal(await synchronous(), 2, 'back to synchronous=FULL')
+  assert.equal(await synchronous(), 2, 'every commit is still fsync\'d (synchronous=FULL)')
   await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 2, label: 'after' }).execute() })
   assert.deepEqual((await db.selectFrom('items').select('id').execute()).map((r) => r.id), [2])
 })

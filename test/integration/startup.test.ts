@@ -71,3 +71,34 @@ test('startup: `PORT=abc npm start` exits non-zero with one line naming PORT', a
   assert.match(lines[0]!, /PORT/)
   assert.match(lines[0]!, /integer from 0 to 65535/)
 })
+
+/** Each bad value of issue 14's configuration list, and the variable its one line must name. */
+const BAD_CONFIG: Array<[Record<string, string>, string, RegExp]> = [
+  [{ PORT: '3733.5' }, 'PORT', /decimal digits/],
+  [{ PORT: '0x0e9d' }, 'PORT', /decimal digits/],
+  [{ PORT: '1e3' }, 'PORT', /decimal digits/],
+  [{ WEBHOOK_SECRET: 'a b c d e f g h i j k l m n o p' }, 'WEBHOOK_SECRET', /secret 1 of 16 is 1 characters long; each must be at least 16/],
+  [{ WEBHOOK_SIGNING_SECRET: 'whsec_!!!!notbase64!!!!notbase64!!!!xx' }, 'WEBHOOK_SIGNING_SECRET', /base64 of 24 to 64 random bytes/],
+  [{ CALLBACK_SIGNING_SECRET: 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' + 'A'.repeat(80) }, 'CALLBACK_SIGNING_SECRET', /base64 of 24 to 64 random bytes/],
+  [{ CALLBACK_ALLOWED_HOSTS: 'hooks.example.com,,bi.example.com' }, 'CALLBACK_ALLOWED_HOSTS', /item 2 of 3 is empty/],
+  [{ API_KEYS: JSON.stringify([{ name: 'a', key: 'same-key-0123456789', scopes: ['jobs:read'] }, { name: 'b', key: 'same-key-0123456789', scopes: ['jobs:write'] }]) }, 'API_KEYS', /same key as a/],
+  [{ API_KEYS: '[]', API_KEYS_FILE: '/etc/keys.json' }, 'API_KEYS_FILE', /not both/],
+  [{ HOST: 'not a host' }, 'HOST', /IP address or a host name/]
+]
+
+test('startup: each bad configuration value exits 1 with one line naming the variable', async () => {
+  await Promise.all(BAD_CONFIG.map(async ([env, variable, reason]) => {
+    const child = spawn(process.execPath, ['src/server.ts'], { cwd: root, env: { ...process.env, NODE_ENV: 'test', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '')
+    assert.equal(code, 1, `${JSON.stringify(env)}: exit ${code}\n${stderr}`)
+    assert.equal(lines.length, 1, `${JSON.stringify(env)}: ${stderr}`)
+    assert.match(lines[0]!, new RegExp(`\\b${variable}\\b`))
+    assert.match(lines[0]!, reason)
+    for (const [name, value] of Object.entries(env)) {
+      if (/SECRET|API_KEYS$/.test(name)) assert.ok(!lines[0]!.includes(value), `the value of ${name} is never repeated`)
+    }
+  }))
+})

@@ -5,8 +5,9 @@ import { createTestDatabase } from '../helpers/database.ts'
 import { spawnService, type ChildService } from '../helpers/service.ts'
 import { startTestSandbox } from '../helpers/genesys-env.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
+import { answersTo } from '../helpers/sandbox-log.ts'
 import {
-  actionExecutionsOf, flowLaunchesOf, kindCounts, listEvaluations, planJobs, prng, resilient, rowExecutions, waitForSuite,
+  actionExecutionsOf, flowLaunchesOf, kindCounts, listEvaluations, planJobs, prng, RELIABILITY_PROGRESS, resilient, rowExecutions, waitForSuite,
   type JobView, type PlannedJob
 } from './mixed-jobs.ts'
 
@@ -30,7 +31,8 @@ test('reliability: crash loop — 500 mixed jobs survive five kill -9s at seeded
   const db = await createTestDatabase()
   const { sandbox, env: genesysEnv } = await startTestSandbox({
     seed: SEED,
-    timing: { flowNodeMs: 40, analyticsQueuedMs: 60, analyticsPendingMs: 60, evaluationQueuedMs: 50, evaluationRunningMs: 150, modelMs: 20 },
+    timing: { modelMs: 20 },
+    progress: RELIABILITY_PROGRESS,
     webhooks: { signingSecret: SIGNING_SECRET }
   })
   const processes: ChildService[] = []
@@ -208,7 +210,7 @@ test('reliability: crash loop — 500 mixed jobs survive five kill -9s at seeded
   assert.equal(stats.evaluationsCreated, gateway.length, 'evaluations created == gateway jobs')
   assert.equal(evaluations.length, gateway.length, 'no evaluation without its job')
 
-  const routingSubmits = Object.values(stats.requests['POST /api/v2/analytics/conversations/aggregates/jobs'] ?? {}).reduce((a, b) => a + b, 0)
+  const routingSubmits = Object.values(answersTo(sandbox, 'POST /api/v2/analytics/conversations/aggregates/jobs')).reduce((a, b) => a + b, 0)
   const routingJobs = plan.filter((p) => p.kind === 'routing-evaluation').length
   t.diagnostic(`jobs resumed by a later process: ${resumed}`)
   t.diagnostic(`calls cut off by a kill in jobs that did not opt in: ${unknownOutcomes} jobs ended REMOTE_OUTCOME_UNKNOWN (none sent again), ${counts.rowsUnknown} llm rows recorded as REMOTE_OUTCOME_UNKNOWN`)

@@ -4,7 +4,7 @@ import { createTestDatabase } from '../helpers/database.ts'
 import { spawnService, type ChildService } from '../helpers/service.ts'
 import { startTestSandbox } from '../helpers/genesys-env.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
-import { actionExecutionsOf, flowLaunchesOf, kindCounts, listEvaluations, mapLimit, planJobs, resilient, rowExecutions, waitForSuite } from './mixed-jobs.ts'
+import { actionExecutionsOf, flowLaunchesOf, kindCounts, listEvaluations, mapLimit, planJobs, RELIABILITY_PROGRESS, resilient, rowExecutions, waitForSuite } from './mixed-jobs.ts'
 
 checkLogsForSecretsAfterAll()
 
@@ -30,7 +30,8 @@ test('reliability: fault soak — 1 000 mixed jobs under 10% 5xx, 5% 429, 2% res
     seed: SEED,
     faults: FAULTS,
     rateLimit: { limit: 1_000_000, windowMs: 60_000 },
-    timing: { flowNodeMs: 30, analyticsQueuedMs: 50, analyticsPendingMs: 50, evaluationQueuedMs: 50, evaluationRunningMs: 100, modelMs: 10 },
+    timing: { modelMs: 10 },
+    progress: RELIABILITY_PROGRESS,
     webhooks: { signingSecret: SIGNING_SECRET }
   })
   const services: ChildService[] = []

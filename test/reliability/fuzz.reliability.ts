@@ -31,7 +31,7 @@ before(async () => {
   db = await createTestDatabase()
   // Workers run (two at a time) against a test sandbox: accepted bodies are executed too, but
   // nothing waits for them.
-  const started = await startTestSandbox({ timing: { flowNodeMs: 20, analyticsQueuedMs: 20, analyticsPendingMs: 20, evaluationQueuedMs: 20, evaluationRunningMs: 50 } })
+  const started = await startTestSandbox()
   sandbox = started.sandbox
   svc = await startService(undefined, { ...db.env, ...started.env, WEBHOOK_SECRET, WORKER_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '500', LOG_LEVEL: 'warn' }, { kinds: defaultKinds })
   routes = await postRouteSchemas(defaultKinds, { WEBHOOK_SECRET })

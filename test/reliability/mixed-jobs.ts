@@ -3,11 +3,24 @@
 // belong to each job.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
-import type { Sandbox, SandboxStats } from '../../src/sandbox/index.ts'
+import type { Progress, Sandbox, SandboxStats } from '../../src/sandbox/index.ts'
 import { SANDBOX_CLIENT } from '../helpers/genesys-env.ts'
 import { requestToken } from '../sandbox/helpers.ts'
 
 export const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out']
+
+/**
+ * Every state in between takes a poll (a flow's nodes one poll each), so the suites' jobs poll,
+ * wait and receive webhooks as they would against Genesys, and a kill can fall between any two.
+ */
+export const RELIABILITY_PROGRESS: Partial<Progress> = {
+  analyticsQueuedPolls: 1,
+  analyticsPendingPolls: 1,
+  flowUnknownPolls: 0,
+  flowPollsPerNode: 1,
+  evaluationQueuedPolls: 1,
+  evaluationRunningPolls: 1
+}
 
 /** mulberry32: small, fast and the same on every machine, so a seed replays a run. */
 export function prng (seed: number): () => number {

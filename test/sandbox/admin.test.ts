@@ -52,7 +52,7 @@ test('sandbox: stats count requests by route pattern and status, and admin route
 
 test('sandbox: admin routes change faults, webhooks and validate their bodies', async (t) => {
   const hook = await receiver(t)
-  const { sandbox, api } = await harness(t, { timing: { flowNodeMs: 10 } })
+  const { sandbox, api } = await harness(t)
   const faults = await (await fetch(`${sandbox.url}/__sandbox/faults`, json('PUT', { rate503: 1 }))).json() as Record<string, number>
   assert.equal(faults.rate503, 1)
   assert.equal(faults.rate500, 0)
@@ -62,12 +62,32 @@ test('sandbox: admin routes change faults, webhooks and validate their bodies', 
 
   assert.equal((await fetch(`${sandbox.url}/__sandbox/webhooks`, json('PUT', { flowEventsUrl: hook.url, flowEventsSecret: 'abc' }))).status, 204)
   await api('POST', '/api/v2/flows/executions', { flowId: SANDBOX_FIXTURES.flows.noSchema })
-  await waitFor(() => hook.received.length >= 5, 2000, 'flow events')
-  assert.equal(hook.received[0].headers['x-webhook-secret'], 'abc')
+  // The default progress runs the flow's two nodes at launch: enter, exit, enter, exit, complete.
+  const events = await hook.until(5)
+  assert.equal(events[0].headers['x-webhook-secret'], 'abc')
   assert.equal((await fetch(`${sandbox.url}/__sandbox/webhooks`, json('PUT', { flowEventsUrl: 5 }))).status, 400)
   assert.equal((await fetch(`${sandbox.url}/__sandbox/evaluations/running`, json('POST', { count: -1 }))).status, 400)
   assert.equal((await fetch(`${sandbox.url}/__sandbox/limits`, json('PUT', 'nope'))).status, 400)
   assert.equal((await requestToken(sandbox.url)).status, 200)
+
+  const progress = await fetch(`${sandbox.url}/__sandbox/progress`, json('PUT', { flowPollsPerNode: null, evaluationRunningPolls: 2 }))
+  assert.deepEqual(await progress.json(), { analyticsQueuedPolls: 1, analyticsPendingPolls: 1, flowUnknownPolls: 0, flowPollsPerNode: null, evaluationQueuedPolls: 0, evaluationRunningPolls: 2 })
+  const badProgress = await fetch(`${sandbox.url}/__sandbox/progress`, json('PUT', { flowNodeMs: 10 }))
+  assert.equal(badProgress.status, 400)
+  assert.match((await badProgress.json() as { message: string }).message, /unknown progress setting\(s\): flowNodeMs/)
+  assert.equal((await fetch(`${sandbox.url}/__sandbox/progress`, json('PUT', { flowUnknownPolls: 1.5 }))).status, 400)
+})
+
+test('sandbox: routes() lists every route the request log can name, and the admin route serves the same list', async (t) => {
+  const { sandbox } = await harness(t)
+  const routes = sandbox.routes()
+  for (const route of ['POST /oauth/token', 'POST /api/v2/integrations/actions/:actionId/execute', 'GET /api/v2/flows/executions/:executionId', 'GET /api/v2/analytics/conversations/aggregates/jobs/:jobId', 'GET /api/v2/ai/llm/evaluations/:id']) {
+    assert.ok(routes.includes(route), route)
+  }
+  assert.ok(!routes.includes('GET /api/v2/flows/executions/:id'), 'a misspelt route is not there')
+  assert.ok(routes.every((r) => !r.includes('__sandbox')), 'admin routes are never logged')
+  assert.deepEqual(routes, routes.toSorted())
+  assert.deepEqual(await (await fetch(`${sandbox.url}/__sandbox/routes`)).json(), routes)
 })
 
 test('sandbox: npm run sandbox prints its URL and credentials and stops on SIGTERM', async () => {
@@ -75,7 +95,7 @@ test('sandbox: npm run sandbox prints its URL and credentials and stops on SIGTE
   let output = ''
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (chunk: string) => { output += chunk })
-  const line = await waitFor(() => output.includes('\n') && output, 10_000, 'the banner')
+  const line = await waitFor(() => output.includes('\n') && output, 'the banner')
   const match = /listening on (http:\/\/127\.0\.0\.1:\d+) \(client id: sandbox-client, client secret: sandbox-secret\)/.exec(line)
   assert.ok(match !== null, line)
   assert.equal((await requestToken(match[1])).status, 200)

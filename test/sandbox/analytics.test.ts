@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { harness, sleep, waitFor, type Harness } from './helpers.ts'
+import { harness, type Harness } from './helpers.ts'
+import { manualClock } from '../helpers/manual-clock.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
 import { queueMetrics } from '../../src/sandbox/analytics.ts'
 
@@ -9,7 +10,6 @@ const JOBS = '/api/v2/analytics/conversations/aggregates/jobs'
 const DAY = '2026-01-01T00:00:00.000Z/2026-01-02T00:00:00.000Z'
 const METRICS = ['nOffered', 'tHandle', 'tAnswered', 'tAbandon', 'nTransferred']
 const STATES = ['QUEUED', 'PENDING', 'FAILED', 'CANCELLED', 'FULFILLED', 'EXPIRED']
-const timing = { analyticsQueuedMs: 60, analyticsPendingMs: 60 }
 
 const byQueue = (...ids: string[]) => ({ type: 'or', predicates: ids.map((value) => ({ dimension: 'queueId', value })) })
 const dimension = (name: string, value: string) => ({ type: 'dimension', dimension: name, operator: 'matches', value })
@@ -23,16 +23,18 @@ const byQueueAndMedia = (ids: string[], mediaTypes: string[]) => ({
 })
 const voiceOf = (...ids: string[]) => byQueueAndMedia(ids, ['voice'])
 
+/** Polls the job's status until it has an outcome: a few polls with the default progress (QUEUED, PENDING, then the outcome). */
 async function finished (api: Harness['api'], jobId: string) {
-  return await waitFor(async () => {
+  for (let poll = 1; poll <= 10; poll++) {
     const r = await api('GET', `${JOBS}/${jobId}`)
-    return !['QUEUED', 'PENDING'].includes(r.body.state) && r.body
-  }, 2000, 'job end')
+    if (!['QUEUED', 'PENDING'].includes(r.body.state)) return r.body
+  }
+  assert.fail(`job ${jobId} had no outcome after 10 polls`)
 }
 
-test('sandbox: an aggregates job goes QUEUED → PENDING → FULFILLED with the AsyncQueryStatus fields', async (t) => {
-  const { api } = await harness(t, { timing: { analyticsQueuedMs: 100, analyticsPendingMs: 100 } })
-  const sent = Date.now()
+test('sandbox: an aggregates job answers QUEUED to its first poll, PENDING to the second, FULFILLED from the third, with the AsyncQueryStatus fields', async (t) => {
+  const clock = manualClock()
+  const { api } = await harness(t, { now: clock.now, progress: { analyticsQueuedPolls: 1, analyticsPendingPolls: 1 } })
   const submit = await api('POST', JOBS, { interval: DAY, groupBy: ['queueId'], filter: byQueue(queues.support), metrics: METRICS })
   assert.equal(submit.status, 202)
   assert.deepEqual(Object.keys(submit.body), ['jobId'])
@@ -40,24 +42,69 @@ test('sandbox: an aggregates job goes QUEUED → PENDING → FULFILLED with the 
 
   const queued = await api('GET', path)
   assert.equal(queued.body.state, 'QUEUED')
-  assert.ok(!Number.isNaN(Date.parse(queued.body.submissionDate)))
+  assert.equal(queued.body.submissionDate, new Date(clock.now()).toISOString())
   assert.ok(Date.parse(queued.body.expirationDate) > Date.parse(queued.body.submissionDate))
   assert.equal(queued.body.completionDate, undefined)
   const early = await api('GET', `${path}/results`)
-  assert.equal(early.status, 400)
+  assert.equal(early.status, 400, 'no results before the job is done (and reading them is no poll)')
   assert.equal(early.body.code, 'bad.request')
 
-  await sleep(sent + 150 - Date.now())
   assert.equal((await api('GET', path)).body.state, 'PENDING')
-  const done = await finished(api, submit.body.jobId)
+  clock.advance(90_000)
+  const done = (await api('GET', path)).body
   assert.equal(done.state, 'FULFILLED')
   assert.ok(STATES.includes(done.state))
-  assert.ok(Date.parse(done.completionDate) >= Date.parse(done.submissionDate))
+  assert.equal(done.completionDate, new Date(clock.now()).toISOString(), 'completed at the poll that moved it')
   assert.equal(done.errorMessage, undefined)
+  assert.equal((await api('GET', path)).body.state, 'FULFILLED', 'and it stays so')
+})
+
+test('sandbox: progress counts set how many polls each state answers: 0 skips a state, null holds it until an advance', async (t) => {
+  const { sandbox, api } = await harness(t, { progress: { analyticsQueuedPolls: 2, analyticsPendingPolls: 3 } })
+  const submit = async () => (await api('POST', JOBS, { interval: DAY, filter: byQueue(queues.support), metrics: ['nOffered'] })).body.jobId as string
+  const polls = async (jobId: string, n: number) => {
+    const states: string[] = []
+    for (let i = 0; i < n; i++) states.push((await api('GET', `${JOBS}/${jobId}`)).body.state)
+    return states
+  }
+  assert.deepEqual(await polls(await submit(), 7), ['QUEUED', 'QUEUED', 'PENDING', 'PENDING', 'PENDING', 'FULFILLED', 'FULFILLED'])
+
+  sandbox.setProgress({ analyticsQueuedPolls: 0, analyticsPendingPolls: 0 })
+  assert.deepEqual(await polls(await submit(), 1), ['FULFILLED'], 'both states skipped: the first poll answers the outcome')
+
+  assert.equal(sandbox.setProgress({ analyticsQueuedPolls: null }).analyticsQueuedPolls, null)
+  const held = await submit()
+  assert.deepEqual(await polls(held, 4), ['QUEUED', 'QUEUED', 'QUEUED', 'QUEUED'], 'held: polls do not move it')
+  assert.deepEqual(sandbox.advanceAnalyticsJob(held), [{ jobId: held, state: 'PENDING' }], 'an advance moves one state')
+  assert.deepEqual(await polls(held, 1), ['FULFILLED'], 'PENDING takes 0 polls')
+  assert.throws(() => sandbox.setProgress({ analyticsQueuedPolls: -1 }), /whole number of polls/)
+  assert.throws(() => sandbox.setProgress({ analyticsQueuedMs: 5 } as never), /unknown progress setting\(s\): analyticsQueuedMs/)
+})
+
+test('sandbox: advancing aggregates jobs by hand, one job or every unfinished one, through the JS control and the admin route', async (t) => {
+  const { sandbox, api } = await harness(t, { progress: { analyticsQueuedPolls: null, analyticsPendingPolls: null } })
+  const submit = async (queueId: string) => (await api('POST', JOBS, { interval: DAY, filter: byQueue(queueId), metrics: ['nOffered'] })).body.jobId as string
+  const [a, b, failing] = [await submit(queues.support), await submit(queues.sales), await submit(queues.failing)]
+  const state = async (jobId: string) => (await api('GET', `${JOBS}/${jobId}`)).body.state as string
+
+  assert.deepEqual(sandbox.advanceAnalyticsJob(a, 'end'), [{ jobId: a, state: 'FULFILLED' }])
+  assert.equal(await state(a), 'FULFILLED')
+  assert.deepEqual(sandbox.advanceAnalyticsJob(), [{ jobId: b, state: 'PENDING' }, { jobId: failing, state: 'PENDING' }], 'every job not finished')
+  assert.equal(await state(b), 'PENDING', 'held: the poll does not move it')
+
+  const admin = await fetch(`${sandbox.url}/__sandbox/analytics/jobs/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobId: failing, to: 'end' }) })
+  assert.deepEqual(await admin.json(), { advanced: [{ jobId: failing, state: 'FAILED' }] })
+  assert.equal(await state(failing), 'FAILED')
+  assert.deepEqual(sandbox.advanceAnalyticsJob(a), [{ jobId: a, state: 'FULFILLED' }], 'a finished job stays finished')
+
+  assert.throws(() => sandbox.advanceAnalyticsJob('00000000-0000-4000-8000-000000000000'), /no analytics job 00000000/)
+  const unknown = await fetch(`${sandbox.url}/__sandbox/analytics/jobs/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to: 'later' }) })
+  assert.equal(unknown.status, 400)
+  assert.match(((await unknown.json()) as { message: string }).message, /to must be next or end/)
 })
 
 test('sandbox: results page by cursor, pageSize groups at a time, with deterministic queue metrics', async (t) => {
-  const { api } = await harness(t, { timing })
+  const { api } = await harness(t)
   const five = [queues.support, queues.sales, queues.billing, queues.retention, queues.technical]
   const { body: { jobId } } = await api('POST', JOBS, { interval: DAY, groupBy: ['queueId'], filter: voiceOf(...five, '00000000-0000-4000-8000-000000000000'), metrics: METRICS })
   await finished(api, jobId)
@@ -95,7 +142,7 @@ test('sandbox: results page by cursor, pageSize groups at a time, with determini
 })
 
 test('sandbox: granularity splits the interval, pageSize and unknown queues are honoured', async (t) => {
-  const { api } = await harness(t, { timing: { analyticsQueuedMs: 1, analyticsPendingMs: 1 } })
+  const { api } = await harness(t)
   const { body: { jobId } } = await api('POST', JOBS, { interval: DAY, granularity: 'PT12H', timeZone: 'Europe/London', groupBy: ['queueId'], filter: voiceOf(queues.sales, queues.billing), metrics: ['nOffered'], pageSize: 5 })
   await finished(api, jobId)
   const page = (await api('GET', `${JOBS}/${jobId}/results`)).body
@@ -110,7 +157,7 @@ test('sandbox: granularity splits the interval, pageSize and unknown queues are 
 })
 
 test('sandbox: jobs naming the failing or expiring queue end FAILED or EXPIRED with errorMessage', async (t) => {
-  const { api } = await harness(t, { timing })
+  const { api } = await harness(t)
   const failing = (await api('POST', JOBS, { interval: DAY, groupBy: ['queueId'], filter: byQueue(queues.support, queues.failing), metrics: METRICS })).body.jobId
   const expiring = (await api('POST', JOBS, { interval: DAY, groupBy: ['queueId'], filter: byQueue(queues.expiring), metrics: METRICS })).body.jobId
   const failed = await finished(api, failing)
@@ -201,7 +248,7 @@ test('sandbox: the model\'s refusals (missing or bad filter.type, unknown metric
 })
 
 test('sandbox: the query model\'s accepted forms: predicates with or without type and operator, exists, every granularity PT15M, PT30M, PT1H, P1D, P7D, P1M', async (t) => {
-  const { api } = await harness(t, { timing: { analyticsQueuedMs: 1, analyticsPendingMs: 1 } })
+  const { api } = await harness(t)
   const loose = await resultsOf(api, { interval: DAY, groupBy: ['queueId'], metrics: ['nOffered'], filter: { type: 'and', predicates: [{ dimension: 'queueId', value: queues.support }, { type: 'dimension', dimension: 'mediaType', operator: 'exists' }] } })
   assert.deepEqual(loose.map((g) => g.group), [{ queueId: queues.support }])
   const any = await resultsOf(api, { interval: DAY, metrics: ['nOffered', 'tTalk', 'tAcw', 'nConnected', 'tWait'], filter: byQueue(queues.support) })
@@ -228,7 +275,7 @@ test('sandbox: the query model\'s accepted forms: predicates with or without typ
 })
 
 test('sandbox: chat and email conversations are counted without a mediaType predicate, and a voice-only query counts voice only', async (t) => {
-  const { api } = await harness(t, { timing: { analyticsQueuedMs: 1, analyticsPendingMs: 1 } })
+  const { api } = await harness(t)
   const two = [queues.support, queues.billing]
   const all = await resultsOf(api, { interval: DAY, groupBy: ['queueId'], metrics: METRICS, filter: byQueue(...two) })
   const voice = await resultsOf(api, { interval: DAY, groupBy: ['queueId'], metrics: METRICS, filter: voiceOf(...two) })
@@ -251,7 +298,7 @@ test('sandbox: chat and email conversations are counted without a mediaType pred
 })
 
 test('sandbox: groupBy mediaType splits the groups by media type', async (t) => {
-  const { api } = await harness(t, { timing: { analyticsQueuedMs: 1, analyticsPendingMs: 1 } })
+  const { api } = await harness(t)
   const groups = await resultsOf(api, { interval: DAY, groupBy: ['queueId', 'mediaType'], metrics: ['nOffered'], filter: byQueue(queues.support, queues.sales) })
   assert.deepEqual(groups.map((g) => g.group), [
     { queueId: queues.support, mediaType: 'voice' }, { queueId: queues.support, mediaType: 'chat' }, { queueId: queues.support, mediaType: 'email' },

@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { basic, call, harness, requestToken, sleep, UUID } from './helpers.ts'
+import { basic, call, harness, requestToken, UUID } from './helpers.ts'
+import { manualClock } from '../helpers/manual-clock.ts'
+import { answersTo } from '../helpers/sandbox-log.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
 
 const ACTION = `/api/v2/integrations/actions/${SANDBOX_FIXTURES.actions.echo}`
@@ -17,7 +19,7 @@ test('sandbox: the token endpoint issues opaque bearer tokens in the client-cred
   const stats = sandbox.stats()
   assert.equal(stats.tokenRequests, 2)
   assert.equal(stats.tokensIssued, 2)
-  assert.equal(stats.requests['POST /oauth/token']['200'], 2)
+  assert.equal(answersTo(sandbox, 'POST /oauth/token')['200'], 2)
 })
 
 test('sandbox: the token endpoint rejects bad credentials and grants in the OAuth error shape', async (t) => {
@@ -52,7 +54,8 @@ test('sandbox: the token endpoint rejects bad credentials and grants in the OAut
 })
 
 test('sandbox: api routes answer 401 ErrorBody for a missing, unknown, expired or revoked token', async (t) => {
-  const { sandbox, api } = await harness(t, { tokenTtlSeconds: 1 })
+  const clock = manualClock()
+  const { sandbox, api } = await harness(t, { tokenTtlSeconds: 1, now: clock.now })
   const missing = await call(sandbox.url, undefined, 'GET', ACTION)
   assert.equal(missing.status, 401)
   assert.equal(missing.body.code, 'authentication.required')
@@ -69,8 +72,9 @@ test('sandbox: api routes answer 401 ErrorBody for a missing, unknown, expired o
   const scheme = await call(sandbox.url, undefined, 'GET', ACTION, undefined, { authorization: basic('sandbox-client', 'sandbox-secret') })
   assert.equal(scheme.body.code, 'authentication.required')
 
-  assert.equal((await api('GET', ACTION)).status, 200)
-  await sleep(1050)
+  clock.advance(999)
+  assert.equal((await api('GET', ACTION)).status, 200, 'alive until its expires_in has passed')
+  clock.advance(1)
   const expired = await api('GET', ACTION)
   assert.equal(expired.status, 401)
   assert.equal(expired.body.code, 'bad.credentials')
@@ -81,7 +85,7 @@ test('sandbox: api routes answer 401 ErrorBody for a missing, unknown, expired o
   const revoked = await call(sandbox.url, fresh, 'GET', ACTION)
   assert.equal(revoked.status, 401)
   assert.equal(revoked.body.code, 'bad.credentials')
-  assert.equal(sandbox.stats().requests['GET /api/v2/integrations/actions/:actionId']['401'], 5)
+  assert.equal(answersTo(sandbox, 'GET /api/v2/integrations/actions/:actionId')['401'], 5)
 
   const again = (await requestToken(sandbox.url)).body.access_token as string
   const admin = await fetch(`${sandbox.url}/__sandbox/tokens/revoke`, { method: 'POST' })

@@ -1,10 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { call, harness, requestToken } from './helpers.ts'
+import { call, harness, requestToken, waitFor } from './helpers.ts'
+import { answersTo } from '../helpers/sandbox-log.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
 
 const echo = SANDBOX_FIXTURES.actions.echo
 const EXECUTE = `/api/v2/integrations/actions/${echo}/execute`
+const EXECUTE_ROUTE = 'POST /api/v2/integrations/actions/:actionId/execute'
 
 test('sandbox: each injected 5xx answers with its platform code and never runs the action', async (t) => {
   const { sandbox, api } = await harness(t)
@@ -21,7 +23,7 @@ test('sandbox: each injected 5xx answers with its platform code and never runs t
   const stats = sandbox.stats()
   assert.deepEqual(stats.actionExecutions, {})
   assert.deepEqual(stats.faults, { 500: 1, 502: 1, 503: 1, 504: 1 })
-  assert.deepEqual(stats.requests['POST /api/v2/integrations/actions/:actionId/execute'], { 500: 1, 502: 1, 503: 1, 504: 1 })
+  assert.deepEqual(answersTo(sandbox, EXECUTE_ROUTE), { 500: 1, 502: 1, 503: 1, 504: 1 })
 
   // Faults touch only the api host: tokens and admin routes stay reliable.
   assert.equal((await requestToken(sandbox.url)).status, 200)
@@ -46,24 +48,45 @@ test('sandbox: a reset fault drops the connection without answering or executing
   await assert.rejects(api('POST', EXECUTE, { message: 'hi' }), TypeError)
   const stats = sandbox.stats()
   assert.equal(stats.faults.reset, 1)
-  assert.deepEqual(stats.requests['POST /api/v2/integrations/actions/:actionId/execute'], { 0: 1 })
+  assert.deepEqual(answersTo(sandbox, EXECUTE_ROUTE), { 0: 1 })
   assert.equal(stats.log.at(-1)?.status, 0)
   assert.equal(stats.actionExecutions[echo], undefined)
   sandbox.setFaults({ resetRate: 0 })
   assert.equal((await api('POST', EXECUTE, { message: 'hi' })).status, 200)
 })
 
-test('sandbox: latency applies to every response and slowRate adds slowMs to its share', async (t) => {
-  const { sandbox, api } = await harness(t, { faults: { latencyMs: 120 } })
-  let started = Date.now()
-  assert.equal((await api('POST', EXECUTE, { message: 'hi' })).status, 200)
-  assert.ok(Date.now() - started >= 115, 'latency applied')
+/** Sends an execute the sandbox will hold; resolves once the sandbox has it, with a way to give up on it. */
+async function heldExecute (sandbox: Awaited<ReturnType<typeof harness>>['sandbox'], token: string, counter: 'latency' | 'slow') {
+  const controller = new AbortController()
+  let answered = false
+  const request = fetch(`${sandbox.url}${EXECUTE}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ message: 'held' }),
+    signal: controller.signal
+  }).then(() => { answered = true })
+  await waitFor(() => sandbox.stats().faults[counter] === 1, `the sandbox to hold the request (${counter})`)
+  return { answered: () => answered, giveUp: async () => { controller.abort(); await assert.rejects(request, /abort/i) } }
+}
 
-  sandbox.setFaults({ latencyMs: 0, slowRate: 1, slowMs: 200 })
-  started = Date.now()
-  assert.equal((await api('POST', EXECUTE, { message: 'hi' })).status, 200)
-  assert.ok(Date.now() - started >= 195, 'slow share applied')
+// Latency is checked by order, never timed: a request held for ten minutes is still unanswered
+// when a later request has its answer, however busy the machine.
+test('sandbox: latency holds every response and slowRate adds slowMs to its share, before the handler runs', async (t) => {
+  const { sandbox, api, token } = await harness(t, { faults: { latencyMs: 600_000 } })
+  const delayed = await heldExecute(sandbox, token, 'latency')
+  sandbox.setFaults({ latencyMs: 0 })
+  assert.equal((await api('POST', EXECUTE, { message: 'quick' })).status, 200)
+  assert.equal(delayed.answered(), false, 'latency applied: the earlier request is still held')
+  assert.deepEqual(sandbox.stats().actionBodies[echo], [{ message: 'quick' }], 'a held request has not reached its handler')
+  await delayed.giveUp()
+
+  sandbox.setFaults({ slowRate: 1, slowMs: 600_000 })
+  const slow = await heldExecute(sandbox, token, 'slow')
+  sandbox.setFaults({ slowRate: 0 })
+  assert.equal((await api('POST', EXECUTE, { message: 'quick again' })).status, 200)
+  assert.equal(slow.answered(), false, 'slow share applied')
   assert.equal(sandbox.stats().faults.slow, 1)
+  await slow.giveUp()
 
   const put = await fetch(`${sandbox.url}/__sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slowRate: 0 }) })
   assert.equal((await put.json() as { slowRate: number }).slowRate, 0)
@@ -104,14 +127,22 @@ test('sandbox: a planned fault after the handler lets the execute run, then answ
   assert.equal(sandbox.stats().actionExecutions[echo], 3)
 
   sandbox.planFaults([{ route, path: EXECUTE, fault: 'hang', when: 'after', times: 1 }])
+  const giveUp = new AbortController()
   const hung = fetch(`${sandbox.url}${EXECUTE}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${(await requestToken(sandbox.url)).body.access_token as string}`, 'content-type': 'application/json' },
     body: JSON.stringify({ message: 'hang' }),
-    signal: AbortSignal.timeout(300)
+    signal: giveUp.signal
   })
-  await assert.rejects(hung, /timeout|abort/i)
-  assert.equal(sandbox.stats().actionExecutions[echo], 4)
+  let answered = false
+  void hung.then(() => { answered = true }, () => {})
+  // The fault is counted once the handler has run and the answer is being held.
+  await waitFor(() => sandbox.stats().faults['after:hang'] === 1, 'the hang to strike')
+  assert.equal((await api('POST', EXECUTE, { message: 'after the hang' })).status, 200)
+  assert.equal(answered, false, 'no answer comes while a later request is answered')
+  giveUp.abort()
+  await assert.rejects(hung, /abort/i)
+  assert.equal(sandbox.stats().actionExecutions[echo], 5)
   assert.deepEqual(sandbox.stats().faults, { 'after:500': 1, 'after:reset': 1, 'after:hang': 1 })
   assert.deepEqual(sandbox.plannedFaults(), [])
 })

@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { harness, receiver, sleep, UUID, waitFor } from './helpers.ts'
+import { harness, receiver, UUID, waitFor } from './helpers.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
+import { manualClock } from '../helpers/manual-clock.ts'
 
 const { flows } = SANDBOX_FIXTURES
-const NODE_MS = 100
 const STATUSES = ['UNKNOWN', 'RUNNING', 'COMPLETED', 'FAILED', 'ERROR', 'TERMINATED']
 
 const ALL_FLOW_IDS = Object.values(flows).toSorted()
@@ -140,8 +140,9 @@ test('sandbox: GET /api/v2/flows paging: pageSize and pageNumber, with next/prev
   }
 })
 
-test('sandbox: a launched flow moves one node per flowNodeMs to COMPLETED with outputData', async (t) => {
-  const { sandbox, api } = await harness(t, { timing: { flowNodeMs: NODE_MS } })
+test('sandbox: a launched flow answers UNKNOWN to its first poll, RUNNING while its nodes run (one poll each), then COMPLETED with outputData', async (t) => {
+  const clock = manualClock()
+  const { sandbox, api } = await harness(t, { now: clock.now, progress: { flowUnknownPolls: 1, flowPollsPerNode: 1 } })
   const body = { flowId: flows.completes, inputData: { 'Flow.customerId': 'C-42' }, name: 'job 1' }
   const launch = await api('POST', '/api/v2/flows/executions', body)
   assert.equal(launch.status, 200)
@@ -150,22 +151,28 @@ test('sandbox: a launched flow moves one node per flowNodeMs to COMPLETED with o
   assert.equal(launch.body.name, 'job 1')
   assert.deepEqual(launch.body.flowVersion, { id: '3.0', selfUri: `/api/v2/flows/${flows.completes}/versions/3.0` })
   assert.equal(launch.body.selfUri, `/api/v2/flows/executions/${launch.body.id}`)
+  const launchedAt = new Date(clock.now()).toISOString()
 
   const path = `/api/v2/flows/executions/${launch.body.id}`
-  const first = await api('GET', path)
-  assert.equal(first.body.status, 'UNKNOWN', 'a first poll inside the first node')
-  const second = await api('GET', path)
-  assert.equal(second.body.status, 'RUNNING')
-  assert.equal(second.body.outputData, undefined)
-  assert.equal(second.body.dateCompleted, undefined)
-
-  const done = await waitFor(async () => { const r = await api('GET', path); return r.body.status === 'COMPLETED' && r.body })
+  const polls = []
+  for (let i = 0; i < 5; i++) {
+    clock.advance(1000)
+    polls.push((await api('GET', path)).body)
+  }
+  assert.deepEqual(polls.map((p) => p.status), ['UNKNOWN', 'RUNNING', 'RUNNING', 'RUNNING', 'COMPLETED'], 'picked up at the 2nd poll, three nodes, done at the 5th')
+  for (const running of polls.slice(0, 4)) {
+    assert.equal(running.outputData, undefined)
+    assert.equal(running.dateCompleted, undefined)
+  }
+  const done = polls[4]
   assert.deepEqual(done.outputData, { 'Flow.result': 'ok', 'Flow.echo': 'C-42' })
-  assert.equal(Date.parse(done.dateCompleted) - Date.parse(done.dateLaunched), 3 * NODE_MS, 'three nodes')
+  assert.equal(done.dateLaunched, launchedAt)
+  assert.equal(done.dateCompleted, new Date(clock.now()).toISOString(), 'completed at the poll that moved it')
   assert.equal(done.flowVersion.id, '3.0')
   assert.equal(done.flowErrorInfo, undefined)
   assert.equal(typeof done.completionReason, 'string')
   assert.equal(done.selfUri, path)
+  assert.equal((await api('GET', path)).body.status, 'COMPLETED', 'and it stays so')
 
   const stats = sandbox.stats()
   assert.equal(stats.flowLaunches.length, 1)
@@ -174,7 +181,8 @@ test('sandbox: a launched flow moves one node per flowNodeMs to COMPLETED with o
 })
 
 test('sandbox: every terminal status, with flowErrorInfo on failures, and endless never ends', async (t) => {
-  const { api } = await harness(t, { timing: { flowNodeMs: 30 } })
+  // The default progress: a flow runs all its nodes when launched.
+  const { api } = await harness(t)
   const launch = async (flowId: string) => (await api('POST', '/api/v2/flows/executions', { flowId })).body.id as string
   const ids = {
     fails: await launch(flows.fails),
@@ -183,7 +191,6 @@ test('sandbox: every terminal status, with flowErrorInfo on failures, and endles
     endless: await launch(flows.endless),
     noSchema: await launch(flows.noSchema)
   }
-  await sleep(120)
   const get = async (id: string) => (await api('GET', `/api/v2/flows/executions/${id}`)).body
   const expected = { fails: 'FAILED', errors: 'ERROR', terminated: 'TERMINATED', endless: 'RUNNING', noSchema: 'COMPLETED' } as const
   for (const [name, status] of Object.entries(expected)) {
@@ -199,9 +206,43 @@ test('sandbox: every terminal status, with flowErrorInfo on failures, and endles
     }
   }
   assert.deepEqual((await get(ids.noSchema)).outputData, { 'Flow.result': 'ok' })
+  for (let i = 0; i < 5; i++) assert.equal((await get(ids.endless)).status, 'RUNNING', 'endless: polls never end it')
   assert.equal((await get(ids.endless)).dateCompleted, undefined)
   const unknown = await api('GET', '/api/v2/flows/executions/00000000-0000-4000-8000-000000000000')
   assert.equal(unknown.status, 404)
+})
+
+test('sandbox: advancing flow executions by hand: a node at a time, to the end, or every execution under way; JS control and admin route', async (t) => {
+  const { sandbox, api } = await harness(t, { progress: { flowUnknownPolls: null, flowPollsPerNode: null } })
+  const launch = async (flowId: string, inputData = {}) => (await api('POST', '/api/v2/flows/executions', { flowId, inputData })).body.id as string
+  const status = async (id: string) => (await api('GET', `/api/v2/flows/executions/${id}`)).body.status as string
+  const completes = await launch(flows.completes, { 'Flow.customerId': 'C-9' })
+  const endless = await launch(flows.endless)
+  const fails = await launch(flows.fails)
+
+  assert.equal(await status(completes), 'UNKNOWN', 'held: not picked up until advanced')
+  assert.equal(await status(completes), 'UNKNOWN')
+  assert.deepEqual(sandbox.advanceFlowExecution(completes), [{ executionId: completes, status: 'RUNNING' }], 'picked up and on to its second node')
+  assert.deepEqual(sandbox.advanceFlowExecution(completes, 1), [{ executionId: completes, status: 'RUNNING' }], 'its third node')
+  assert.equal(await status(completes), 'RUNNING')
+  assert.deepEqual(sandbox.advanceFlowExecution(completes), [{ executionId: completes, status: 'COMPLETED' }], 'leaving the last node ends it')
+  assert.equal(await status(completes), 'COMPLETED')
+
+  assert.deepEqual(sandbox.advanceFlowExecution(endless, 'end'), [{ executionId: endless, status: 'RUNNING' }], 'an endless flow stays in its last node')
+  const admin = await fetch(`${sandbox.url}/__sandbox/flows/executions/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nodes: 'end' }) })
+  assert.deepEqual(await admin.json(), { advanced: [{ executionId: endless, status: 'RUNNING' }, { executionId: fails, status: 'FAILED' }] }, 'without an id: every execution under way')
+  assert.equal(await status(fails), 'FAILED')
+
+  assert.throws(() => sandbox.advanceFlowExecution('00000000-0000-4000-8000-000000000000'), /no flow execution 00000000/)
+  assert.throws(() => sandbox.advanceFlowExecution(endless, 0), /whole number/)
+  const bad = await fetch(`${sandbox.url}/__sandbox/flows/executions/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ executionId: 5 }) })
+  assert.equal(bad.status, 400)
+
+  sandbox.setProgress({ flowUnknownPolls: 0, flowPollsPerNode: 2 })
+  const twoPolls = await launch(flows.noSchema)
+  const seen = []
+  for (let i = 0; i < 5; i++) seen.push(await status(twoPolls))
+  assert.deepEqual(seen, ['RUNNING', 'RUNNING', 'RUNNING', 'RUNNING', 'COMPLETED'], 'two nodes of two polls each')
 })
 
 test('sandbox: a launch is checked against the flow and its published input schema', async (t) => {
@@ -221,55 +262,57 @@ test('sandbox: a launch is checked against the flow and its published input sche
   assert.equal(sandbox.stats().flowLaunches.length, 1)
 })
 
-test('sandbox: node events are posted with the secret header, the job id and one retry', async (t) => {
+test('sandbox: node events are posted in order as the execution moves, with the secret header, the job id and one retry', async (t) => {
   const hook = await receiver(t, (n) => (n === 1 ? 500 : 200))
-  const { sandbox, api } = await harness(t, { timing: { flowNodeMs: 40 }, webhooks: { flowEventsUrl: hook.url, flowEventsSecret: 's3cret' } })
+  const clock = manualClock()
+  const { sandbox, api } = await harness(t, { now: clock.now, progress: { flowUnknownPolls: 0, flowPollsPerNode: null }, webhooks: { flowEventsUrl: hook.url, flowEventsSecret: 's3cret' } })
   const launch = await api('POST', '/api/v2/flows/executions', { flowId: flows.completes, inputData: { 'Flow.customerId': 'C-1', 'Flow.orchestratorJobId': 'job-123' } })
-  // 3 nodes × enter/exit + flow.complete, plus the retry of the first (answered 500).
-  await waitFor(() => hook.received.length >= 8, 3000, 'eight deliveries')
-  const events = hook.received.map((r) => r.body)
-  assert.equal(events.filter((e) => e.eventId === events[0].eventId).length, 2, 'the refused delivery came again with the same event')
-  // Events at the same instant: a node's exit comes before the next node's enter, the flow's end last.
-  const rank: Record<string, number> = { 'flow.node.exit': 0, 'flow.node.enter': 1, 'flow.complete': 2 }
-  const unique = [...new Map(events.map((e) => [e.eventId, e])).values()]
-    .sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || rank[a.eventType] - rank[b.eventType])
-  assert.deepEqual(unique.map((e) => `${e.eventType}:${e.nodeId}:${e.nodeType}`), [
+  const executionId = launch.body.id as string
+  // The launch enters the first node; its delivery is answered 500 and comes again.
+  const [refused, retried] = await hook.until(2)
+  assert.equal(retried.body.eventId, refused.body.eventId, 'the refused delivery came again with the same event')
+  assert.equal(refused.body.eventType, 'flow.node.enter')
+  for (let node = 1; node <= 3; node++) {
+    clock.advance(40)
+    sandbox.advanceFlowExecution(executionId)
+    await hook.until(2 + 2 * node)
+  }
+  assert.deepEqual(hook.received.slice(1).map((r) => `${r.body.eventType as string}:${r.body.nodeId as string}:${r.body.nodeType as string}`), [
     'flow.node.enter:start:Start', 'flow.node.exit:start:Start',
     'flow.node.enter:lookupCustomer:CallDataAction', 'flow.node.exit:lookupCustomer:CallDataAction',
     'flow.node.enter:setResult:UpdateData', 'flow.node.exit:setResult:UpdateData',
     'flow.complete:setResult:UpdateData'
-  ])
+  ], 'one after another, in the order the workflow ran them')
   for (const [i, r] of hook.received.entries()) {
     assert.equal(r.headers['x-webhook-secret'], 's3cret', `delivery ${i}`)
     assert.equal(r.headers['content-type'], 'application/json')
-    assert.equal(r.body.flowExecutionId, launch.body.id)
+    assert.equal(r.body.flowExecutionId, executionId)
     assert.equal(r.body.jobId, 'job-123')
     assert.equal(r.body.flowId, flows.completes)
     assert.match(r.body.eventId, UUID)
-    assert.ok(!Number.isNaN(Date.parse(r.body.timestamp)))
     assert.equal(typeof r.body.message, 'string')
   }
-  const enterTimes = unique.filter((e) => e.eventType === 'flow.node.enter').map((e) => Date.parse(e.timestamp))
-  assert.deepEqual(enterTimes.map((at) => at - enterTimes[0]), [0, 40, 80])
+  const enterTimes = hook.received.slice(1).filter((r) => r.body.eventType === 'flow.node.enter').map((r) => Date.parse(r.body.timestamp))
+  assert.deepEqual(enterTimes.map((at) => at - enterTimes[0]), [0, 40, 80], 'each event is stamped when the execution moved')
+  assert.equal((await api('GET', `/api/v2/flows/executions/${executionId}`)).body.status, 'COMPLETED', 'flow.complete went out once the execution had ended')
   // The sandbox records an attempt once it has read the answer, a moment after the receiver saw it.
-  const deliveries = await waitFor(() => { const d = sandbox.stats().webhookDeliveries; return d.length >= 8 && d }, 2000, 'recorded deliveries')
+  const deliveries = await waitFor(() => { const d = sandbox.stats().webhookDeliveries; return d.length >= 8 && d }, 'recorded deliveries')
   assert.equal(deliveries.filter((d) => d.status === 500).length, 1)
   assert.ok(deliveries.some((d) => d.attempt === 2 && d.status === 200))
 })
 
 test('sandbox: a failing flow ends its events with flow.error; dropWebhooks sends nothing', async (t) => {
   const hook = await receiver(t)
-  const { sandbox, api } = await harness(t, { timing: { flowNodeMs: 20 }, webhooks: { flowEventsUrl: hook.url } })
+  // The default progress: the flow runs all its nodes at launch, its events go out one after another.
+  const { sandbox, api } = await harness(t, { webhooks: { flowEventsUrl: hook.url } })
   await api('POST', '/api/v2/flows/executions', { flowId: flows.fails })
-  await waitFor(() => hook.received.some((r) => r.body.eventType === 'flow.error'), 2000, 'flow.error')
-  const types = hook.received.map((r) => r.body.eventType)
-  assert.deepEqual(types.slice().sort(), ['flow.error', 'flow.node.enter', 'flow.node.enter', 'flow.node.exit'])
+  const received = await hook.until(4)
+  assert.deepEqual(received.map((r) => `${r.body.eventType as string}:${r.body.nodeId as string}`), ['flow.node.enter:start', 'flow.node.exit:start', 'flow.node.enter:callBackend', 'flow.error:callBackend'])
   assert.equal(hook.received[0].body.jobId, null)
   assert.equal(hook.received[0].headers['x-webhook-secret'], undefined)
 
   sandbox.setFaults({ dropWebhooks: true })
   await api('POST', '/api/v2/flows/executions', { flowId: flows.noSchema })
-  await sleep(100)
-  assert.equal(hook.received.length, 4)
-  assert.equal(sandbox.stats().webhooksDropped, 5)
+  await waitFor(() => sandbox.stats().webhooksDropped === 5, 'five events dropped')
+  assert.equal(hook.received.length, 4, 'none of them was sent')
 })

@@ -55,9 +55,13 @@ export async function harness (t: TestContext, options: SandboxOptions = {}): Pr
 
 export interface Received { headers: IncomingHttpHeaders, raw: string, body: any }
 
-/** A webhook receiver; `answer` picks each delivery's status (200 by default). */
+/**
+ * A webhook receiver; `answer` picks each delivery's status (200 by default). `until(n)` resolves
+ * once n deliveries have arrived, so a test waits for deliveries by count.
+ */
 export async function receiver (t: TestContext, answer: (n: number) => number = () => 200) {
   const received: Received[] = []
+  const waiters: Array<{ count: number, resolve: () => void }> = []
   const server = createServer((req, res) => {
     let raw = ''
     req.setEncoding('utf8')
@@ -65,24 +69,35 @@ export async function receiver (t: TestContext, answer: (n: number) => number = 
     req.on('end', () => {
       received.push({ headers: req.headers, raw, body: JSON.parse(raw) })
       res.writeHead(answer(received.length)).end()
+      for (const waiter of waiters.filter((w) => received.length >= w.count)) {
+        waiters.splice(waiters.indexOf(waiter), 1)
+        waiter.resolve()
+      }
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
   const address = server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
-  return { url: `http://127.0.0.1:${port}/hook`, received }
+  const until = async (count: number): Promise<Received[]> => {
+    if (received.length < count) await new Promise<void>((resolve) => waiters.push({ count, resolve }))
+    return received
+  }
+  return { url: `http://127.0.0.1:${port}/hook`, received, until }
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-export async function waitFor<T> (probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3000, what = 'condition'): Promise<T> {
+/**
+ * Polls `probe` until it answers, for a state the test has already set in motion (a delivery on
+ * its way). The deadline only turns a hang into a clear failure: it is no window to observe a
+ * state through, so it is generous enough for a machine with every core busy.
+ */
+export async function waitFor<T> (probe: () => T | undefined | false | Promise<T | undefined | false>, what = 'condition', timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()
     if (value !== undefined && value !== false) return value
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
+    await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
 

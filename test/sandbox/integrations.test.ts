@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { harness } from './helpers.ts'
+import { harness, waitFor } from './helpers.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
 
 const { actions, integrations } = SANDBOX_FIXTURES
@@ -115,14 +115,45 @@ test('sandbox: failing and platformError fixtures answer with the two real error
 })
 
 test('sandbox: slow waits as asked and the stats see concurrent executions', async (t) => {
-  const { sandbox, api } = await harness(t)
-  const started = Date.now()
-  const answers = await Promise.all([1, 2, 3].map(() => api('POST', execute(actions.slow), { delayMs: 150 })))
-  assert.ok(Date.now() - started >= 145)
-  for (const a of answers) assert.deepEqual(a.body, { waitedMs: 150 })
+  const { sandbox, api, token } = await harness(t)
+  // Checked by order, never timed: minute-long executions are still running when a 1 ms one has answered.
+  const giveUp = new AbortController()
+  let answered = 0
+  const held = [1, 2, 3].map(async () => await fetch(`${sandbox.url}${execute(actions.slow)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ delayMs: 60_000 }),
+    signal: giveUp.signal
+  }).then(() => { answered++ }))
+  await waitFor(() => sandbox.stats().actionExecutions[actions.slow] === 3, 'three slow executions under way')
   assert.equal(sandbox.stats().maxConcurrentExecutions[actions.slow], 3)
+  assert.deepEqual((await api('POST', execute(actions.slow), { delayMs: 1 })).body, { waitedMs: 1 })
+  assert.equal(answered, 0, 'the minute-long executions still wait')
+  assert.equal(sandbox.stats().maxConcurrentExecutions[actions.slow], 4)
+  giveUp.abort()
+  await Promise.allSettled(held)
   assert.equal((await api('POST', execute(actions.slow), { delayMs: 'soon' })).status, 400)
   assert.equal((await api('POST', execute(actions.slow), { delayMs: 70_000 })).status, 400)
+})
+
+test('sandbox: held executions wait until enough of them run at once, then all answer; the admin route refuses bad holds', async (t) => {
+  const { sandbox, api } = await harness(t)
+  sandbox.holdExecutions(actions.echo, 3)
+  let answered = 0
+  const first = [1, 2].map(async (n) => { const r = await api('POST', execute(actions.echo), { message: `m${n}` }); answered++; return r })
+  await waitFor(() => sandbox.stats().actionExecutions[actions.echo] === 2, 'two executions held')
+  assert.equal(answered, 0, 'two of three: still held')
+  const third = await api('POST', execute(actions.echo), { message: 'm3' })
+  assert.equal(third.status, 200)
+  assert.deepEqual((await Promise.all(first)).map((r) => r.status), [200, 200])
+  assert.equal(sandbox.stats().maxConcurrentExecutions[actions.echo], 3)
+  assert.equal((await api('POST', execute(actions.echo), { message: 'free' })).status, 200, 'the hold was for one group')
+
+  const hold = (body: unknown) => fetch(`${sandbox.url}/__sandbox/executions/hold`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  assert.equal((await hold({ actionId: actions.llm, inFlight: 2 })).status, 204)
+  assert.equal((await hold({ actionId: actions.llm, inFlight: 2 })).status, 400, 'already held')
+  assert.equal((await hold({ actionId: actions.echo, inFlight: 1 })).status, 400)
+  assert.throws(() => sandbox.holdExecutions('custom_-_nope', 2), /no action custom_-_nope/)
 })
 
 test('sandbox: the llm reverses words and the judge scores hallucination and toxicity', async (t) => {

@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
-import { harness, receiver, sleep, UUID, waitFor } from './helpers.ts'
+import { harness, receiver, UUID } from './helpers.ts'
+import { manualClock } from '../helpers/manual-clock.ts'
 
 const BASE = '/api/v2/ai/llm/evaluations'
-const timing = { evaluationQueuedMs: 50, evaluationRunningMs: 100 }
 const HEADERS = { 'Idempotency-Key': 'job-1:create', 'X-Genesys-Evaluation-Version': '2.1' }
 const STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED']
 
@@ -19,8 +19,9 @@ const payload = (extra: Record<string, unknown> = {}) => ({
   ...extra
 })
 
-test('sandbox: creating an evaluation needs Idempotency-Key and version 2.1, and moves QUEUED → RUNNING → COMPLETED', async (t) => {
-  const { sandbox, api } = await harness(t, { timing: { evaluationQueuedMs: 80, evaluationRunningMs: 200 } })
+test('sandbox: creating an evaluation needs Idempotency-Key and version 2.1; it answers QUEUED to its create and first poll, RUNNING to the second, COMPLETED from the third', async (t) => {
+  const clock = manualClock()
+  const { sandbox, api } = await harness(t, { now: clock.now, progress: { evaluationQueuedPolls: 1, evaluationRunningPolls: 1 } })
   const noKey = await api('POST', BASE, payload(), { 'X-Genesys-Evaluation-Version': '2.1' })
   assert.equal(noKey.status, 400)
   assert.equal(noKey.body.code, 'bad.request')
@@ -31,7 +32,6 @@ test('sandbox: creating an evaluation needs Idempotency-Key and version 2.1, and
   assert.equal(badBody.status, 400)
   assert.equal(badBody.body.details[0].fieldName, 'datasetMatrix.0.expectedOutput')
 
-  const sent = Date.now()
   const created = await api('POST', BASE, payload(), HEADERS)
   assert.equal(created.status, 201)
   assert.equal(created.body.id, '7f0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d')
@@ -41,14 +41,17 @@ test('sandbox: creating an evaluation needs Idempotency-Key and version 2.1, and
   assert.equal(created.headers.get('location'), `${BASE}/${created.body.id}`)
 
   const path = `${BASE}/${created.body.id}`
-  await sleep(sent + 130 - Date.now())
+  assert.equal((await api('GET', path)).body.status, 'QUEUED')
+  clock.advance(1000)
   const running = (await api('GET', path)).body
   assert.equal(running.status, 'RUNNING')
-  assert.ok(!Number.isNaN(Date.parse(running.startTime)))
+  assert.equal(running.startTime, new Date(clock.now()).toISOString(), 'started at the poll that moved it')
   assert.equal(running.completionTime, undefined)
   assert.equal(running.metrics, undefined)
 
-  const done = await waitFor(async () => { const r = (await api('GET', path)).body; return r.status === 'COMPLETED' && r }, 2000)
+  clock.advance(200)
+  const done = (await api('GET', path)).body
+  assert.equal(done.status, 'COMPLETED')
   assert.ok(STATUSES.includes(done.status))
   assert.equal(Date.parse(done.completionTime) - Date.parse(done.startTime), 200)
   // The reverse-words model gets row 1 right and row 2 wrong.
@@ -65,7 +68,7 @@ test('sandbox: creating an evaluation needs Idempotency-Key and version 2.1, and
 })
 
 test('sandbox: the same Idempotency-Key again is a 409 general.conflict naming the existing evaluation', async (t) => {
-  const { sandbox, api } = await harness(t, { timing })
+  const { sandbox, api } = await harness(t)
   const first = await api('POST', BASE, payload({ evaluationId: undefined }), HEADERS)
   assert.equal(first.status, 201)
   assert.match(first.body.id, UUID)
@@ -85,15 +88,18 @@ test('sandbox: the same Idempotency-Key again is a 409 general.conflict naming t
 })
 
 test('sandbox: a dataset row with FAIL_EVALUATION ends FAILED', async (t) => {
-  const { api } = await harness(t, { timing: { evaluationQueuedMs: 10, evaluationRunningMs: 20 } })
+  // The default progress: QUEUED and RUNNING take no polls, so the first poll finds it ended.
+  const { api } = await harness(t)
   const created = await api('POST', BASE, payload({ datasetMatrix: [{ prompt: 'please FAIL_EVALUATION now', expectedOutput: 'x' }] }), HEADERS)
-  const failed = await waitFor(async () => { const r = (await api('GET', `${BASE}/${created.body.id}`)).body; return r.status === 'FAILED' && r }, 2000)
+  assert.equal(created.body.status, 'QUEUED', 'the create answer is the QUEUED answer')
+  const failed = (await api('GET', `${BASE}/${created.body.id}`)).body
+  assert.equal(failed.status, 'FAILED')
   assert.ok(failed.completionTime !== undefined)
   assert.equal(typeof failed.errorMessage, 'string')
 })
 
 test('sandbox: the RUNNING listing pages, and ten running evaluations block a new one with 409', async (t) => {
-  const { sandbox, api } = await harness(t, { timing })
+  const { sandbox, api } = await harness(t)
   sandbox.seedRunningEvaluations(12)
   const pages = []
   for (let n = 1; n <= 3; n++) pages.push((await api('GET', `${BASE}?status=RUNNING&pageSize=5&pageNumber=${n}`)).body)
@@ -131,7 +137,7 @@ test('sandbox: the RUNNING listing pages, and ten running evaluations block a ne
 })
 
 test('sandbox: validate-metrics flags unknown directives and oversized samples; trigger-aggregation is recorded', async (t) => {
-  const { sandbox, api } = await harness(t, { timing })
+  const { sandbox, api } = await harness(t)
   const { body: { id } } = await api('POST', BASE, payload(), HEADERS)
   const ok = await api('POST', `${BASE}/${id}/validate-metrics`, { directives: { accuracy: true, latency: true }, datasetSampleSize: 2 })
   assert.equal(ok.status, 200)
@@ -152,16 +158,20 @@ test('sandbox: validate-metrics flags unknown directives and oversized samples; 
   assert.deepEqual(sandbox.stats().aggregationTriggers, [{ id, mode: 'async', priority: 'high' }])
 })
 
-test('sandbox: completion posts a Standard Webhooks signed body to webhookUrl; dropWebhooks skips it', async (t) => {
+test('sandbox: completion posts a Standard Webhooks signed body to webhookUrl when the evaluation ends; dropWebhooks skips it', async (t) => {
   const hook = await receiver(t)
   const key = Buffer.from('sandbox signing key for tests').toString('base64')
-  const { sandbox, api } = await harness(t, { timing: { evaluationQueuedMs: 10, evaluationRunningMs: 30 }, webhooks: { signingSecret: `whsec_${key}` } })
+  const clock = manualClock()
+  const { sandbox, api } = await harness(t, { now: clock.now, progress: { evaluationQueuedPolls: null, evaluationRunningPolls: null }, webhooks: { signingSecret: `whsec_${key}` } })
   const { body: { id } } = await api('POST', BASE, payload({ webhookUrl: hook.url }), HEADERS)
-  const [delivery] = await waitFor(() => hook.received.length > 0 && hook.received, 2000, 'completion webhook')
+  assert.deepEqual(sandbox.advanceEvaluation(id), [{ evaluationId: id, status: 'RUNNING' }])
+  assert.equal((await api('GET', `${BASE}/${id}`)).body.status, 'RUNNING', 'held: the poll does not move it')
+  assert.deepEqual(sandbox.advanceEvaluation(id), [{ evaluationId: id, status: 'COMPLETED' }])
+  const [delivery] = await hook.until(1)
   const msgId = delivery.headers['webhook-id'] as string
   const timestamp = delivery.headers['webhook-timestamp'] as string
   assert.match(msgId, /^msg_/)
-  assert.ok(Math.abs(Number(timestamp) - Date.now() / 1000) < 5)
+  assert.equal(Number(timestamp), Math.floor(clock.now() / 1000), 'stamped when it ended')
   const expected = createHmac('sha256', Buffer.from(key, 'base64')).update(`${msgId}.${timestamp}.${delivery.raw}`).digest('base64')
   assert.equal(delivery.headers['webhook-signature'], `v1,${expected}`)
   assert.deepEqual(Object.keys(delivery.body).sort(), ['completionTime', 'evaluationId', 'metrics', 'privacyMaskingApplied', 'startTime', 'status'])
@@ -173,8 +183,31 @@ test('sandbox: completion posts a Standard Webhooks signed body to webhookUrl; d
   assert.equal((await api('GET', `${BASE}/${id}`)).body.status, 'COMPLETED')
 
   sandbox.setFaults({ dropWebhooks: true })
-  await api('POST', BASE, payload({ evaluationId: undefined, webhookUrl: hook.url }), { ...HEADERS, 'Idempotency-Key': 'job-2:create' })
-  await sleep(100)
+  const second = await api('POST', BASE, payload({ evaluationId: undefined, webhookUrl: hook.url }), { ...HEADERS, 'Idempotency-Key': 'job-2:create' })
+  assert.deepEqual(sandbox.advanceEvaluation(second.body.id, 'end'), [{ evaluationId: second.body.id, status: 'COMPLETED' }])
+  assert.equal(sandbox.stats().webhooksDropped, 1, 'dropped as it ended')
   assert.equal(hook.received.length, 1)
-  assert.equal(sandbox.stats().webhooksDropped, 1)
+})
+
+test('sandbox: a poll that ends an evaluation sends its webhook; advances reach every unfinished evaluation but the seeded ones; the admin route', async (t) => {
+  const hook = await receiver(t)
+  const { sandbox, api } = await harness(t, { progress: { evaluationQueuedPolls: 0, evaluationRunningPolls: 1 } })
+  const create = async (key: string) => (await api('POST', BASE, payload({ evaluationId: undefined, webhookUrl: hook.url }), { ...HEADERS, 'Idempotency-Key': key })).body.id as string
+  const polled = await create('k-1')
+  assert.equal((await api('GET', `${BASE}/${polled}`)).body.status, 'RUNNING')
+  assert.equal((await api('GET', `${BASE}/${polled}`)).body.status, 'COMPLETED')
+  const [delivery] = await hook.until(1)
+  assert.equal(delivery.body.evaluationId, polled)
+
+  sandbox.seedRunningEvaluations(2)
+  const a = await create('k-2')
+  const b = await create('k-3')
+  const admin = await fetch(`${sandbox.url}/__sandbox/evaluations/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to: 'end' }) })
+  assert.deepEqual(await admin.json(), { advanced: [{ evaluationId: a, status: 'COMPLETED' }, { evaluationId: b, status: 'COMPLETED' }] })
+  await hook.until(3)
+  assert.equal((await api('GET', `${BASE}?status=RUNNING`)).body.total, 2, 'the seeded ones still run')
+  const seeded = (await api('GET', `${BASE}?status=RUNNING`)).body.entities[0].id as string
+  assert.throws(() => sandbox.advanceEvaluation(seeded), /seeded RUNNING/)
+  assert.throws(() => sandbox.advanceEvaluation('00000000-0000-4000-8000-000000000000'), /no evaluation 00000000/)
+  sandbox.seedRunningEvaluations(0)
 })

@@ -1,13 +1,17 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { call, harness, requestToken, sleep, UUID } from './helpers.ts'
+import { call, harness, requestToken, UUID } from './helpers.ts'
+import { manualClock } from '../helpers/manual-clock.ts'
+import { answersTo, requestsTo } from '../helpers/sandbox-log.ts'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/index.ts'
 
 const ACTION = `/api/v2/integrations/actions/${SANDBOX_FIXTURES.actions.echo}`
 
 test('sandbox: every api response carries the correlation id and inin-ratelimit headers', async (t) => {
-  const { api } = await harness(t, { rateLimit: { limit: 50, windowMs: 60_000 } })
+  const clock = manualClock()
+  const { api } = await harness(t, { now: clock.now, rateLimit: { limit: 50, windowMs: 60_000 } })
   const first = await api('GET', ACTION)
+  clock.advance(1500)
   const second = await api('GET', '/api/v2/integrations/actions/custom_-_missing')
   assert.match(first.headers.get('inin-correlation-id') ?? '', UUID)
   assert.notEqual(first.headers.get('inin-correlation-id'), second.headers.get('inin-correlation-id'))
@@ -15,17 +19,19 @@ test('sandbox: every api response carries the correlation id and inin-ratelimit 
   assert.equal(first.headers.get('inin-ratelimit-count'), '1')
   assert.equal(second.headers.get('inin-ratelimit-count'), '2')
   assert.equal(first.headers.get('inin-ratelimit-allowed'), '50')
-  const reset = Number(second.headers.get('inin-ratelimit-reset'))
-  assert.ok(Number.isInteger(reset) && reset >= 59 && reset <= 60, `reset ${reset}`)
+  assert.equal(first.headers.get('inin-ratelimit-reset'), '60')
+  assert.equal(second.headers.get('inin-ratelimit-reset'), '59', 'whole seconds, rounded up: 58.5 s left')
 })
 
 test('sandbox: over the per-token limit the answer is 429 with Retry-After and the platform body', async (t) => {
-  const { sandbox, api } = await harness(t, { rateLimit: { limit: 3, windowMs: 5_000 } })
+  const clock = manualClock()
+  const { sandbox, api } = await harness(t, { now: clock.now, rateLimit: { limit: 3, windowMs: 5_000 } })
   for (let i = 0; i < 3; i++) assert.equal((await api('GET', ACTION)).status, 200)
+  clock.advance(600)
   const limited = await api('GET', ACTION)
   assert.equal(limited.status, 429)
   const retryAfter = Number(limited.headers.get('retry-after'))
-  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 4 && retryAfter <= 5, `Retry-After ${retryAfter}`)
+  assert.equal(retryAfter, 5, '4.4 s left in the window, in whole seconds rounded up')
   assert.equal(limited.body.code, 'too.many.requests.retry.after')
   assert.equal(limited.body.status, 429)
   assert.equal(limited.body.message, `Rate limit exceeded the maximum. Retry the request in [${retryAfter}] seconds`)
@@ -39,7 +45,7 @@ test('sandbox: over the per-token limit the answer is 429 with Retry-After and t
 
   const stats = sandbox.stats()
   assert.equal(stats.rateLimited, 1)
-  assert.equal(stats.requests['GET /api/v2/integrations/actions/:actionId']['429'], 1)
+  assert.equal(answersTo(sandbox, 'GET /api/v2/integrations/actions/:actionId')['429'], 1)
   const entry = stats.log.find((e) => e.status === 429)
   assert.ok(entry !== undefined)
   assert.equal(entry.retryAfterMs, retryAfter * 1000)
@@ -49,17 +55,22 @@ test('sandbox: over the per-token limit the answer is 429 with Retry-After and t
 })
 
 test('sandbox: a window shorter than a second reopens on time although Retry-After says 1', async (t) => {
-  const { sandbox, api } = await harness(t, { rateLimit: { limit: 2, windowMs: 150 } })
+  const clock = manualClock()
+  const { sandbox, api } = await harness(t, { now: clock.now, rateLimit: { limit: 2, windowMs: 150 } })
   await api('GET', ACTION)
   await api('GET', ACTION)
   const limited = await api('GET', ACTION)
   assert.equal(limited.status, 429)
   assert.equal(limited.headers.get('retry-after'), '1')
   assert.equal(limited.headers.get('inin-ratelimit-reset'), '1')
-  await sleep(160)
+  clock.advance(149)
+  assert.equal((await api('GET', ACTION)).status, 429, 'still the same window 149 ms on')
+  clock.advance(1)
   const reopened = await api('GET', ACTION)
   assert.equal(reopened.status, 200)
   assert.equal(reopened.headers.get('inin-ratelimit-count'), '1')
+  const windows = requestsTo(sandbox, 'GET /api/v2/integrations/actions/:actionId').map((e) => `${e.status}@${e.rateWindow}`)
+  assert.deepEqual(windows, ['200@1', '200@1', '429@1', '429@1', '200@2'], 'the log says which window each request fell in')
 
   // Changing the limit starts every window afresh.
   sandbox.setRateLimit({ limit: 1, windowMs: 60_000 })

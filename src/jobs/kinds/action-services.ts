@@ -3,7 +3,7 @@ import { canonicalJson, sha256Hex } from '../../canonical.ts'
 import { GenesysError, type Genesys } from '../../clients/genesys/index.ts'
 import type { Action, FunctionConfig, FunctionRuntime } from '../../clients/genesys/integrations.ts'
 import type { SideEffectOptions } from '../../clients/genesys/client.ts'
-import { fail, StepError, type StepOutcome } from '../kind.ts'
+import { fail, StepError, type KindMetrics, type StepOutcome } from '../kind.ts'
 import { createContractChecker, type ContractIssue } from './json-contract.ts'
 
 export interface CachedOutput { output: unknown, correlationId?: string }
@@ -70,6 +70,14 @@ export function createActionServices (genesys: Genesys) {
 }
 
 export type ActionServices = ReturnType<typeof createActionServices>
+
+/** A job that runs one action: whether the result cache answered it, and how long the action took (0 for a hit). */
+export const actionCallMetrics: KindMetrics = {
+  fromResult (result) {
+    const r = result as { cacheHit?: unknown, latencyMs?: unknown } | null
+    return { cacheHit: typeof r?.cacheHit === 'boolean' ? r.cacheHit : null, callLatencyMs: typeof r?.latencyMs === 'number' ? r.latencyMs : null }
+  }
+}
 
 /**
  * Turns a Genesys refusal into the job's outcome: throttling, Genesys-side unavailability and lost

@@ -1,9 +1,9 @@
 import { Type, type Static } from 'typebox'
-import { badRequest } from '../../errors.ts'
+import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
-import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
-import type { KindDeps } from './index.ts'
+import { actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
+import type { KindDeps } from './deps.ts'
 import { describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
@@ -30,7 +30,7 @@ type BodyInput = Static<typeof Body>
 export function checkCustomCodeBody (body: BodyInput): void {
   const bytes = Buffer.byteLength(JSON.stringify(body.inputs))
   if (bytes > MAX_FUNCTION_PAYLOAD_BYTES) {
-    throw badRequest('PAYLOAD_TOO_LARGE', `inputs are ${bytes} bytes; Genesys Functions accept at most ${MAX_FUNCTION_PAYLOAD_BYTES}. Send less data.`)
+    throw invalid('PAYLOAD_TOO_LARGE', `inputs are ${bytes} bytes; Genesys Functions accept at most ${MAX_FUNCTION_PAYLOAD_BYTES}. Send less data.`)
   }
 }
 
@@ -49,6 +49,7 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
     body: Body,
     example: { actionId: FIXTURE_IDS.actions.fnGreeting, inputs: { name: 'Ada', amount: 42 }, timeoutSeconds: 10, cache: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkCustomCodeBody,
+    metrics: actionCallMetrics,
     initialStep: 'prepare',
     initialState: () => ({}),
     steps: {
@@ -95,7 +96,6 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
         }
         // Recorded with the step transition: from that commit on, execute may call Genesys.
         return next('execute', { cacheKey: key, timeoutSeconds: timeoutSeconds ?? functionTimeout }, {
-          replayable: true,
           timeline: [{ type: 'remote', data: { function: fn.function?.handler ?? null, runtime, timeoutSeconds: functionTimeout } }]
         })
       },

@@ -1,10 +1,10 @@
 import { Type, type Static } from 'typebox'
-import { badRequest } from '../../errors.ts'
+import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { findCycle, nestingDepth } from '../graph.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
-import { createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
-import type { KindDeps } from './index.ts'
+import { actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
+import type { KindDeps } from './deps.ts'
 import { describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
@@ -37,15 +37,15 @@ type BodyInput = Static<typeof Body>
 export function checkDataActionBody (body: BodyInput): void {
   const bytes = Buffer.byteLength(JSON.stringify(body))
   if (bytes > MAX_REQUEST_BYTES) {
-    throw badRequest('REQUEST_TOO_LARGE', `The request is ${bytes} bytes; Genesys accepts at most ${MAX_REQUEST_BYTES} (request.bytes.max). Send less data in inputs.`)
+    throw invalid('REQUEST_TOO_LARGE', `The request is ${bytes} bytes; Genesys accepts at most ${MAX_REQUEST_BYTES} (request.bytes.max). Send less data in inputs.`)
   }
   const depth = nestingDepth(body.inputs)
   if (depth > MAX_INPUT_DEPTH) {
-    throw badRequest('INPUT_TOO_DEEP', `inputs are nested ${depth} levels deep; data actions accept at most ${MAX_INPUT_DEPTH}. Flatten the structure.`)
+    throw invalid('INPUT_TOO_DEEP', `inputs are nested ${depth} levels deep; data actions accept at most ${MAX_INPUT_DEPTH}. Flatten the structure.`)
   }
   const cycle = body.actionReferences === undefined ? undefined : findCycle(body.actionReferences)
   if (cycle !== undefined) {
-    throw badRequest('ACTION_REFERENCE_CYCLE', `actionReferences has a cycle: ${cycle.join(' → ')}. Remove one of these references.`, { cycle })
+    throw invalid('ACTION_REFERENCE_CYCLE', `actionReferences has a cycle: ${cycle.join(' → ')}. Remove one of these references.`, { cycle })
   }
 }
 
@@ -63,6 +63,7 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
     body: Body,
     example: { actionId: FIXTURE_IDS.actions.echo, inputs: { message: 'hello', count: 2 }, timeoutMs: 30_000, cacheResults: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkDataActionBody,
+    metrics: actionCallMetrics,
     initialStep: 'prepare',
     initialState: () => ({}),
     steps: {
@@ -86,7 +87,6 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
         }
         // Recorded with the step transition: from that commit on, execute may call Genesys.
         return next('execute', { cacheKey: key }, {
-          replayable: true,
           timeline: [{ type: 'remote', data: { action: action.name ?? actionId, version: action.version ?? null, contract: 'valid' } }]
         })
       },

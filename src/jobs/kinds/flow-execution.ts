@@ -1,15 +1,15 @@
 import { Type, type Static } from 'typebox'
 import { canonicalJson, sha256Hex } from '../../canonical.ts'
-import { badRequest } from '../../errors.ts'
+import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import type { Genesys } from '../../clients/genesys/index.ts'
 import type { Flow } from '../../clients/genesys/flows.ts'
 import type { JsonSchemaDocument } from '../../clients/genesys/integrations.ts'
-import { fail, next, succeed, waitFor, type JobKind, type JobStatus, type StepOutcome } from '../kind.ts'
+import { fail, next, succeed, waitFor, type JobKind, type JobStatus, type KindReceiver, type StepOutcome } from '../kind.ts'
 import { outcomeOfGenesysError } from './action-services.ts'
 import { createContractChecker, describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
-import type { KindDeps } from './index.ts'
+import type { KindDeps } from './deps.ts'
 
 export const MAX_VARIABLE_NAME = 64
 export const MAX_STRING_VALUE = 1024
@@ -35,14 +35,14 @@ export function checkFlowBody (body: BodyInput): void {
   const seen = new Set<string>()
   for (const [i, { name, value }] of body.variables.entries()) {
     const where = `variables[${i}]`
-    if (name.length > MAX_VARIABLE_NAME) throw badRequest('VARIABLE_NAME_TOO_LONG', `${where}.name is ${name.length} characters; at most ${MAX_VARIABLE_NAME} are allowed`)
-    if (!IDENTIFIER.test(name)) throw badRequest('VARIABLE_NAME_INVALID', `${where}.name '${name}' is not an identifier: use letters, digits and _, not starting with a digit, optionally prefixed by 'Flow.'`)
-    if (seen.has(name)) throw badRequest('VARIABLE_DUPLICATE', `${where}.name '${name}' is given twice`)
+    if (name.length > MAX_VARIABLE_NAME) throw invalid('VARIABLE_NAME_TOO_LONG', `${where}.name is ${name.length} characters; at most ${MAX_VARIABLE_NAME} are allowed`)
+    if (!IDENTIFIER.test(name)) throw invalid('VARIABLE_NAME_INVALID', `${where}.name '${name}' is not an identifier: use letters, digits and _, not starting with a digit, optionally prefixed by 'Flow.'`)
+    if (seen.has(name)) throw invalid('VARIABLE_DUPLICATE', `${where}.name '${name}' is given twice`)
     seen.add(name)
-    if (name === JOB_ID_INPUT) throw badRequest('VARIABLE_RESERVED', `${where}.name '${JOB_ID_INPUT}' is reserved: the service sets it to the job id`)
-    if (typeof value === 'string' && value.length > MAX_STRING_VALUE) throw badRequest('VARIABLE_VALUE_TOO_LONG', `${where}.value is ${value.length} characters; strings may be at most ${MAX_STRING_VALUE}`)
+    if (name === JOB_ID_INPUT) throw invalid('VARIABLE_RESERVED', `${where}.name '${JOB_ID_INPUT}' is reserved: the service sets it to the job id`)
+    if (typeof value === 'string' && value.length > MAX_STRING_VALUE) throw invalid('VARIABLE_VALUE_TOO_LONG', `${where}.value is ${value.length} characters; strings may be at most ${MAX_STRING_VALUE}`)
     if (value === null || value === undefined || !['string', 'number', 'boolean', 'object'].includes(typeof value)) {
-      throw badRequest('VARIABLE_TYPE_UNSUPPORTED', `${where}.value is ${value === null ? 'null' : typeof value}; use a string, number, boolean, array or object`)
+      throw invalid('VARIABLE_TYPE_UNSUPPORTED', `${where}.value is ${value === null ? 'null' : typeof value}; use a string, number, boolean, array or object`)
     }
   }
 }
@@ -103,6 +103,56 @@ async function poll (genesys: Genesys, ctx: Parameters<JobKind<typeof Body, Stat
   return waitFor('poll', { ...state, polls }, delay, `flow execution ${execution.status}; next poll in ${delay} ms`, now())
 }
 
+export const FLOW_EVENT_TYPES = ['flow.node.enter', 'flow.node.exit', 'flow.error', 'flow.complete'] as const
+const nullable = (schema: ReturnType<typeof Type.String>, description?: string) => Type.Optional(Type.Union([schema, Type.Null()], description === undefined ? {} : { description }))
+
+const FlowEvent = Type.Object({
+  eventId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Unique per event; a repeat is acknowledged and ignored' })),
+  eventType: Type.Enum([...FLOW_EVENT_TYPES]),
+  flowExecutionId: nullable(Type.String({ maxLength: 200 }), 'The execution the event is about'),
+  jobId: nullable(Type.String({ maxLength: 64 }), 'Flow.orchestratorJobId, when the workflow passes it on'),
+  flowId: nullable(Type.String({ maxLength: 200 })),
+  nodeId: nullable(Type.String({ maxLength: 200 })),
+  nodeType: nullable(Type.String({ maxLength: 100 })),
+  timestamp: nullable(Type.String({ maxLength: 64 })),
+  message: nullable(Type.String({ maxLength: 4000 }))
+}, {
+  additionalProperties: false,
+  description: 'What a workflow posts through a Web Services data action',
+  examples: [{ eventId: 'b6c1d7e2-3f4a-4b5c-8d9e-0f1a2b3c4d5e', eventType: 'flow.node.enter', flowExecutionId: 'e1f2a3b4-0000-4000-8000-000000000001', flowId: FIXTURE_IDS.flows.completes, nodeId: 'node-1', nodeType: 'Task', timestamp: '2026-11-23T10:00:00.000Z', message: 'entered node-1' }]
+})
+
+/** Node transitions a workflow posts through a Web Services data action (README: wiring a workflow). */
+export const flowEventsReceiver: KindReceiver<typeof FlowEvent> = {
+  path: 'flow-events',
+  summary: 'Receive a workflow node event',
+  description: 'A workflow posts its node transitions through a Web Services data action with the `X-Webhook-Secret` ' +
+    'header. Node events go on the job\'s timeline, `flow.error` is logged, counted and audited, `flow.complete` makes the ' +
+    'job poll at once. Events for unknown executions are acknowledged and audited as unmatched; a repeated event id changes nothing.',
+  body: FlowEvent,
+  signatureAlone: false,
+  eventIdOf: (body) => body.eventId,
+  event (body, { log }) {
+    if ((body.flowExecutionId ?? '') === '' && (body.jobId ?? '') === '') {
+      throw invalid('EVENT_NOT_CORRELATED', 'The event names neither flowExecutionId nor jobId, so no job can be found for it: pass Flow.orchestratorJobId as jobId')
+    }
+    if (body.eventType === 'flow.error') {
+      log.error({ flowExecutionId: body.flowExecutionId, jobId: body.jobId, nodeId: body.nodeId, flowError: body.message }, 'workflow reported an error')
+    }
+    return {
+      eventType: body.eventType,
+      jobId: body.jobId,
+      remoteRef: body.flowExecutionId,
+      timeline: {
+        type: body.eventType === 'flow.error' ? 'flow_error' : body.eventType === 'flow.complete' ? 'flow_complete' : 'node',
+        data: { eventType: body.eventType, flowExecutionId: body.flowExecutionId ?? null, nodeId: body.nodeId ?? null, nodeType: body.nodeType ?? null, timestamp: body.timestamp ?? null, message: body.message ?? null }
+      },
+      wake: body.eventType === 'flow.complete' || body.eventType === 'flow.error',
+      auditDetails: { eventType: body.eventType, flowExecutionId: body.flowExecutionId ?? null, nodeId: body.nodeId ?? null, message: body.message ?? null }
+    }
+  }
+}
+
 export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, State> {
   const checkContract = createContractChecker()
   const { genesys, now } = deps
@@ -134,6 +184,7 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
     deadlineMs: (body) => body.timeoutMs,
     initialStep: 'prepare',
     initialState: () => ({ polls: 0 }),
+    receivers: [flowEventsReceiver as unknown as KindReceiver],
     auditDetails: (status: JobStatus, state: State) => {
       if (state.flowExecutionId === undefined) return {}
       const stillRunning = status === 'timed_out' || status === 'cancelled'
@@ -158,13 +209,13 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
         const state = { ...ctx.state, inputSha256: sha256Hex(canonicalJson(inputData)) }
         const published = publishedSchemaOf(flow, flowVersion)
         if (published.schema === undefined) {
-          return next('launch', state, { replayable: true, timeline: [{ type: 'schema_check', data: { checked: false, flowVersion: published.version, reason: published.reason } }] })
+          return next('launch', state, { timeline: [{ type: 'schema_check', data: { checked: false, flowVersion: published.version, reason: published.reason } }] })
         }
         const issues = checkContract(published.schema, inputData, 'inputData')
         if (issues.length > 0) {
           return fail('INPUT_SCHEMA_VIOLATION', `The variables do not match the flow's published input schema: ${describeIssues(issues)}`, { details: issues })
         }
-        return next('launch', state, { replayable: true, timeline: [{ type: 'schema_check', data: { checked: true, flowVersion: published.version } }] })
+        return next('launch', state, { timeline: [{ type: 'schema_check', data: { checked: true, flowVersion: published.version } }] })
       },
 
       /**

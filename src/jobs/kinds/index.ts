@@ -1,5 +1,5 @@
-import type { Genesys } from '../../clients/genesys/index.ts'
 import type { JobKind } from '../kind.ts'
+import type { KindDeps } from './deps.ts'
 import { createActionServices } from './action-services.ts'
 import { createDataActionKind } from './data-action.ts'
 import { createCustomCodeKind } from './custom-code.ts'
@@ -7,17 +7,14 @@ import { createFlowExecutionKind } from './flow-execution.ts'
 import { createRoutingEvaluationKind } from './routing-evaluation.ts'
 import { createLlmEvaluationKind } from './llm-evaluation.ts'
 
-/** What job kinds are built from: one set per app, so caches and clients are shared by its kinds. */
-export interface KindDeps {
-  genesys: Genesys
-  now: () => number
-  /** How Genesys reaches this service, for the webhook URLs it is given. */
-  publicBaseUrl: () => string
-}
+export type { KindDeps } from './deps.ts'
 
 export type KindsFactory = (deps: KindDeps) => readonly JobKind[]
 
-/** Every job kind the service offers; each lives in its own module beside this file. */
+/**
+ * The registry: every job kind the service offers, each in its own module beside this file (its
+ * body, steps, receivers, metrics and examples). Adding a kind is its module and one line here.
+ */
 export const defaultKinds: KindsFactory = (deps) => {
   const actions = createActionServices(deps.genesys)
   return [

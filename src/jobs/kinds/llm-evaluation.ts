@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { Type, type Static } from 'typebox'
-import { badRequest } from '../../errors.ts'
+import { invalid } from '../../errors.ts'
 import { GenesysError } from '../../clients/genesys/index.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
-import { fail, next, StepError, succeed, waitFor, type JobKind, type StepContext, type StepOutcome } from '../kind.ts'
+import { fail, next, StepError, succeed, waitFor, type JobKind, type KindReceiver, type StepContext, type StepOutcome } from '../kind.ts'
 import { outcomeOfGenesysError, type ActionServices } from './action-services.ts'
 import { computeMetrics, type RowOutcome } from './llm/metrics.ts'
-import type { KindDeps } from './index.ts'
+import type { KindDeps } from './deps.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
 export const COMPLIANCE_TAG = 'AI_EVAL_V2'
@@ -68,10 +68,10 @@ export function checkLlmBody (body: BodyInput): void {
   const d = body.metricCalculationDirectives as Record<string, boolean>
   if (body.engine.type === 'data-action') {
     const unknown = Object.keys(d).filter((k) => !(KNOWN_DIRECTIVES as readonly string[]).includes(k))
-    if (unknown.length > 0) throw badRequest('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${unknown.join(', ')} cannot be computed by the data-action engine (it computes ${KNOWN_DIRECTIVES.join(', ')})`)
+    if (unknown.length > 0) throw invalid('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${unknown.join(', ')} cannot be computed by the data-action engine (it computes ${KNOWN_DIRECTIVES.join(', ')})`)
     const judged = JUDGED.filter((m) => d[m] === true)
     if (judged.length > 0 && body.engine.judgeActionId === undefined) {
-      throw badRequest('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${judged.join(' and ')} need a judge: set engine.judgeActionId to a data action that scores {prompt, output, expectedOutput}`)
+      throw invalid('METRIC_SCHEMA_MISMATCH', `metric schema mismatch: ${judged.join(' and ')} need a judge: set engine.judgeActionId to a data action that scores {prompt, output, expectedOutput}`)
     }
   }
 }
@@ -185,6 +185,37 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
   }, ctx.state)
 }
 
+const EvaluationEvent = Type.Object({
+  evaluationId: Type.String({ minLength: 1, maxLength: 200 }),
+  status: Type.Enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED']),
+  startTime: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  completionTime: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+  metrics: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+  privacyMaskingApplied: Type.Optional(Type.Boolean())
+}, {
+  additionalProperties: false,
+  description: 'The LLM Gateway completion event (design document 000)',
+  examples: [{ evaluationId: '6f1c1f8e-8d8a-4a57-9d0e-2b1c3d4e5f60', status: 'COMPLETED', startTime: '2026-11-23T10:00:00.000Z', completionTime: '2026-11-23T10:04:00.000Z', metrics: { accuracy: 0.92, latencyMs: 840 }, privacyMaskingApplied: true }]
+})
+
+/** Where the gateway posts completions: the `webhookUrl` the gateway engine gives it. */
+export const evaluationsReceiver: KindReceiver<typeof EvaluationEvent> = {
+  path: 'llm-evaluations',
+  summary: 'Receive an LLM Gateway evaluation completion',
+  description: 'The gateway posts here (the `webhookUrl` the job gave it) when an evaluation ends. A valid Standard Webhooks signature ' +
+    '(WEBHOOK_SIGNING_SECRET) or the `X-Webhook-Secret` header authenticates it. The waiting job completes from it at once; a repeated ' +
+    '`webhook-id` changes nothing.',
+  body: EvaluationEvent,
+  signatureAlone: true,
+  event: (body) => ({
+    eventType: `evaluation.${body.status.toLowerCase()}`,
+    remoteRef: body.evaluationId,
+    timeline: { type: 'evaluation', data: { evaluationId: body.evaluationId, status: body.status, metrics: body.metrics ?? null } },
+    wake: body.status === 'COMPLETED' || body.status === 'FAILED',
+    auditDetails: { evaluationId: body.evaluationId, status: body.status, privacyMaskingApplied: body.privacyMaskingApplied ?? null }
+  })
+}
+
 export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices): JobKind<typeof Body, State> {
   const { genesys, now } = deps
   const gateway = (ctx: StepContext<BodyInput, State>) => ctx.job.input.engine as GatewaySettings
@@ -193,7 +224,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
     const id = ctx.state.remoteId!
     const state = { ...ctx.state, polls: ctx.state.polls + 1 }
     // The completion webhook, when it came, is the answer; otherwise ask Genesys (fallback polling).
-    let report = await ctx.latestWebhook('genesys.llm-evaluations') as { status?: string, startTime?: string, completionTime?: string, metrics?: Record<string, unknown>, privacyMaskingApplied?: boolean } | undefined
+    let report = await ctx.latestWebhook(evaluationsReceiver.path) as { status?: string, startTime?: string, completionTime?: string, metrics?: Record<string, unknown>, privacyMaskingApplied?: boolean } | undefined
     let via = 'webhook'
     if (report?.status !== 'COMPLETED' && report?.status !== 'FAILED') {
       try {
@@ -249,6 +280,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
     bodyLimit: 64 * 1024 * 1024,
     initialStep: 'start',
     initialState: (body) => ({ evaluationId: body.evaluationId ?? randomUUID(), capacityChecks: 0, polls: 0 }),
+    receivers: [evaluationsReceiver as unknown as KindReceiver],
     auditDetails: (status, state, input) => ({
       complianceTag: COMPLIANCE_TAG,
       evaluationId: state.evaluationId,
@@ -283,7 +315,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
           return waitFor('capacity', { ...ctx.state, capacityChecks: checks }, delay,
             `${running.running} evaluations RUNNING (limit ${limit}, ${running.pages} page(s) read); checking again in ${Math.round(delay)} ms`, now())
         }
-        return next('create', { ...ctx.state, capacityChecks: checks }, { replayable: true })
+        return next('create', { ...ctx.state, capacityChecks: checks })
       },
 
       /** The key is derived from the job, so every try after a crash names the same evaluation. */
@@ -298,7 +330,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
             datasetMatrix: body.datasetMatrix.map((r) => ({ ...r, prompt: maskedPrompt(body, r.prompt) })),
             metricCalculationDirectives: body.metricCalculationDirectives,
             privacyMasking: body.privacyMasking,
-            webhookUrl: `${deps.publicBaseUrl()}/v1/webhooks/genesys/llm-evaluations`
+            webhookUrl: `${deps.publicBaseUrl()}/v1/webhooks/genesys/${evaluationsReceiver.path}`
           }, idempotencyKey, ctx.signal)
         } catch (err) {
           if (err instanceof GenesysError && err.status === 409) {

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { badRequest } from '../../errors.ts'
+import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MEDIA_TYPES, type AggregateResultGroup, type MediaType } from '../../clients/genesys/analytics.ts'
 import { fail, next, succeed, waitFor, type JobKind } from '../kind.ts'
@@ -7,7 +7,7 @@ import { outcomeOfGenesysError } from './action-services.ts'
 import { addStats, DEFAULT_KPIS, DEFAULT_WEIGHTS, KPI_NAMES, KPIS, type KpiName, type MetricTotals } from './routing/kpis.ts'
 import { aggregatesQuery, DEFAULT_MEDIA_TYPES } from './routing/query.ts'
 import { scoreQueues } from './routing/scoring.ts'
-import type { KindDeps } from './index.ts'
+import type { KindDeps } from './deps.ts'
 
 export const MAX_INTERVAL_DAYS = 30
 const DAY_MS = 86_400_000
@@ -56,17 +56,17 @@ type BodyInput = Static<typeof Body>
 export function checkRoutingBody (body: BodyInput): void {
   const from = Date.parse(body.interval.from)
   const to = Date.parse(body.interval.to)
-  if (!(from < to)) throw badRequest('INTERVAL_INVALID', `interval.from (${body.interval.from}) must be before interval.to (${body.interval.to})`)
+  if (!(from < to)) throw invalid('INTERVAL_INVALID', `interval.from (${body.interval.from}) must be before interval.to (${body.interval.to})`)
   if (to - from > MAX_INTERVAL_DAYS * DAY_MS) {
-    throw badRequest('INTERVAL_TOO_LONG', `The interval spans ${((to - from) / DAY_MS).toFixed(1)} days; at most ${MAX_INTERVAL_DAYS} are allowed. Split it into several jobs.`)
+    throw invalid('INTERVAL_TOO_LONG', `The interval spans ${((to - from) / DAY_MS).toFixed(1)} days; at most ${MAX_INTERVAL_DAYS} are allowed. Split it into several jobs.`)
   }
   const unknown = Object.keys(body.weights ?? {}).filter((k) => !(body.kpis as string[]).includes(k))
-  if (unknown.length > 0) throw badRequest('WEIGHTS_UNKNOWN_KPI', `weights names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not among the kpis asked for (${body.kpis.join(', ')})`)
+  if (unknown.length > 0) throw invalid('WEIGHTS_UNKNOWN_KPI', `weights names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not among the kpis asked for (${body.kpis.join(', ')})`)
   if (body.timeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: body.timeZone }).format()
     } catch {
-      throw badRequest('TIME_ZONE_INVALID', `timeZone '${body.timeZone}' is not an IANA time zone such as Europe/London`)
+      throw invalid('TIME_ZONE_INVALID', `timeZone '${body.timeZone}' is not an IANA time zone such as Europe/London`)
     }
   }
 }
@@ -152,7 +152,7 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
           return outcomeOfGenesysError(err, `Reading analytics job ${jobId}`, { 404: 'ANALYTICS_JOB_NOT_FOUND', default: 'ANALYTICS_POLL_FAILED' })
         }
         const polls = ctx.state.polls + 1
-        if (status.state === 'FULFILLED') return next('fetch', { ...ctx.state, polls }, { replayable: true })
+        if (status.state === 'FULFILLED') return next('fetch', { ...ctx.state, polls })
         if (status.state === 'QUEUED' || status.state === 'PENDING') {
           const delay = pollDelay(polls)
           return waitFor('poll', { ...ctx.state, polls }, delay, `analytics job ${status.state}; next check in ${Math.round(delay)} ms`, now())

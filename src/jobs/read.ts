@@ -1,0 +1,74 @@
+import { notFound } from '../errors.ts'
+import type { Store } from '../store/database.ts'
+import type { JobListFilter, JobRow } from '../store/jobs-repository.ts'
+import { canSee, type Actor } from './actor.ts'
+import type { JobResource } from '../schemas/job.ts'
+import type { Clock } from '../clock.ts'
+import { isTerminal } from './kind.ts'
+import type { Notifier } from './notifier.ts'
+import { toEventResource, toJobResource, type JobEventResource } from './resource.ts'
+
+export interface ReadDeps {
+  store: Store
+  clock: Clock
+  notifier: Notifier
+}
+
+/** How often a waiting reader looks again for changes made by other replicas, which it is not told of. */
+const RECHECK_MS = 1000
+
+/** The job's row when the actor may see it: another team's job is answered as if it did not exist. */
+export async function visibleRow (deps: Pick<ReadDeps, 'store'>, actor: Actor, id: string): Promise<JobRow | undefined> {
+  const row = await deps.store.jobs.get(id)
+  return row !== undefined && canSee(actor, row.team) ? row : undefined
+}
+
+export async function findJob (deps: Pick<ReadDeps, 'store'>, actor: Actor, id: string): Promise<JobResource | undefined> {
+  const row = await visibleRow(deps, actor, id)
+  return row === undefined ? undefined : toJobResource(row)
+}
+
+export const jobNotFound = (id: string) => notFound('JOB_NOT_FOUND', `No job with id ${id}`)
+
+export async function getJob (deps: Pick<ReadDeps, 'store'>, actor: Actor, id: string): Promise<JobResource> {
+  const job = await findJob(deps, actor, id)
+  if (job === undefined) throw jobNotFound(id)
+  return job
+}
+
+/**
+ * The job once it is terminal, or as it stands when `waitMs` has passed or `signal` aborts
+ * (the caller went away). Changes made by this process answer at once.
+ */
+export async function waitForJob (deps: ReadDeps, actor: Actor, id: string, waitMs: number, signal: AbortSignal): Promise<JobResource> {
+  const until = deps.clock.now() + waitMs
+  for (;;) {
+    const job = await getJob(deps, actor, id)
+    const remaining = until - deps.clock.now()
+    if (isTerminal(job.status) || remaining <= 0 || signal.aborted) return job
+    await deps.notifier.nextChange(id, Math.min(remaining, RECHECK_MS), signal)
+  }
+}
+
+export interface JobPage {
+  items: JobResource[]
+  /** Where the next page starts, when there is one. */
+  next?: { createdAt: number, id: string }
+}
+
+/** Newest first; the actor's team's jobs only, unless it is an admin. */
+export async function listJobs (deps: Pick<ReadDeps, 'store'>, actor: Actor, filter: Omit<JobListFilter, 'team'>): Promise<JobPage> {
+  const rows = await deps.store.jobs.list({ ...filter, ...(actor.admin ? {} : { team: actor.team }), limit: filter.limit + 1 })
+  const page = rows.slice(0, filter.limit)
+  const last = page[page.length - 1]
+  return {
+    items: page.map(toJobResource),
+    ...(rows.length > filter.limit && last !== undefined ? { next: { createdAt: last.createdAt, id: last.id } } : {})
+  }
+}
+
+/** A job's timeline after `afterSeq`, oldest first; the job must exist and be the actor's to see. */
+export async function jobTimeline (deps: Pick<ReadDeps, 'store'>, actor: Actor, id: string, afterSeq: number, limit: number): Promise<JobEventResource[]> {
+  if (await visibleRow(deps, actor, id) === undefined) throw jobNotFound(id)
+  return (await deps.store.events.list(id, afterSeq, limit)).map(toEventResource)
+}

@@ -1,0 +1,78 @@
+import type { Logger } from '../logger.ts'
+import type { Clock } from '../clock.ts'
+import type { CallbackPolicy } from '../callbacks/target.ts'
+import type { Store } from '../store/database.ts'
+import type { JobListFilter } from '../store/jobs-repository.ts'
+import type { JobResource } from '../schemas/job.ts'
+import type { Actor } from './actor.ts'
+import { cancelJob } from './cancel.ts'
+import type { Engine } from './engine.ts'
+import type { FinishedJob } from './finish.ts'
+import type { JobKind } from './kind.ts'
+import type { Notifier } from './notifier.ts'
+import { findJob, getJob, jobTimeline, listJobs, waitForJob, type JobPage } from './read.ts'
+import type { JobEventResource } from './resource.ts'
+import { submitJob, type SubmitRequest, type Submitted } from './submit.ts'
+
+export interface JobServiceDeps {
+  store: Store
+  kinds: ReadonlyMap<string, JobKind>
+  clock: Clock
+  notifier: Notifier
+  /** This process's workers (idle when it runs none: waking them is then a no-op). */
+  engine: Pick<Engine, 'wake' | 'interrupt'>
+  callbackPolicy: CallbackPolicy
+  jobMaxDurationMs: number
+  idempotencyTtlMs: number
+  log: Logger
+  /** Told when a new job was accepted (not for a replay). */
+  onSubmitted?: (kind: string) => void
+  /** Told after a job's terminal transaction commits. */
+  onFinished?: (job: FinishedJob) => void
+}
+
+/** Every use case on jobs, bound to this process's store, workers and clock. No HTTP in here. */
+export function createJobService (deps: JobServiceDeps) {
+  const { store, clock, notifier } = deps
+
+  /** New or newly due work: this process's workers at once, other replicas' through the store. */
+  function wakeWorkers (): void {
+    deps.engine.wake()
+    store.wakeups.notify().catch((err) => deps.log.warn({ err }, 'could not notify other replicas'))
+  }
+
+  return {
+    kinds: deps.kinds,
+
+    async submit (request: SubmitRequest): Promise<Submitted> {
+      const submitted = await submitJob({ ...deps, now: clock.now }, request)
+      if (!submitted.replayed) {
+        deps.onSubmitted?.(request.kind.name)
+        wakeWorkers()
+      }
+      return submitted
+    },
+
+    async cancel (actor: Actor, id: string): Promise<JobResource> {
+      return await cancelJob({ ...deps, now: clock.now, changed: notifier.changed, interrupt: deps.engine.interrupt }, actor, id)
+    },
+
+    // Every read is the actor's: another team's job answers JOB_NOT_FOUND, as if it did not exist.
+    async get (actor: Actor, id: string): Promise<JobResource> { return await getJob(deps, actor, id) },
+    async find (actor: Actor, id: string): Promise<JobResource | undefined> { return await findJob(deps, actor, id) },
+    async wait (actor: Actor, id: string, waitMs: number, signal: AbortSignal): Promise<JobResource> { return await waitForJob(deps, actor, id, waitMs, signal) },
+    async list (actor: Actor, filter: Omit<JobListFilter, 'team'>): Promise<JobPage> { return await listJobs(deps, actor, filter) },
+    async timeline (actor: Actor, id: string, afterSeq: number, limit: number): Promise<JobEventResource[]> { return await jobTimeline(deps, actor, id, afterSeq, limit) },
+
+    /** Resolves on the job's next change in this process, after `ms`, or when `signal` aborts. */
+    async nextChange (id: string, ms: number, signal?: AbortSignal): Promise<void> { await notifier.nextChange(id, ms, signal) },
+
+    /** Something outside the engine changed the job (an inbound event); `runNow`: it brought the job's next run forward. */
+    changed (id: string, { runNow }: { runNow: boolean }): void {
+      notifier.changed(id)
+      if (runNow) wakeWorkers()
+    }
+  }
+}
+
+export type JobService = ReturnType<typeof createJobService>

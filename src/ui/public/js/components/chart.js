@@ -1,0 +1,68 @@
+import { html, useEffect, useRef } from '../lib/html.js'
+
+let chartJs = null
+
+/** Chart.js (an npm package served by the service) loads on the first chart, not on every page. */
+export function loadChartJs () {
+  chartJs ??= new Promise((resolve, reject) => {
+    if (window.Chart !== undefined) return resolve(window.Chart)
+    const script = document.createElement('script')
+    script.src = '/ui/vendor/chart.umd.min.js'
+    script.onload = () => resolve(window.Chart)
+    script.onerror = () => {
+      chartJs = null
+      reject(new Error('Chart.js did not load'))
+    }
+    document.head.append(script)
+  })
+  return chartJs
+}
+
+const BAR_COLOR = '#3566c9'
+const GRID_COLOR = '#e3e7ee'
+const TEXT_COLOR = '#3d4451'
+
+/**
+ * One bar per label. The canvas is an image to assistive technology, named by a summary of the
+ * figures; the same figures are in the table beside it.
+ */
+export function BarChart ({ id, title, labels, values, datasetLabel, format = String, height = 220 }) {
+  const canvas = useRef(null)
+  const signature = JSON.stringify([labels, values])
+  useEffect(() => {
+    let chart = null
+    let cancelled = false
+    loadChartJs().then((Chart) => {
+      if (cancelled || canvas.current === null) return
+      chart = new Chart(canvas.current, {
+        type: 'bar',
+        data: { labels, datasets: [{ label: datasetLabel ?? title, data: values, backgroundColor: BAR_COLOR, borderRadius: 3, maxBarThickness: 56 }] },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          plugins: {
+            legend: { display: false },
+            tooltip: { callbacks: { label: (item) => `${datasetLabel ?? title}: ${format(item.parsed.y)}` } }
+          },
+          scales: {
+            x: { ticks: { color: TEXT_COLOR, autoSkip: false, maxRotation: 40, callback (value) { const l = this.getLabelForValue(value); return l.length > 14 ? `${l.slice(0, 13)}…` : l } }, grid: { display: false } },
+            y: { beginAtZero: true, ticks: { color: TEXT_COLOR }, grid: { color: GRID_COLOR } }
+          }
+        }
+      })
+    }).catch(() => {})
+    return () => {
+      cancelled = true
+      chart?.destroy()
+    }
+  }, [signature])
+  const summary = `${title}: ${labels.map((l, i) => `${l} ${format(values[i])}`).join('; ')}`
+  return html`
+    <figure class="chart" data-chart=${id}>
+      <figcaption>${title}</figcaption>
+      <div class="chart-box" style=${{ height: `${height}px` }}>
+        <canvas ref=${canvas} role="img" aria-label=${summary}></canvas>
+      </div>
+    </figure>`
+}

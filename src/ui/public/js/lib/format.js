@@ -1,0 +1,56 @@
+// Display helpers: dates, durations, numbers, statuses.
+
+export const STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'timed_out']
+export const ACTIVE_STATUSES = ['queued', 'running', 'waiting']
+export const STATUS_LABELS = {
+  queued: 'Queued',
+  running: 'Running',
+  waiting: 'Waiting',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+  timed_out: 'Timed out'
+}
+
+export const isActive = (status) => ACTIVE_STATUSES.includes(status)
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hour12: false })
+
+export function formatDateTime (iso) {
+  if (iso === null || iso === undefined) return '—'
+  const date = new Date(iso)
+  return Number.isNaN(date.getTime()) ? String(iso) : dateTime.format(date)
+}
+
+export function formatTime (iso) {
+  const date = new Date(iso)
+  return Number.isNaN(date.getTime()) ? String(iso) : timeOnly.format(date)
+}
+
+/** 850 ms, 12.4 s, 3 min 20 s, 2 h 5 min. */
+export function formatDuration (ms) {
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) return '—'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
+  const minutes = Math.floor(ms / 60_000)
+  if (minutes < 60) return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+}
+
+export function durationBetween (fromIso, toIso) {
+  if (fromIso === null || fromIso === undefined) return null
+  const end = toIso === null || toIso === undefined ? Date.now() : Date.parse(toIso)
+  return end - Date.parse(fromIso)
+}
+
+export function formatNumber (value, digits = 2) {
+  if (value === null || value === undefined) return '—'
+  if (typeof value !== 'number') return String(value)
+  return Number.isInteger(value) ? value.toLocaleString() : value.toLocaleString(undefined, { maximumFractionDigits: digits })
+}
+
+export function formatPercent (ratio) {
+  if (typeof ratio !== 'number' || !Number.isFinite(ratio)) return '—'
+  return `${(ratio * 100).toLocaleString(undefined, { maximumFractionDigits: 1 })} %`
+}
