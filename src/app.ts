@@ -18,6 +18,8 @@ import securityHeadersPlugin from './plugins/security-headers.ts'
 import genesysPlugin from './plugins/genesys.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import callbacksPlugin from './plugins/callbacks.ts'
+import auditPlugin from './plugins/audit.ts'
+import retentionPlugin from './plugins/retention.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
 import auditRoutes from './routes/audit.ts'
@@ -75,9 +77,11 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(hardeningPlugin)
   await fastify.register(storePlugin)
   await fastify.register(metricsPlugin)
+  await fastify.register(auditPlugin)
   await fastify.register(genesysPlugin)
   await fastify.register(callbacksPlugin, { startWorkers })
   await fastify.register(enginePlugin, { kinds: opts.kinds ?? defaultKinds, startWorkers })
+  await fastify.register(retentionPlugin, { startWorkers })
   await fastify.register(healthRoutes)
   if (role !== 'worker') {
     await fastify.register(jobRoutes)

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { createGunzip, createGzip } from 'node:zlib'
 import { GENESIS_HASH, hashRecord, type StoredAuditRecord } from './chain.ts'
+import { createSlices } from './slices.ts'
 
 /**
  * Archived audit records: gzip JSON Lines, one stored record per line, oldest first, in files
@@ -29,7 +30,8 @@ export async function writeArchive (dir: string, records: readonly StoredAuditRe
   const file = join(dir, archiveFileName(first, last))
   const partial = `${file}.partial`
   const lines = Readable.from(records.map((r) => `${JSON.stringify(r)}\n`))
-  await pipeline(lines, createGzip(), createWriteStream(partial, { flags: 'wx' }))
+  // A partial file left by a crash is written over: only the rename makes a file count.
+  await pipeline(lines, createGzip(), createWriteStream(partial, { flags: 'w' }))
   const handle = await open(partial, 'r+')
   try { await handle.sync() } finally { await handle.close() }
   await rename(partial, file)
@@ -80,12 +82,15 @@ export const GENESIS: ChainPosition = { seq: 0, hash: GENESIS_HASH }
 /**
  * Verifies records that continue the chain from `from`: each has the next sequence number, points
  * at the hash before it, and hashes to what it says. Throws ArchiveBroken naming the first record
- * (and the line, for files) that does not match; answers where the chain stands after them.
+ * (and the line, for files) that does not match; answers where the chain stands after them. Runs
+ * in slices that yield to the event loop, so the service keeps answering meanwhile.
  */
 export async function continueChain (from: ChainPosition, where: string,
   records: AsyncIterable<{ record: StoredAuditRecord, line: number | null }>): Promise<ChainPosition> {
   let at = from
+  const slices = createSlices()
   for await (const { record, line } of records) {
+    await slices.pause()
     const place = line === null ? `${where}, record ${record.seq}` : `${where}, line ${line} (record ${record.seq})`
     if (record.seq > at.seq + 1) {
       throw new ArchiveBroken(where, line, record.seq, 'missing_records', `records ${at.seq + 1}–${record.seq - 1} are missing before ${place}: an archive file holding them was not given or was deleted`)

@@ -27,7 +27,8 @@ export function toJobResource (row: JobRow): JobResource {
     startedAt: isoOrNull(row.startedAt),
     finishedAt: isoOrNull(row.finishedAt),
     updatedAt: iso(row.updatedAt),
-    deadlineAt: iso(row.deadlineAt)
+    deadlineAt: iso(row.deadlineAt),
+    rerunOf: row.rerunOf
   }
   if (row.result !== null) resource.result = JSON.parse(row.result)
   if (row.error !== null) resource.error = JSON.parse(row.error)

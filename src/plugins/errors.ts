@@ -78,7 +78,8 @@ export const REFUSAL_STATUS: Readonly<Record<Refusal, number>> = {
   invalid: 400,
   not_found: 404,
   conflict: 409,
-  unprocessable: 422
+  unprocessable: 422,
+  busy: 429
 }
 
 /** One error body for every 4xx and 5xx: `{ statusCode, code, message, details? }`. */
@@ -86,6 +87,7 @@ export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof DomainError) {
       const status = REFUSAL_STATUS[err.refusal]
+      if (err.refusal === 'busy') void reply.header('retry-after', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds))
       return reply.code(status).send({ statusCode: status, code: err.code, message: err.message, details: err.details })
     }
     if (err instanceof AppError) {

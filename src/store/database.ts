@@ -15,6 +15,8 @@ import { createWebhookEventsRepository } from './webhook-events-repository.ts'
 import { createAuditRepository } from './audit-repository.ts'
 import { createOutboxRepository } from './outbox-repository.ts'
 import { createStatsRepository } from './stats-repository.ts'
+import { createRetentionRepository } from './retention-repository.ts'
+import { createTasksRepository } from './tasks-repository.ts'
 import { createWakeups, type Wakeups } from './wakeups.ts'
 
 /** One repository per table, all bound to the same connection or transaction. */
@@ -29,7 +31,9 @@ function createRepositories (db: Connection, dialect: DialectName) {
     webhookEvents: createWebhookEventsRepository(db),
     audit: createAuditRepository(db),
     outbox: createOutboxRepository(db, dialect),
-    stats: createStatsRepository(db)
+    stats: createStatsRepository(db),
+    retention: createRetentionRepository(db, dialect),
+    tasks: createTasksRepository(db)
   }
 }
 
