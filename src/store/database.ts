@@ -69,6 +69,8 @@ export interface StoreOptions {
   onConnectionError?: (err: Error) => void
   /** Stop after this migration instead of applying all (a test of one migration's data changes). */
   migrateUpTo?: string
+  /** false: leave the schema as it is (a tool that only reads, such as the offline audit verification). */
+  migrate?: boolean
 }
 
 /** Opens the database (PostgreSQL when `databaseUrl` is given, else a SQLite file) and migrates it. */
@@ -100,7 +102,7 @@ export async function openStore (options: StoreOptions): Promise<Store> {
   }
   const db = new Kysely<Database>({ dialect, plugins: [new CamelCasePlugin()] })
   try {
-    await migrate(db, name, options.migrateUpTo)
+    if (options.migrate !== false) await migrate(db, name, options.migrateUpTo)
   } catch (err) {
     await db.destroy()
     throw err
