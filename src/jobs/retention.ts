@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import { basename } from 'node:path'
 import { setImmediate as turn } from 'node:timers/promises'
+import { performance } from 'node:perf_hooks'
 import type { Clock } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import { createScheduler } from '../scheduler.ts'
@@ -54,6 +55,8 @@ export interface PassReport {
   pruned: PrunedRows
   archivedRecords: number
   archiveFiles: string[]
+  /** Wall time the pass took (it is work, not a span of the service's clock). */
+  durationMs: number
   error?: string
 }
 
@@ -190,7 +193,8 @@ export function createRetention (deps: RetentionDeps) {
   /** One pass; the caller holds the task's lease. */
   async function pass (): Promise<PassReport> {
     const startedAt = clock.now()
-    const report: PassReport = { outcome: 'completed', cutoff: startedAt - options.retentionDays * DAY_MS, pruned: noneRemoved(), archivedRecords: 0, archiveFiles: [] }
+    const began = performance.now()
+    const report: PassReport = { outcome: 'completed', cutoff: startedAt - options.retentionDays * DAY_MS, pruned: noneRemoved(), archivedRecords: 0, archiveFiles: [], durationMs: 0 }
     const { cutoff, pruned } = report
     try {
       await pruneJobs(cutoff, pruned)
@@ -209,7 +213,8 @@ export function createRetention (deps: RetentionDeps) {
       const nextRunAt = report.outcome === 'interrupted' ? clock.now() : startedAt + options.intervalMs
       await store.tasks.finish(RETENTION_TASK, owner, { nextRunAt, outcome: report.outcome, ...(report.outcome === 'completed' ? { completedAt: clock.now() } : {}) })
     }
-    log.info({ outcome: report.outcome, cutoff: new Date(cutoff).toISOString(), pruned, archivedRecords: report.archivedRecords, archiveFiles: report.archiveFiles }, 'retention pass ended')
+    report.durationMs = Math.round(performance.now() - began)
+    log.info({ outcome: report.outcome, durationMs: report.durationMs, cutoff: new Date(cutoff).toISOString(), pruned, archivedRecords: report.archivedRecords, archiveFiles: report.archiveFiles }, 'retention pass ended')
     deps.onPass?.(report)
     return report
   }

@@ -116,7 +116,7 @@ let running: string
 let oldRows: Record<string, number>
 let untouchedRows: Record<string, number>
 
-test('retention: 1 000 old terminal jobs with all their rows are pruned while submissions continue; running and waiting jobs untouched', async () => {
+test('retention: 1 000 old terminal jobs with all their rows are pruned while submissions continue; running and waiting jobs untouched', async (t) => {
   // Day 0: jobs with labels, timeline, items, an idempotency key and a delivered callback; flows whose
   // node events are attached to them; events that name no job; a long audit chain.
   oldJobs.push(...await mapLimit(Array.from({ length: OLD_JOBS }, (_, i) => i), 16, async (i) => await submit('test-script', {
@@ -164,6 +164,11 @@ test('retention: 1 000 old terminal jobs with all their rows are pruned while su
     if (await metric(svc.url, 'orchestrator_retention_passes_total', 'outcome="completed"') > passesBefore) break
   }
   assert.ok(seenMidPass.length > 0, 'submissions were accepted while the pass was under way (pruned jobs seen between 0 and all)')
+  const pass = svc.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'retention pass ended').pop()
+  assert.ok(pass !== undefined && pass.outcome === 'completed', 'the pass logged its end')
+  const rows = Object.values(pass.pruned as Record<string, number>).reduce((x, y) => x + y, 0)
+  t.diagnostic(`pass: ${pass.pruned.jobs} jobs and ${rows} rows in all pruned, ${pass.archivedRecords} audit records archived in ${pass.archiveFiles.length} files, ` +
+    `in ${pass.durationMs} ms (${Math.round(rows / (pass.durationMs / 1000))} rows/s with the archive); ${fresh.length} jobs submitted meanwhile, ${seenMidPass.length} checks saw it half done`)
 
   const after = await rowsOf([...oldJobs, ...oldFlows])
   assert.deepEqual(after, { jobs: 0, job_labels: 0, job_events: 0, job_items: 0, webhook_events: 0, idempotency_keys: 0, callback_outbox: 0 }, 'every row of the old jobs is gone')
