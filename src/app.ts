@@ -6,6 +6,7 @@ import type { Ajv } from 'ajv'
 import type { Config } from './config.ts'
 import type { Clock } from './clock.ts'
 import { loggerOptions } from './logger.ts'
+import { AJV_OPTIONS, errorCodeKeyword } from './schemas/validation.ts'
 import { defaultKinds, type KindsFactory } from './jobs/kinds/index.ts'
 import configPlugin from './plugins/config.ts'
 import errorsPlugin from './plugins/errors.ts'
@@ -54,10 +55,9 @@ export function serverOptions (logger: FastifyServerOptions['logger'], proxy?: s
     keepAliveTimeout: 10_000,
     forceCloseConnections: 'idle',
     ajv: {
-      // Unknown fields are an error, not silently dropped.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, discriminator: true },
-      // `x-error-code` on a schema names the stable error code a violation of it answers with.
-      plugins: [(ajv: Ajv) => ajv.addKeyword({ keyword: 'x-error-code', schemaType: ['string', 'object'] })]
+      // The same as the bodies use cases check themselves (src/schemas/validation.ts).
+      customOptions: { ...AJV_OPTIONS },
+      plugins: [(ajv: Ajv) => errorCodeKeyword(ajv)]
     },
     bodyLimit: 1_048_576,
     routerOptions: { ignoreTrailingSlash: true }

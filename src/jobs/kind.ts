@@ -47,6 +47,8 @@ export interface JobView<I> {
   createdAt: number
   deadlineAt: number
   claims: number
+  /** The job this one re-runs, and, when it re-runs some rows only, which rows of it (their indexes there). */
+  rerun: { jobId: string, rows?: { which: string, rows: number[] } } | null
 }
 
 /** A side effect sent by an earlier try whose outcome was never recorded (see kinds/side-effects.ts). */
@@ -173,6 +175,21 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   receivers?: readonly KindReceiver[]
   /** What its results tell the metrics (cache hits, the latency of its Genesys call). */
   metrics?: KindMetrics
+  /** Re-running some rows of a finished job (`POST /v1/jobs/{id}/rerun` with `rows`), for kinds whose jobs work through rows. */
+  rerunRows?: RerunRows<Static<B>>
+}
+
+/** How a kind re-runs part of a finished job: the rows a selection names, and an input that runs only them. */
+export interface RerunRows<I> {
+  /** The selections callers may ask for, e.g. `errors`. */
+  selections: readonly string[]
+  /**
+   * The rows of the finished job `input` the selection names, from the items it recorded, in
+   * order; throw `invalid(code, message)` when this job's rows cannot be selected.
+   */
+  select: (input: I, items: ReadonlyMap<number, unknown>, selection: string) => number[]
+  /** `input` narrowed to those rows (the re-run's row i is the original's `rows[i]`). */
+  input: (input: I, rows: readonly number[]) => I
 }
 
 /**

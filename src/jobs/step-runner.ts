@@ -91,7 +91,8 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
         caller: row.caller,
         createdAt: row.createdAt,
         deadlineAt: row.deadlineAt,
-        claims: row.claims
+        claims: row.claims,
+        rerun: row.rerunOf === null ? null : { jobId: row.rerunOf, ...(row.rerunRows === null ? {} : { rows: JSON.parse(row.rerunRows) as { which: string, rows: number[] } }) }
       },
       step,
       state,

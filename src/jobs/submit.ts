@@ -1,10 +1,12 @@
 import { v7 as uuidv7 } from 'uuid'
+import { Type, type TObject } from 'typebox'
 import { canonicalJson, sha256Hex } from '../canonical.ts'
 import { conflict, invalid, unprocessable } from '../errors.ts'
 import { CallbackRefused, checkCallbackTarget, type CallbackPolicy } from '../callbacks/target.ts'
 import type { Repositories, Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
+import { Labels } from '../schemas/common.ts'
 import type { JobKind } from './kind.ts'
 import { actorRecord, type Actor } from './actor.ts'
 import { toJobResource } from './resource.ts'
@@ -47,6 +49,15 @@ export interface PreparedJob {
   labels: Record<string, string>
   actor: Actor
   origin: JobOrigin
+}
+
+/** What `POST /v1/jobs/<kind>` takes: the kind's body and the fields common to every kind. */
+export function submissionBody (kind: JobKind): TObject {
+  return Type.Object({
+    ...kind.body.properties,
+    callbackUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2048, description: 'Where the signed completion event is posted' })),
+    labels: Type.Optional(Labels)
+  }, { additionalProperties: false, examples: [kind.example] })
 }
 
 /**

@@ -97,7 +97,8 @@ export default fp(async (app) => {
     if (err.validation !== undefined) {
       const context = err.validationContext ?? 'request'
       const issues = err.validation as ValidationIssue[]
-      const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
+      // A body a use case checked (src/schemas/validation.ts BodyInvalid) brings its own schema.
+      const schema = (err as { validationSchema?: unknown }).validationSchema ?? (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
       const message = describeValidation(context, issues, schema)
       const code = errorCodeFor(schema, issues[0]?.schemaPath) ?? 'VALIDATION_ERROR'
       return reply.code(400).send({ statusCode: 400, code, message, details: err.validation })

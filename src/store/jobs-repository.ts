@@ -118,6 +118,11 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       return result.numUpdatedRows > 0n
     },
 
+    /** The jobs that re-run this one, oldest first, with their teams (the caller sees only some). */
+    async rerunsOf (id: string): Promise<Array<{ id: string, team: string }>> {
+      return await db.selectFrom('jobs').select(['id', 'team']).where('rerunOf', '=', id).orderBy('createdAt').orderBy('id').execute()
+    },
+
     /** The newest job that follows this remote object (a flow execution, an evaluation). */
     async findByRemoteRef (ref: string): Promise<JobRow | undefined> {
       return await db.selectFrom('jobs').selectAll().where('remoteRef', '=', ref).orderBy('createdAt', 'desc').executeTakeFirst()

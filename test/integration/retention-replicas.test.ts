@@ -22,14 +22,18 @@ async function metric (base: string, name: string, labels = ''): Promise<number>
 test('retention: two replicas prune together without double work or error', async (t) => {
   const db = await createTestDatabase()
   const archiveDir = mkdtempSync(join(tmpdir(), 'audit-archive-replicas-'))
+  const cleanups: Array<() => Promise<void>> = []
   t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
     await db.drop()
     rmSync(archiveDir, { recursive: true, force: true })
   })
   const clock = createManualClock(Date.parse('2026-02-02T10:00:00.000Z'))
   const env = { ...db.env, RETENTION_DAYS: '1', RETENTION_BATCH_SIZE: '20', AUDIT_ARCHIVE_DIR: archiveDir, WORKER_CONCURRENCY: '32' }
-  const a = await startService(t, env, { clock })
-  const b = await startService(t, env, { clock })
+  const a = await startService(undefined, env, { clock })
+  cleanups.push(() => a.close())
+  const b = await startService(undefined, env, { clock })
+  cleanups.push(() => b.close())
   const JOBS = 1000
   const ids = await mapLimit(Array.from({ length: JOBS }, (_, i) => i), 16, async (i) => {
     const res = await api(i % 2 === 0 ? a.url : b.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'items', count: 2 }], labels: { n: String(i) } })
@@ -38,7 +42,7 @@ test('retention: two replicas prune together without double work or error', asyn
   })
   await mapLimit(ids, 20, async (id) => await eventually(async () => (await api(a.url, 'GET', `/v1/jobs/${id}?waitSeconds=5`)).body.status === 'succeeded' ? true : undefined, 60_000, `job ${id}`))
   const direct = await connectDirectly(db)
-  t.after(() => direct.close())
+  cleanups.push(() => direct.close())
   const count = async (table: string) => Number((await direct.query<{ n: number | string }>(`select count(*) as n from ${table}`))[0]!.n)
   const before = { jobs: await count('jobs'), job_labels: await count('job_labels'), job_events: await count('job_events'), job_items: await count('job_items') }
   assert.deepEqual(before, { jobs: JOBS, job_labels: JOBS, job_events: before.job_events, job_items: 2 * JOBS })

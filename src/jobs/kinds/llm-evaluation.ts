@@ -6,7 +6,7 @@ import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
 import { fail, next, StepError, succeed, waitFor, type JobKind, type KindReceiver, type StepContext, type StepOutcome } from '../kind.ts'
 import { outcomeOfGenesysError, type ActionServices } from './action-services.ts'
-import { computeMetrics, type RowOutcome } from './llm/metrics.ts'
+import { computeMetrics, normalizeAnswer, type RowOutcome } from './llm/metrics.ts'
 import type { KindDeps } from './deps.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
@@ -172,7 +172,8 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
   }
   const outcomes = rows.map((_, i) => done.get(i)!)
   const metrics = computeMetrics(outcomes, { accuracy: d.accuracy, latency: d.latency, hallucination_rate: d.hallucination_rate && judge, toxicity_score: d.toxicity_score && judge })
-  const failures = outcomes.map((o, i) => ({ row: i, error: o.error })).filter((f) => f.error !== undefined).slice(0, 20)
+  const rerun = ctx.job.rerun?.rows
+  const failures = outcomes.map((o, i) => ({ row: i, ...(rerun === undefined ? {} : { originalRow: rerun.rows[i] }), error: o.error })).filter((f) => f.error !== undefined).slice(0, 20)
   return succeed({
     evaluationId: ctx.state.evaluationId,
     engine: 'data-action',
@@ -181,7 +182,9 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
     executionLatencyMs: now() - (ctx.state.startedAt ?? ctx.job.createdAt),
     privacyMaskingApplied: body.privacyMasking.enabled,
     complianceTag: COMPLIANCE_TAG,
-    ...(failures.length > 0 ? { failedRowSamples: failures } : {})
+    ...(failures.length > 0 ? { failedRowSamples: failures } : {}),
+    // A re-run of some rows: row i of this run is row originalRows[i] of that job.
+    ...(rerun === undefined ? {} : { rerunOf: { jobId: ctx.job.rerun!.jobId, rows: rerun.which, originalRows: rerun.rows } })
   }, ctx.state)
 }
 
@@ -281,6 +284,20 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
     initialStep: 'start',
     initialState: (body) => ({ evaluationId: body.evaluationId ?? randomUUID(), capacityChecks: 0, polls: 0 }),
     receivers: [evaluationsReceiver as unknown as KindReceiver],
+    rerunRows: {
+      selections: ['errors', 'mismatches'],
+      select (input, items, selection) {
+        if (input.engine.type !== 'data-action') {
+          throw invalid('ROWS_NOT_RECORDED', 'rows re-runs rows of the data-action engine, which records each row; the gateway engine keeps no per-row outcomes: leave rows out to re-run the whole evaluation')
+        }
+        // Rows recorded as errors, or answered with an output that differs from the expected one (as accuracy counts them).
+        const wanted = (o: RowOutcome): boolean => selection === 'errors'
+          ? o.error !== undefined
+          : o.error === undefined && o.output !== undefined && normalizeAnswer(o.output) !== normalizeAnswer(o.expectedOutput)
+        return [...items].filter(([, data]) => wanted(data as RowOutcome)).map(([index]) => index).sort((a, b) => a - b)
+      },
+      input: (input, rows) => ({ ...input, datasetMatrix: rows.map((i) => input.datasetMatrix[i]!) })
+    },
     auditDetails: (status, state, input) => ({
       complianceTag: COMPLIANCE_TAG,
       evaluationId: state.evaluationId,
