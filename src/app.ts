@@ -21,6 +21,8 @@ import metricsPlugin from './plugins/metrics.ts'
 import callbacksPlugin from './plugins/callbacks.ts'
 import auditPlugin from './plugins/audit.ts'
 import retentionPlugin from './plugins/retention.ts'
+import schedulesPlugin from './plugins/schedules.ts'
+import scheduleRoutes from './routes/schedules.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
 import auditRoutes from './routes/audit.ts'
@@ -82,9 +84,11 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(callbacksPlugin, { startWorkers })
   await fastify.register(enginePlugin, { kinds: opts.kinds ?? defaultKinds, startWorkers })
   await fastify.register(retentionPlugin, { startWorkers })
+  await fastify.register(schedulesPlugin, { startWorkers })
   await fastify.register(healthRoutes)
   if (role !== 'worker') {
     await fastify.register(jobRoutes)
+    await fastify.register(scheduleRoutes)
     await fastify.register(auditRoutes)
     await fastify.register(metricsRoutes)
     await fastify.register(webhookRoutes)

@@ -1,4 +1,4 @@
-import type { TObject, Static } from 'typebox'
+import type { TObject, TSchema, Static } from 'typebox'
 import type { Logger } from '../logger.ts'
 import type { JobStatus } from '../schemas/job.ts'
 
@@ -177,6 +177,19 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   metrics?: KindMetrics
   /** Re-running some rows of a finished job (`POST /v1/jobs/{id}/rerun` with `rows`), for kinds whose jobs work through rows. */
   rerunRows?: RerunRows<Static<B>>
+  /** How a schedule's body for this kind may differ from a submission's, and what it becomes at each tick. */
+  schedule?: KindSchedule<Static<B>>
+}
+
+/**
+ * A kind's part in schedules: body fields that take another form in a schedule (e.g. an interval
+ * relative to the tick) and how a tick turns the schedule's body into a job's.
+ */
+export interface KindSchedule<I> {
+  /** Body properties whose schema differs in a schedule's body (replacing the submission's). */
+  fields: Record<string, TSchema>
+  /** The job body for a tick at `at` of a schedule in `timeZone`; throw `invalid(code, message)` when it cannot be made. */
+  atTick: (body: I, tick: { at: number, timeZone: string }) => I
 }
 
 /** How a kind re-runs part of a finished job: the rows a selection names, and an input that runs only them. */

@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { ErrorBody } from '../schemas/common.ts'
 import { JobErrorSchema, JobEventSchema, JobSchema } from '../schemas/job.ts'
 import { AuditRecordSchema } from '../schemas/audit.ts'
+import { ScheduleRunSchema, ScheduleSchema } from '../schemas/schedule.ts'
 
 export const API_VERSION = '1.0.0'
 /** The hash of the inline <style> in Swagger UI's SVG logo. */
@@ -11,7 +12,7 @@ const SWAGGER_LOGO_STYLE = 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='
 
 /** Shared schemas are registered by $id, so routes reference them and OpenAPI names them. */
 export default fp(async (app) => {
-  for (const schema of [ErrorBody, JobErrorSchema, JobSchema, JobEventSchema, AuditRecordSchema]) app.addSchema(schema)
+  for (const schema of [ErrorBody, JobErrorSchema, JobSchema, JobEventSchema, AuditRecordSchema, ScheduleSchema, ScheduleRunSchema]) app.addSchema(schema)
 
   await app.register(swagger, {
     openapi: {
@@ -28,7 +29,8 @@ export default fp(async (app) => {
         }
       },
       tags: [
-        { name: 'Jobs', description: 'Submit, read, watch and cancel jobs' },
+        { name: 'Jobs', description: 'Submit, read, watch, cancel and re-run jobs' },
+        { name: 'Schedules', description: 'Jobs made on a cron schedule' },
         { name: 'Audit', description: 'The append-only, hash-chained audit log' },
         { name: 'Webhooks', description: 'Receivers for events that Genesys-side flows send' },
         { name: 'Health', description: 'Liveness and readiness' }

@@ -17,6 +17,7 @@ import { createOutboxRepository } from './outbox-repository.ts'
 import { createStatsRepository } from './stats-repository.ts'
 import { createRetentionRepository } from './retention-repository.ts'
 import { createTasksRepository } from './tasks-repository.ts'
+import { createSchedulesRepository } from './schedules-repository.ts'
 import { createWakeups, type Wakeups } from './wakeups.ts'
 
 /** One repository per table, all bound to the same connection or transaction. */
@@ -33,7 +34,8 @@ function createRepositories (db: Connection, dialect: DialectName) {
     outbox: createOutboxRepository(db, dialect),
     stats: createStatsRepository(db),
     retention: createRetentionRepository(db, dialect),
-    tasks: createTasksRepository(db)
+    tasks: createTasksRepository(db),
+    schedules: createSchedulesRepository(db)
   }
 }
 

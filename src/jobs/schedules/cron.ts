@@ -66,6 +66,10 @@ export function parseCron (cron: string, timeZone: string) {
     next (after: number): number | undefined {
       return pattern.nextRun(new Date(after))?.getTime()
     },
+    /** The newest ticks at or before `until`, at most `limit` of them, oldest first. */
+    latest (until: number, limit: number): number[] {
+      return pattern.previousRuns(limit, new Date(until + 1)).map((d) => d.getTime()).reverse()
+    },
     /** Every tick in (after, until], oldest first, at most `limit`. */
     between (after: number, until: number, limit = 10_000): number[] {
       const ticks: number[] = []
