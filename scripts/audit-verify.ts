@@ -33,6 +33,10 @@ try {
   const result = await verifyOffline(paths, store.audit)
   for (const line of result.lines) process.stdout.write(`${line}\n`)
   process.exitCode = result.ok ? 0 : 1
+} catch (err) {
+  // An unreadable archive, or a database without the service's tables (not migrated, or the wrong one).
+  process.stderr.write(`audit:verify: could not verify: ${(err as Error).message}\n`)
+  process.exitCode = 2
 } finally {
   await store.close()
 }

@@ -40,8 +40,8 @@ async function expand (paths: readonly string[]): Promise<{ files: string[], abs
 async function firstSeqOf (file: string): Promise<number> {
   const named = NAME.exec(basename(file))
   if (named !== null) return Number(named[1])
-  for await (const { record } of readArchive(file)) return record.seq
-  return Number.MAX_SAFE_INTEGER
+  const first = await readArchive(file).next()
+  return first.done === true ? Number.MAX_SAFE_INTEGER : first.value.record.seq
 }
 
 async function sha256Of (file: string): Promise<string> {

@@ -43,7 +43,8 @@ export type VerifyResult =
 
 export interface VerifyProgress { done: number, total: number }
 
-const PAGE = 1000
+/** Records read at a time: a page is read (and, on PostgreSQL, parsed) in one go on the event loop. */
+const PAGE = 500
 
 /**
  * Verifies the chain kept in the database: from the checkpoint (or from the first record when

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { createScheduleService, type ScheduleService } from '../jobs/schedules/service.ts'
-import { createScheduleTicker, type ScheduleTicker } from '../jobs/schedules/ticker.ts'
+import { createScheduleTicker } from '../jobs/schedules/ticker.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,7 +15,6 @@ declare module 'fastify' {
  */
 export default fp<{ startWorkers: boolean }>(async (app, opts) => {
   const { telemetry } = app
-  let ticker: ScheduleTicker | undefined
   const common = {
     store: app.store,
     kinds: app.jobs.kinds,
@@ -24,9 +23,8 @@ export default fp<{ startWorkers: boolean }>(async (app, opts) => {
     jobMaxDurationMs: app.config.JOB_MAX_DURATION_MS,
     jobCreated: (kind: string) => app.jobs.created(kind)
   }
-  app.decorate('schedules', createScheduleService({ ...common, wakeTicker: () => ticker?.wake() }))
-  if (!opts.startWorkers) return
-  ticker = createScheduleTicker({
+  // Made on every replica (a schedule changed here wakes it); started only where workers run.
+  const ticker = createScheduleTicker({
     ...common,
     log: app.log.child({ component: 'schedules' }),
     pollMs: app.config.WORKER_POLL_MS,
@@ -42,10 +40,11 @@ export default fp<{ startWorkers: boolean }>(async (app, opts) => {
       }
     }
   })
-  const started = ticker
-  app.addHook('onReady', async () => { started.start() })
+  app.decorate('schedules', createScheduleService({ ...common, wakeTicker: () => ticker.wake() }))
+  if (!opts.startWorkers) return
+  app.addHook('onReady', async () => { ticker.start() })
   app.addHook('preClose', async () => {
-    started.stop()
-    await started.settled()
+    ticker.stop()
+    await ticker.settled()
   })
 }, { name: 'schedules', dependencies: ['config', 'store', 'metrics', 'callbacks', 'engine'] })

@@ -142,7 +142,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['Schedules'],
       security: bearerSecurity,
       summary: "Run a schedule's job now",
-      description: "Makes the job a tick would make, now, whatever the cron and overlap say (to try a schedule out); it is " +
+      description: 'Makes the job a tick would make, now, whatever the cron and overlap say (to try a schedule out); it is ' +
         "recorded among the schedule's runs and belongs to the schedule's team.",
       params: ScheduleIdParams,
       response: {

@@ -5,7 +5,7 @@ export const OVERLAP = ['skip', 'allow'] as const
 export const CATCH_UP = ['none', 'latest'] as const
 export const RUN_OUTCOMES = ['created', 'skipped', 'missed', 'failed'] as const
 
-const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.:-]*$', description: "Unique within the team, e.g. daily-queue-report (letters, digits, space, _ . : -)" })
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.:-]*$', description: 'Unique within the team, e.g. daily-queue-report (letters, digits, space, _ . : -)' })
 const Cron = Type.String({
   minLength: 1,
   maxLength: 200,

@@ -128,7 +128,7 @@ test('retention: 1 000 old terminal jobs with all their rows are pruned while su
     oldFlows.push(await submit('flow-execution', { flowId: SANDBOX_FIXTURES.flows.completes, variables: [{ name: 'Flow.customerId', value: `C-${i}` }], pollIntervalMs: 100 }))
   }
   const ended = await terminal([...oldJobs, ...oldFlows])
-  assert.equal(ended.filter((j) => j.status === "succeeded").length, OLD_JOBS - OLD_JOBS / 10 + OLD_FLOWS, JSON.stringify(ended.slice(OLD_JOBS)))
+  assert.equal(ended.filter((j) => j.status === 'succeeded').length, OLD_JOBS - OLD_JOBS / 10 + OLD_FLOWS, JSON.stringify(ended.slice(OLD_JOBS)))
   await eventually(async () => receiver.received.length >= OLD_JOBS ? true : undefined, 60_000, 'every callback delivered')
   for (let i = 0; i < STRAY_EVENTS; i++) {
     const res = await api(svc.url, 'POST', '/v1/webhooks/genesys/flow-events', { eventId: `stray-${i}`, eventType: 'flow.node.enter', flowExecutionId: `unknown-${i}`, nodeId: 'n1' }, { 'x-webhook-secret': WEBHOOK_SECRET })
@@ -213,7 +213,7 @@ test('audit: after pruning, /v1/audit/verify passes from the checkpoint', async 
   assert.equal(verify.body.checkpoint.file, files[files.length - 1])
   assert.ok(verify.body.records >= headBefore - archived && verify.body.records <= headAfter - archived,
     `every record after the checkpoint verified (${verify.body.records}; the chain ended at ${headBefore}, then ${headAfter})`)
-  const [oldest] = (await api(svc.url, 'GET', `/v1/audit?event=audit.checkpoint`)).body.items
+  const [oldest] = (await api(svc.url, 'GET', '/v1/audit?event=audit.checkpoint')).body.items
   assert.equal(oldest.seq, archived, 'the checkpoint is the oldest record kept, where the newest archived one stood')
   assert.deepEqual(oldest.details, { archivedThrough: archived, file: files[files.length - 1], fileFirstSeq: oldest.details.fileFirstSeq, fileLastSeq: archived, sha256: oldest.details.sha256 })
 })
