@@ -63,3 +63,11 @@ test('schedules: a relative interval resolves to the right dates in the schedule
   assert.deepEqual(resolveInterval({ previous: 'day' }, tick, 'America/New_York'), { from: '2026-11-29T05:00:00.000Z', to: '2026-11-30T05:00:00.000Z' })
   for (const last of ['1 day', 'P', 'PT0S', '-P1D']) assert.throws(() => resolveInterval({ last }, tick, 'UTC'), IntervalInvalid, last)
 })
+
+test('schedules: the newest ticks at or before an instant, oldest first (what a replica coming back finds due)', () => {
+  const tenMinutes = parseCron('*/10 * * * *', 'UTC')
+  assert.deepEqual(tenMinutes.latest(at('2026-11-30T08:02:00Z'), 3).map(iso), ['2026-11-30T07:40:00.000Z', '2026-11-30T07:50:00.000Z', '2026-11-30T08:00:00.000Z'])
+  assert.deepEqual(tenMinutes.latest(at('2026-11-30T08:00:00Z'), 1).map(iso), ['2026-11-30T08:00:00.000Z'], 'a tick at the instant itself is due')
+  const nightly = parseCron('30 1 * * *', 'Europe/London')
+  assert.deepEqual(nightly.latest(at('2026-03-30T12:00:00Z'), 2).map(iso), ['2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z'])
+})
