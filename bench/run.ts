@@ -10,13 +10,14 @@ import { machineLoad } from './lib/probe.ts'
 import { round } from './lib/stats.ts'
 import type { BenchContext, Scenario, ScenarioResult } from './lib/types.ts'
 import { submit } from './scenarios/submit.ts'
+import { submitPg } from './scenarios/submit-pg.ts'
 import { webhooks } from './scenarios/webhooks.ts'
 import { rateLimit } from './scenarios/rate-limit.ts'
 import { pickup } from './scenarios/pickup.ts'
 import { scale } from './scenarios/scale.ts'
 import { replicas } from './scenarios/replicas.ts'
 
-const SCENARIOS: readonly Scenario[] = [submit, webhooks, rateLimit, pickup, scale, replicas]
+const SCENARIOS: readonly Scenario[] = [submit, submitPg, webhooks, rateLimit, pickup, scale, replicas]
 
 function commit (): string {
   try {

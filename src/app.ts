@@ -25,6 +25,7 @@ import schedulesPlugin from './plugins/schedules.ts'
 import scheduleRoutes from './routes/schedules.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
+import jobResultRoutes from './routes/job-results.ts'
 import auditRoutes from './routes/audit.ts'
 import metricsRoutes from './routes/metrics.ts'
 import webhookRoutes from './routes/webhooks.ts'
@@ -71,6 +72,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   const role = opts.config.ROLE
   // An api-only replica accepts work and leaves running it to worker replicas.
   const startWorkers = (opts.startWorkers ?? true) && role !== 'api'
+  // Every body the API takes is JSON: plain text is answered 415 (send JSON), not parsed into a string.
+  fastify.removeContentTypeParser('text/plain')
   await fastify.register(configPlugin, { config: opts.config, clock: opts.clock })
   await fastify.register(securityHeadersPlugin)
   await fastify.register(errorsPlugin)
@@ -88,6 +91,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(healthRoutes)
   if (role !== 'worker') {
     await fastify.register(jobRoutes)
+    await fastify.register(jobResultRoutes)
     await fastify.register(scheduleRoutes)
     await fastify.register(auditRoutes)
     await fastify.register(metricsRoutes)

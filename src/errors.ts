@@ -35,6 +35,45 @@ export const conflict = (code: string, message: string, details?: unknown) => ne
 export const unprocessable = (code: string, message: string) => new DomainError('unprocessable', code, message)
 export const busy = (code: string, message: string, retryAfterSeconds: number) => new DomainError('busy', code, message, { retryAfterSeconds })
 
+/**
+ * What keeps the database from taking work now (classified by src/store/storage-errors.ts):
+ * each condition clears without restarting the service once its cause is gone.
+ */
+export type StorageCondition =
+  | 'disk_full'
+  | 'io_error'
+  | 'read_only'
+  | 'cannot_open'
+  | 'busy'
+  | 'unreachable'
+  | 'out_of_memory'
+  | 'too_many_connections'
+  | 'refused_login'
+  | 'no_such_database'
+
+/**
+ * The database cannot take the work now (disk full, I/O error, unreachable, …): the request was
+ * not completed and may be sent again later. src/plugins/errors.ts answers it with
+ * `503 STORAGE_UNAVAILABLE` and `Retry-After`.
+ */
+export class StorageUnavailable extends Error {
+  readonly condition: StorageCondition
+  /** The database's own code: `SQLITE_FULL`, `SQLITE_IOERR_WRITE`, `53100`, `ECONNREFUSED`, … */
+  readonly underlying: string
+  /** What the operator can do about it, for logs and /readyz (callers get `message`). */
+  readonly remedy: string
+  readonly retryAfterSeconds: number
+
+  constructor (condition: StorageCondition, underlying: string, reason: string, remedy: string, retryAfterSeconds: number, cause: unknown) {
+    super(`Storage unavailable: ${reason} (${underlying})`, { cause })
+    this.name = 'StorageUnavailable'
+    this.condition = condition
+    this.underlying = underlying
+    this.remedy = remedy
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
 /** An error of the HTTP layer (routes, plugins) that names its status itself, e.g. a 401. */
 export class AppError extends Error {
   readonly code: string

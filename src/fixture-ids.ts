@@ -16,6 +16,8 @@ export const FIXTURE_IDS = {
     platformError: 'custom_-_081485d5-8152-4249-944b-924262815e60',
     slow: 'custom_-_c7c7d5b4-ba82-43bf-9a8b-7023d387e31d',
     llm: 'custom_-_29ec3b59-fa5d-40b2-8e61-525693b278b6',
+    /** A second model: answers as `llm` does, except that it repeats a prompt with the word `echo` in it unchanged. */
+    llmVariant: 'custom_-_4b8f2a6e-3d1c-4e9b-8a7f-6c5d4e3b2a19',
     judge: 'custom_-_31a74b20-9e84-42e1-9c31-6e51592a03fe',
     /** Readable, but the sandbox's OAuth client lacks the permission to execute it: 403. */
     forbidden: 'custom_-_5e0c1c52-7c1b-4f59-9a57-0d2b8f7e6a13',

@@ -7,9 +7,10 @@ export interface RunOptions {
   kinds?: KindsFactory
 }
 
-function configOrExit (): Config {
+/** Runs `start`; a configuration error (a bad value, a database that cannot be opened) ends the process with one line. */
+async function orExit<T> (start: () => T | Promise<T>): Promise<T> {
   try {
-    return loadConfig()
+    return await start()
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`genesys-orchestrator: ${err.message}\n`)
@@ -21,8 +22,8 @@ function configOrExit (): Config {
 
 /** Starts the service and shuts it down gracefully on SIGINT/SIGTERM or a fatal error. */
 export async function runServer (options: RunOptions = {}): Promise<void> {
-  const config = configOrExit()
-  const app = await buildApp({ config, kinds: options.kinds })
+  const config: Config = await orExit(() => loadConfig())
+  const app = await orExit(async () => await buildApp({ config, kinds: options.kinds }))
   // Grace for running steps plus time to release the rest, inside a container's usual 10 s stop timeout.
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 4000 }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'fatal error, shutting down')

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { api, dataActionBody, pool, startBenchSandbox, startService } from '../lib/service.ts'
 import type { NodeChild } from '../lib/process.ts'
 import { commandCpuSeconds, cpuAccount, processCpuSeconds } from '../lib/cpu.ts'
 import { round } from '../lib/stats.ts'
+import { benchDatabaseBase, freshDatabase, NO_POSTGRES_NOTE } from '../lib/postgres.ts'
 import type { Scenario, ScenarioResult } from '../lib/types.ts'
 
 const JOBS = 600
@@ -26,27 +26,10 @@ interface Run {
   cpuMsPerJob: { replicas: number, postgres: number, bench: number }
 }
 
-function databaseUrl (base: string, name: string): string {
-  const url = new URL(base)
-  url.pathname = `/${name}`
-  return url.toString()
-}
-
-async function admin<T> (base: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: base })
-  await client.connect()
-  try {
-    return await work(client)
-  } finally {
-    await client.end()
-  }
-}
-
 /** One measured run on a fresh database: `replicas` service processes sharing it. */
 async function runWith (replicas: number, base: string, sandboxEnv: Record<string, string>, log: (m: string) => void): Promise<Run> {
-  const name = `bench_${randomBytes(6).toString('hex')}`
-  await admin(base, (c) => c.query(`CREATE DATABASE ${name}`))
-  const url = databaseUrl(base, name)
+  const database = await freshDatabase(base)
+  const { name, url } = database
   const services: NodeChild[] = []
   const client = new pg.Client({ connectionString: url })
   try {
@@ -99,16 +82,16 @@ async function runWith (replicas: number, base: string, sandboxEnv: Record<strin
   } finally {
     await client.end().catch(() => {})
     await Promise.all(services.map((s) => s.stop()))
-    await admin(base, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+    await database.drop()
   }
 }
 
 export const replicas: Scenario = {
   name: 'replicas',
   async run (ctx): Promise<ScenarioResult> {
-    const base = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-    if (base === undefined || base === '') {
-      return { ours: 'skipped', reference: '—', ratio: null, target: '≥ 1.8 × one replica (jobs/s)', met: null, figures: {}, notes: ['skipped: no PostgreSQL (set BENCH_DATABASE_URL)'], skipped: 'no PostgreSQL' }
+    const base = benchDatabaseBase()
+    if (base === undefined) {
+      return { ours: 'skipped', reference: '—', ratio: null, target: '≥ 1.8 × one replica (jobs/s)', met: null, figures: {}, notes: [NO_POSTGRES_NOTE], skipped: 'no PostgreSQL' }
     }
     const { sandbox, env } = await startBenchSandbox({ rateLimit: { limit: 1_000_000, windowMs: 60_000 }, faults: { latencyMs: LATENCY_MS } })
     try {

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
 import { createScheduler } from '../scheduler.ts'
 import type { Store } from '../store/database.ts'
+import { storageFaultLog, untilStored } from '../store/availability.ts'
 import type { OutboxRow } from '../store/outbox-repository.ts'
 import { signWebhook } from '../webhooks/verify.ts'
 import { checkCallbackTarget, CallbackRefused, screeningLookup, type CallbackPolicy } from './target.ts'
@@ -45,6 +46,12 @@ const redact = (url: string) => { const u = new URL(url); return `${u.protocol}/
  * timeline and into the audit log.
  */
 export function createCallbackDeliverer (deps: DelivererDeps) {
+  let stopped = new AbortController()
+  // A storage episode is told once, not per claim or attempt that could not be recorded.
+  const storage = storageFaultLog(deps.store.availability, deps.log, {
+    unavailable: 'callbacks cannot be recorded: no new deliveries start, and an attempt already made is recorded once the database takes writes again (not sent again)',
+    available: 'callback deliveries recorded again'
+  })
   const agentOptions = { keepAlive: true, allowPrivateIPAddress: deps.policy.allowPrivateNetworks }
   const http = got.extend({
     retry: { limit: 0 },
@@ -93,7 +100,9 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
     const now = deps.clock.now()
     const final = outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'pending' : 'failed'
     const durationMs = now - started
-    await deps.store.transaction(async (tx) => {
+    // The receiver has its answer: while the database cannot take the record, keep it and
+    // write it once it can, rather than letting the claim expire and sending the message again.
+    await untilStored(deps.store.availability, async () => await deps.store.transaction(async (tx) => {
       await tx.outbox.update(row.id, {
         status: final,
         attempts: number,
@@ -117,31 +126,44 @@ export function createCallbackDeliverer (deps: DelivererDeps) {
         actor: 'callbacks',
         details: { eventId: row.id, eventType: row.eventType, url: redact(row.url), attempt: number, status, outcome, ...(error === null ? {} : { error }) }
       }, now)
-    })
+    }).catch((err) => { storage.noted(err); throw err }), stopped.signal)
     deps.onAttempt?.(outcome)
     deps.log.info({ jobId: row.jobId, eventId: row.id, attempt: number, status, outcome, durationMs }, 'callback attempt')
   }
 
-  // Claiming pushes a message's next attempt LEASE_MS ahead, so each is sent by one process at a time.
+  // Claiming pushes a message's next attempt LEASE_MS ahead, so each is sent by one process at a time;
+  // a message this process is still attempting is never claimed by it again.
+  const attempting = new Set<string>()
   const scheduler = createScheduler<OutboxRow>({
-    claim: async () => await deps.store.outbox.claimDue(deps.clock.now(), LEASE_MS),
+    claim: async () => {
+      const row = await deps.store.outbox.claimDue(deps.clock.now(), LEASE_MS, [...attempting])
+      if (row !== undefined) attempting.add(row.id)
+      return row
+    },
     nextDueAt: deps.store.outbox.nextDueAt,
     run: async (row) => {
-      await attempt(row).catch((err) => { deps.log.error({ err, eventId: row.id }, 'callback attempt could not be recorded') })
+      await attempt(row).catch((err) => {
+        if (storage.noted(err)) deps.log.warn({ eventId: row.id }, 'shut down before the callback attempt could be recorded; it is sent again once its claim expires')
+        else deps.log.error({ err, eventId: row.id }, 'callback attempt could not be recorded')
+      }).finally(() => attempting.delete(row.id))
     }
   }, {
     concurrency: CONCURRENCY,
     pollMs: deps.pollMs,
     clock: deps.clock,
-    onError: (err) => { deps.log.error({ err }, 'callback delivery failed') }
+    onError: (err) => { if (!storage.noted(err)) deps.log.error({ err }, 'callback delivery failed') }
   })
 
   return {
-    start: scheduler.start,
+    start (): void {
+      if (stopped.signal.aborted) stopped = new AbortController()
+      scheduler.start()
+    },
     /** A message may be due now (a job finished): look at once. */
     wake: scheduler.wake,
     /** Stops claiming and waits for the attempts in flight. */
     async stop (): Promise<void> {
+      stopped.abort()
       scheduler.stop()
       await scheduler.settled()
     }

@@ -5,6 +5,7 @@ import type { JobResource } from '../schemas/job.ts'
 import { finishJob, type FinishDeps } from './finish.ts'
 import { isTerminal, type JobKind } from './kind.ts'
 import { toJobResource } from './resource.ts'
+import type { JobRow } from '../store/jobs-repository.ts'
 
 export interface CancelDeps extends FinishDeps {
   kinds: ReadonlyMap<string, JobKind>
@@ -21,26 +22,35 @@ export interface CancelDeps extends FinishDeps {
  * it was cancelled at once (or ended meanwhile), still running with `cancelRequested` otherwise.
  */
 export async function cancelJob (deps: CancelDeps, actor: Actor, id: string): Promise<JobResource> {
-  const row = await visibleRow(deps, actor, id)
-  if (row === undefined) throw jobNotFound(id)
-  if (isTerminal(row.status)) throw conflict('JOB_ALREADY_FINISHED', `Job ${id} already ended with status ${row.status}`)
+  const first = await visibleRow(deps, actor, id)
+  if (first === undefined) throw jobNotFound(id)
+  if (isTerminal(first.status)) throw conflict('JOB_ALREADY_FINISHED', `Job ${id} already ended with status ${first.status}`)
   const by = JSON.stringify(actorRecord(actor))
-  if (row.status !== 'running') {
-    const cancelled = await finishJob(deps, {
-      row: { ...row, cancelledBy: by },
-      kind: deps.kinds.get(row.kind),
-      status: 'cancelled',
-      error: { code: 'JOB_CANCELLED', message: 'The job was cancelled on request', retryable: false },
-      fence: 'idle',
-      now: deps.now()
-    })
-    if (cancelled) {
-      deps.changed(id)
-      return toJobResource((await deps.store.jobs.get(id))!)
+  // A job moves between running and waiting while we look: finish it idle when nobody holds it,
+  // otherwise ask its worker; and if it parked meanwhile (before it could see the request), go round again.
+  let row: JobRow | undefined = first
+  for (let round = 0; round < 4 && row !== undefined && !isTerminal(row.status); round++) {
+    if (row.status !== 'running') {
+      const cancelled = await finishJob(deps, {
+        row: { ...row, cancelledBy: by },
+        kind: deps.kinds.get(row.kind),
+        status: 'cancelled',
+        error: { code: 'JOB_CANCELLED', message: 'The job was cancelled on request', retryable: false },
+        fence: 'idle',
+        now: deps.now()
+      })
+      if (cancelled) break
+      // A worker claimed it meanwhile: read it again and ask that worker.
+    } else {
+      await deps.store.jobs.requestCancel(id, by, deps.now())
+      deps.interrupt(id)
+      row = await deps.store.jobs.get(id)
+      // Still running: its worker sees the request at its next boundary or lease renewal.
+      if (row?.status === 'running') break
+      continue
     }
-    // A worker claimed it meanwhile: ask that worker to stop, as for any running job.
+    row = await deps.store.jobs.get(id)
   }
-  await deps.store.jobs.requestCancel(id, by, deps.now())
-  deps.interrupt(id)
-  return toJobResource((await deps.store.jobs.get(id))!)
+  deps.changed(id)
+  return toJobResource((await deps.store.jobs.get(id))!, deps.now())
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
 import { createScheduler } from '../scheduler.ts'
 import type { Store } from '../store/database.ts'
+import { storageFaultLog } from '../store/availability.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { FinishedJob } from './finish.ts'
 import type { JobKind } from './kind.ts'
@@ -45,6 +46,12 @@ export function createEngine (deps: EngineDeps) {
   const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   const active = new Map<string, ActiveJob>()
   let stopping = false
+  let stopped = new AbortController()
+  // A storage episode is told once, not per claim, renewal or write that failed in it.
+  const storage = storageFaultLog(store.availability, deps.log, {
+    unavailable: 'workers cannot record their work: they claim no new jobs, and each running job keeps what its step did and records it once the database takes writes again',
+    available: 'workers record their work again'
+  })
   const runner: StepRunnerDeps = {
     store,
     kinds: deps.kinds,
@@ -52,6 +59,8 @@ export function createEngine (deps: EngineDeps) {
     clock,
     stepMaxAttempts: options.stepMaxAttempts,
     shuttingDown: () => stopping,
+    get stop () { return stopped.signal },
+    onStorageFault: (err) => { storage.noted(err) },
     onStep: deps.onStep,
     onFinished: deps.onFinished
   }
@@ -59,7 +68,7 @@ export function createEngine (deps: EngineDeps) {
     concurrency: options.concurrency,
     pollMs: options.pollMs,
     clock,
-    onError: (err) => { if (!stopping) deps.log.error({ err }, 'worker could not claim jobs') }
+    onError: (err) => { if (!stopping && !storage.noted(err)) deps.log.error({ err }, 'worker could not claim jobs') }
   })
 
   /** Leases the next due job and records it on the job's timeline, in one transaction. */
@@ -78,7 +87,10 @@ export function createEngine (deps: EngineDeps) {
   async function run (row: JobRow): Promise<void> {
     const controller = new AbortController()
     const done = withLease(row, controller)
-      .catch((err) => { deps.log.error({ err, jobId: row.id }, 'job processing crashed') })
+      .catch((err) => {
+        if (storage.noted(err)) deps.log.warn({ jobId: row.id }, 'shut down before the job\'s work could be recorded; it resumes from its last recorded step once its lease expires')
+        else deps.log.error({ err, jobId: row.id }, 'job processing crashed')
+      })
       .finally(() => {
         active.delete(row.id)
         deps.notifier.changed(row.id)
@@ -95,7 +107,7 @@ export function createEngine (deps: EngineDeps) {
       store.jobs.renewLease(claimed.id, token, clock.now() + options.leaseMs).then((r) => {
         if (r === undefined) interrupt(controller, 'lease_lost')
         else if (r.cancelRequested) interrupt(controller, 'cancelled')
-      }, (err) => log.warn({ err }, 'lease renewal failed'))
+      }, (err) => { if (!storage.noted(err)) log.warn({ err }, 'lease renewal failed') })
     })
     const deadline = clock.setTimeout(() => interrupt(controller, 'deadline'), Math.max(0, claimed.deadlineAt - clock.now()))
     try {
@@ -119,6 +131,7 @@ export function createEngine (deps: EngineDeps) {
     owner,
     start (): void {
       stopping = false
+      if (stopped.signal.aborted) stopped = new AbortController()
       scheduler.start()
     },
     /** New or newly due work: claim now. */
@@ -134,6 +147,7 @@ export function createEngine (deps: EngineDeps) {
      */
     async stop (graceMs: number): Promise<void> {
       stopping = true
+      stopped.abort()
       scheduler.stop()
       const all = async () => await Promise.allSettled([...active.values()].map((a) => a.done))
       let graceTimer: NodeJS.Timeout | undefined

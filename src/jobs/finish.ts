@@ -1,7 +1,8 @@
 import { canonicalJson, sha256Hex } from '../canonical.ts'
+import type { Logger } from '../logger.ts'
 import type { Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
-import { REMOTE_OUTCOME_UNKNOWN, type JobError, type JobKind, type JobStatus } from './kind.ts'
+import { REMOTE_OUTCOME_UNKNOWN, rerunOrigin, type JobError, type JobKind, type JobStatus } from './kind.ts'
 import { toJobResource } from './resource.ts'
 
 /** What a finished job is reported as, after its terminal transaction committed. */
@@ -11,6 +12,7 @@ export interface FinishDeps {
   store: Store
   /** Told after the terminal transaction commits (metrics, waking the callback deliverer). */
   onFinished?: (job: FinishedJob) => void
+  log?: Pick<Logger, 'warn'>
 }
 
 export interface Finish {
@@ -34,7 +36,8 @@ export interface Finish {
 export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> {
   const { row, status, now } = f
   const state = f.state ?? JSON.parse(row.state)
-  const reported = status === 'succeeded' ? f.kind?.metrics?.fromResult(f.result) : undefined
+  const result = f.result ?? (status === 'succeeded' ? undefined : await partialResult(deps, f, state))
+  const reported = status === 'succeeded' ? f.kind?.metrics?.fromResult(result) : undefined
   // A cancel is the canceller's act; any other end is the run of the job its submitter asked for.
   const canceller = status === 'cancelled' && row.cancelledBy !== null ? JSON.parse(row.cancelledBy) as { key: string, team: string } : undefined
   const actor = canceller ?? { key: row.caller, team: row.team }
@@ -46,7 +49,7 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
       callLatencyMs: reported?.callLatencyMs === null || reported?.callLatencyMs === undefined ? null : Math.round(reported.callLatencyMs),
       status,
       state: JSON.stringify(state),
-      result: f.result === undefined ? null : JSON.stringify(f.result),
+      result: result === undefined ? null : JSON.stringify(result),
       error: f.error === undefined ? null : JSON.stringify(f.error),
       finishedAt: now,
       updatedAt: now,
@@ -79,7 +82,7 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
         attempts: row.claims,
         step: row.step,
         inputSha256: sha256Hex(canonicalJson(input)),
-        ...(f.result === undefined ? {} : { resultSha256: sha256Hex(canonicalJson(f.result)) }),
+        ...(result === undefined ? {} : { resultSha256: sha256Hex(canonicalJson(result)) }),
         ...(f.error === undefined ? {} : { error: { code: f.error.code, message: f.error.message, ...(f.error.genesys?.correlationId === undefined ? {} : { correlationId: f.error.genesys.correlationId }) } }),
         ...(mayHaveRun ? { remoteMayHaveRun: true, ...(unsettled.length > 0 ? { callsInFlight: unsettled } : {}) } : {}),
         ...(f.kind?.auditDetails?.(status, state, input) ?? {})
@@ -87,7 +90,7 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
     }, now)
     if (row.callbackUrl !== null) {
       const job = toJobResource({ ...row, ...patch })
-      const own = status === 'succeeded' ? f.kind?.callbackPayload?.(f.result, { id: row.id, finishedAt: job.finishedAt ?? '' }) : undefined
+      const own = status === 'succeeded' ? f.kind?.callbackPayload?.(result, { id: row.id, finishedAt: job.finishedAt ?? '' }) : undefined
       await tx.outbox.enqueue({
         jobId: row.id,
         eventType: `job.${status}`,
@@ -99,4 +102,19 @@ export async function finishJob (deps: FinishDeps, f: Finish): Promise<boolean> 
   })
   if (finished) deps.onFinished?.({ kind: row.kind, status, durationMs: now - row.createdAt, cacheHit })
   return finished
+}
+
+/**
+ * What a job that ends without succeeding keeps of its work (its kind's `partialResult`, e.g. the
+ * metrics of the rows it finished). A kind that cannot say must not stop the job from ending.
+ */
+async function partialResult (deps: FinishDeps, f: Finish, state: unknown): Promise<unknown> {
+  const hook = f.kind?.partialResult
+  if (hook === undefined) return undefined
+  try {
+    return await hook({ input: JSON.parse(f.row.input), state, status: f.status, rerun: rerunOrigin(f.row), items: async () => await deps.store.items.load(f.row.id) })
+  } catch (err) {
+    deps.log?.warn({ err, jobId: f.row.id }, 'the partial result of the job could not be computed; it ends without one')
+    return undefined
+  }
 }

@@ -48,8 +48,15 @@ export interface JobView<I> {
   deadlineAt: number
   claims: number
   /** The job this one re-runs, and, when it re-runs some rows only, which rows of it (their indexes there). */
-  rerun: { jobId: string, rows?: { which: string, rows: number[] } } | null
+  rerun: RerunOrigin | null
 }
+
+/** The job a re-run repeats and, when it re-runs some rows only, which rows of it (their indexes there). */
+export interface RerunOrigin { jobId: string, rows?: { which: string, rows: number[] } }
+
+/** A job row's `rerun_of` and `rerun_rows` columns as a RerunOrigin. */
+export const rerunOrigin = (row: { rerunOf: string | null, rerunRows: string | null }): RerunOrigin | null =>
+  row.rerunOf === null ? null : { jobId: row.rerunOf, ...(row.rerunRows === null ? {} : { rows: JSON.parse(row.rerunRows) as { which: string, rows: number[] } }) }
 
 /** A side effect sent by an earlier try whose outcome was never recorded (see kinds/side-effects.ts). */
 export interface PendingEffect { markedAt: number, claim: number }
@@ -74,9 +81,10 @@ export interface StepContext<I, S> {
   /**
    * Records finished items (e.g. dataset rows) and the progress they make, in one write; an item
    * recorded once is kept however often the step runs again. The side effects marked for these
-   * items are settled in the same write. `announce: false` leaves the progress off the timeline.
+   * items are settled in the same write. `outcome` is what the item came to, one of the kind's
+   * `items.outcomes` (callers filter by it). `announce: false` leaves the progress off the timeline.
    */
-  saveItems (items: Array<{ index: number, data: unknown }>, progress: { done: number, total: number }, options?: { announce?: boolean }): Promise<void>
+  saveItems (items: Array<{ index: number, data: unknown, outcome?: string }>, progress: { done: number, total: number }, options?: { announce?: boolean }): Promise<void>
   /**
    * Durable marks of side effects in flight. A mark is written just before a call goes to Genesys
    * and removed with the record of its outcome (the step's outcome, or its item's save), so a mark
@@ -146,6 +154,49 @@ export interface KindMetrics {
   fromResult: (result: unknown) => { cacheHit: boolean | null, callLatencyMs: number | null }
 }
 
+/** A value of a CSV cell. */
+export type Cell = string | number | boolean | null | undefined
+
+/** A table of a job's result or items, as CSV exports write it. */
+export interface Table<R> {
+  columns: ReadonlyArray<{ name: string, value: (row: R) => Cell }>
+}
+
+/**
+ * How two jobs of a kind compare item by item (LLM runs of one dataset): the figures of each run,
+ * their differences, and the items whose outcome flipped.
+ */
+export interface KindComparison<I> {
+  /** Why two jobs' inputs cannot be compared item by item (not the same dataset), or undefined when they can. */
+  mismatch: (input: I, other: I) => string | undefined
+  /** One run's figures from its items (e.g. accuracy, error rate, latency percentiles); null when not measured. */
+  figures: (items: ReadonlyMap<number, unknown>, input: I) => Record<string, number | null>
+  /** The outcome pairs that are flips, e.g. [match, mismatch] and [mismatch, match]. */
+  flips: ReadonlyArray<readonly [string, string]>
+  /** The columns of a flipped item in the CSV export. */
+  table: Table<{ index: number, outcome: string, otherOutcome: string, item: Record<string, unknown>, otherItem: Record<string, unknown> }>
+}
+
+/**
+ * Items a kind's long steps save (LLM dataset rows), readable page by page and exportable while
+ * the job runs and after: what outcome each can have, how one reads, and how runs compare.
+ */
+export interface KindItems<I = any> {
+  /** The outcomes an item can come to (`?outcome=` filters by them); the kind saves each item with one. */
+  outcomes: readonly string[]
+  /** The outcome of an item saved without one (saved before outcomes were recorded). */
+  outcomeOf: (data: unknown) => string
+  /** Why a job with this input saves no items (e.g. an engine that reports aggregate metrics only), or undefined. */
+  unavailable?: (input: I) => string | undefined
+  /** The public shape of one item (OpenAPI). */
+  schema: TObject
+  /** One item as callers see it; `input` reads the job's input (parsed on first use). */
+  view: (index: number, data: unknown, outcome: string, input: () => I) => Record<string, unknown>
+  /** The CSV columns of an item view. */
+  table: Table<Record<string, unknown>>
+  comparison?: KindComparison<I>
+}
+
 /** A job kind: a name, a body schema, checks run at submission, and the steps that do the work. */
 export interface JobKind<B extends TObject = TObject, S = any> {
   name: string
@@ -175,6 +226,19 @@ export interface JobKind<B extends TObject = TObject, S = any> {
   receivers?: readonly KindReceiver[]
   /** What its results tell the metrics (cache hits, the latency of its Genesys call). */
   metrics?: KindMetrics
+  /** The shape of its result (OpenAPI: generated clients type a job's result with it). */
+  resultSchema?: TSchema
+  /** A result as Swagger UI shows it in a job's example. */
+  resultExample?: unknown
+  /**
+   * The result of a job that ends without succeeding (cancelled, failed, timed out), from what its
+   * steps recorded: e.g. the metrics of the rows it finished, marked partial. Undefined: no result.
+   */
+  partialResult?: (job: { input: Static<B>, state: S, status: JobStatus, rerun: RerunOrigin | null, items: () => Promise<ReadonlyMap<number, unknown>> }) => Promise<unknown>
+  /** The result as one table (`GET /v1/jobs/{id}/result?format=csv`), when it is one. */
+  resultTable?: (result: unknown) => { columns: string[], rows: Cell[][] }
+  /** The items its steps save, when it saves any. */
+  items?: KindItems<Static<B>>
   /** Re-running some rows of a finished job (`POST /v1/jobs/{id}/rerun` with `rows`), for kinds whose jobs work through rows. */
   rerunRows?: RerunRows<Static<B>>
   /** How a schedule's body for this kind may differ from a submission's, and what it becomes at each tick. */

@@ -1,6 +1,6 @@
 import { notFound } from '../errors.ts'
 import type { Store } from '../store/database.ts'
-import type { JobListFilter, JobRow } from '../store/jobs-repository.ts'
+import type { JobListFilter, JobRow, LargeColumns } from '../store/jobs-repository.ts'
 import { canSee, type Actor } from './actor.ts'
 import type { JobResource } from '../schemas/job.ts'
 import type { Clock } from '../clock.ts'
@@ -23,16 +23,21 @@ export async function visibleRow (deps: Pick<ReadDeps, 'store'>, actor: Actor, i
   return row !== undefined && canSee(actor, row.team) ? row : undefined
 }
 
-export async function findJob (deps: Pick<ReadDeps, 'store'>, actor: Actor, id: string): Promise<JobResource | undefined> {
-  const row = await visibleRow(deps, actor, id)
-  return row === undefined ? undefined : toJobResource(row)
+/** Which of the large fields a read includes (`?include=input,result`). */
+export type Include = Required<LargeColumns>
+export const INCLUDE_ALL: Include = Object.freeze({ input: true, result: true })
+
+/** The job as the actor may see it, with the large fields `include` asks for; undefined for another team's job. */
+export async function findJob (deps: Pick<ReadDeps, 'store' | 'clock'>, actor: Actor, id: string, include: Include = INCLUDE_ALL): Promise<JobResource | undefined> {
+  const row = await deps.store.jobs.getSummary(id, include)
+  return row !== undefined && canSee(actor, row.team) ? toJobResource(row, deps.clock.now()) : undefined
 }
 
 export const jobNotFound = (id: string) => notFound('JOB_NOT_FOUND', `No job with id ${id}`)
 
 /** The job with the re-runs of it the actor may see (`reruns`), as `GET /v1/jobs/{id}` answers it. */
-export async function getJob (deps: Pick<ReadDeps, 'store'>, actor: Actor, id: string): Promise<JobResource> {
-  const job = await findJob(deps, actor, id)
+export async function getJob (deps: Pick<ReadDeps, 'store' | 'clock'>, actor: Actor, id: string, include: Include = INCLUDE_ALL): Promise<JobResource> {
+  const job = await findJob(deps, actor, id, include)
   if (job === undefined) throw jobNotFound(id)
   const reruns = await deps.store.jobs.rerunsOf(id)
   return { ...job, reruns: reruns.filter((r) => canSee(actor, r.team)).map((r) => r.id) }
@@ -42,10 +47,10 @@ export async function getJob (deps: Pick<ReadDeps, 'store'>, actor: Actor, id: s
  * The job once it is terminal, or as it stands when `waitMs` has passed or `signal` aborts
  * (the caller went away). Changes made by this process answer at once.
  */
-export async function waitForJob (deps: ReadDeps, actor: Actor, id: string, waitMs: number, signal: AbortSignal): Promise<JobResource> {
+export async function waitForJob (deps: ReadDeps, actor: Actor, id: string, waitMs: number, signal: AbortSignal, include: Include = INCLUDE_ALL): Promise<JobResource> {
   const until = deps.clock.now() + waitMs
   for (;;) {
-    const job = await getJob(deps, actor, id)
+    const job = await getJob(deps, actor, id, include)
     const remaining = until - deps.clock.now()
     if (isTerminal(job.status) || remaining <= 0 || signal.aborted) return job
     await deps.notifier.nextChange(id, Math.min(remaining, RECHECK_MS), signal)
@@ -58,13 +63,14 @@ export interface JobPage {
   next?: { createdAt: number, id: string }
 }
 
-/** Newest first; the actor's team's jobs only, unless it is an admin. */
-export async function listJobs (deps: Pick<ReadDeps, 'store'>, actor: Actor, filter: Omit<JobListFilter, 'team'>): Promise<JobPage> {
+/** Newest first; the actor's team's jobs only, unless it is an admin. Summaries unless `filter.large` asks for more. */
+export async function listJobs (deps: Pick<ReadDeps, 'store' | 'clock'>, actor: Actor, filter: Omit<JobListFilter, 'team'>): Promise<JobPage> {
   const rows = await deps.store.jobs.list({ ...filter, ...(actor.admin ? {} : { team: actor.team }), limit: filter.limit + 1 })
   const page = rows.slice(0, filter.limit)
   const last = page[page.length - 1]
+  const now = deps.clock.now()
   return {
-    items: page.map(toJobResource),
+    items: page.map((row) => toJobResource(row, now)),
     ...(rows.length > filter.limit && last !== undefined ? { next: { createdAt: last.createdAt, id: last.id } } : {})
   }
 }

@@ -10,10 +10,11 @@ import type { Engine } from './engine.ts'
 import type { FinishedJob } from './finish.ts'
 import type { JobKind } from './kind.ts'
 import type { Notifier } from './notifier.ts'
-import { findJob, getJob, jobTimeline, listJobs, waitForJob, type JobPage } from './read.ts'
+import { findJob, getJob, INCLUDE_ALL, jobTimeline, listJobs, waitForJob, type Include, type JobPage } from './read.ts'
 import type { JobEventResource } from './resource.ts'
 import { submitJob, type SubmitRequest, type Submitted } from './submit.ts'
 import { rerunJob, type RerunRequest } from './rerun.ts'
+import { compareRuns, exportFlips, exportItems, jobResult, listItems, resultTable } from './items.ts'
 
 export interface JobServiceDeps {
   store: Store
@@ -72,11 +73,23 @@ export function createJobService (deps: JobServiceDeps) {
     },
 
     // Every read is the actor's: another team's job answers JOB_NOT_FOUND, as if it did not exist.
-    async get (actor: Actor, id: string): Promise<JobResource> { return await getJob(deps, actor, id) },
-    async find (actor: Actor, id: string): Promise<JobResource | undefined> { return await findJob(deps, actor, id) },
-    async wait (actor: Actor, id: string, waitMs: number, signal: AbortSignal): Promise<JobResource> { return await waitForJob(deps, actor, id, waitMs, signal) },
+    async get (actor: Actor, id: string, include: Include = INCLUDE_ALL): Promise<JobResource> { return await getJob(deps, actor, id, include) },
+    async find (actor: Actor, id: string, include: Include = INCLUDE_ALL): Promise<JobResource | undefined> { return await findJob(deps, actor, id, include) },
+    async wait (actor: Actor, id: string, waitMs: number, signal: AbortSignal, include: Include = INCLUDE_ALL): Promise<JobResource> {
+      return await waitForJob(deps, actor, id, waitMs, signal, include)
+    },
     async list (actor: Actor, filter: Omit<JobListFilter, 'team'>): Promise<JobPage> { return await listJobs(deps, actor, filter) },
     async timeline (actor: Actor, id: string, afterSeq: number, limit: number): Promise<JobEventResource[]> { return await jobTimeline(deps, actor, id, afterSeq, limit) },
+
+    // A job's items (LLM rows), comparisons of two runs and its result: the actor's jobs only.
+    items: {
+      list: async (actor: Actor, id: string, query: { outcome?: string, cursor?: string, limit: number }) => await listItems(deps, actor, id, query),
+      export: async (actor: Actor, id: string, query: { outcome?: string }) => await exportItems(deps, actor, id, query),
+      compare: async (actor: Actor, id: string, otherId: string, query: { cursor?: string, limit: number }) => await compareRuns(deps, actor, id, otherId, query),
+      exportFlips: async (actor: Actor, id: string, otherId: string) => await exportFlips(deps, actor, id, otherId)
+    },
+    result: async (actor: Actor, id: string) => await jobResult(deps, actor, id),
+    resultTable: async (actor: Actor, id: string) => await resultTable(deps, actor, id),
 
     /** Resolves on the job's next change in this process, after `ms`, or when `signal` aborts. */
     async nextChange (id: string, ms: number, signal?: AbortSignal): Promise<void> { await notifier.nextChange(id, ms, signal) },

@@ -1,9 +1,11 @@
 import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
+import { StorageUnavailable } from '../errors.ts'
 import type { Store } from '../store/database.ts'
+import { untilStored } from '../store/availability.ts'
 import type { JobPatch, JobRow } from '../store/jobs-repository.ts'
 import { finishJob, type Finish, type FinishedJob } from './finish.ts'
-import { receiverSource, StepError, type JobError, type JobKind, type StepContext, type StepOutcome } from './kind.ts'
+import { receiverSource, rerunOrigin, StepError, type JobError, type JobKind, type StepContext, type StepOutcome } from './kind.ts'
 import type { Notifier } from './notifier.ts'
 
 export type StopReason = 'cancelled' | 'deadline' | 'lease_lost' | 'shutdown'
@@ -31,6 +33,13 @@ export interface StepRunnerDeps {
   stepMaxAttempts: number
   /** True once the process is shutting down: the job then gives up its lease at its next step boundary. */
   shuttingDown: () => boolean
+  /**
+   * Aborted when the process shuts down: a write that waits for the database to take writes
+   * again gives up then (the job keeps its lease until it expires, and resumes elsewhere).
+   */
+  stop: AbortSignal
+  /** Told about each storage fault a write of the job met (the engine logs them once per episode). */
+  onStorageFault?: (err: StorageUnavailable) => void
   onStep?: (step: { kind: string, step: string, outcome: string, durationMs: number }) => void
   onFinished?: (job: FinishedJob) => void
 }
@@ -60,16 +69,34 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
   let effectsTouched = false
 
   /**
+   * Every use of the store by this job: while the database cannot take writes (disk full,
+   * unreachable), what the step did is kept here and written once it can, so no step that ran is
+   * lost or run again for it; the job holds its worker slot meanwhile. Shutdown gives up.
+   */
+  async function stored<T> (work: () => Promise<T>): Promise<T> {
+    return await untilStored(store.availability, async () => {
+      try {
+        return await work()
+      } catch (err) {
+        if (err instanceof StorageUnavailable) deps.onStorageFault?.(err)
+        throw err
+      }
+    }, deps.stop)
+  }
+
+  /**
    * Runs a fenced write and its timeline entries in one transaction; false means the lease is gone.
    * `settle`: the write records the outcome of the step's side effects, so their marks go with it.
    */
   async function fenced (patch: JobPatch, timeline: TimelineEntry[] = [], settle = false): Promise<boolean> {
-    const at = clock.now()
-    return await store.transaction(async (tx) => {
-      if (!await tx.jobs.fencedUpdate(row.id, token, { ...patch, updatedAt: at })) return false
-      for (const entry of timeline) await tx.events.append(row.id, entry.type, entry.data, at)
-      if (settle) await tx.effects.settle(row.id)
-      return true
+    return await stored(async () => {
+      const at = clock.now()
+      return await store.transaction(async (tx) => {
+        if (!await tx.jobs.fencedUpdate(row.id, token, { ...patch, updatedAt: at })) return false
+        for (const entry of timeline) await tx.events.append(row.id, entry.type, entry.data, at)
+        if (settle) await tx.effects.settle(row.id)
+        return true
+      })
     })
   }
 
@@ -77,7 +104,8 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
 
   async function finish (status: Finish['status'], extra: Partial<Finish> & { cancelledBy?: string | null } = {}): Promise<void> {
     const { cancelledBy, ...rest } = extra
-    const ok = await finishJob({ store, onFinished: deps.onFinished }, { row: { ...row, step, ...(cancelledBy === undefined ? {} : { cancelledBy }) }, kind, status, state, fence: token, now: clock.now(), ...rest })
+    const now = clock.now()
+    const ok = await stored(async () => await finishJob({ store, onFinished: deps.onFinished, log }, { row: { ...row, step, ...(cancelledBy === undefined ? {} : { cancelledBy }) }, kind, status, state, fence: token, now, ...rest }))
     if (!ok) log.warn('lease lost before the job could finish; another worker owns it now')
   }
 
@@ -92,7 +120,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
         createdAt: row.createdAt,
         deadlineAt: row.deadlineAt,
         claims: row.claims,
-        rerun: row.rerunOf === null ? null : { jobId: row.rerunOf, ...(row.rerunRows === null ? {} : { rows: JSON.parse(row.rerunRows) as { which: string, rows: number[] } }) }
+        rerun: rerunOrigin(row)
       },
       step,
       state,
@@ -110,46 +138,50 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
         notifier.changed(row.id)
       },
       async saveItems (items, progress, { announce = true } = {}) {
-        const at = clock.now()
-        const ok = await store.transaction(async (tx) => {
-          if (!await tx.jobs.fencedUpdate(row.id, token, { progressDone: progress.done, progressTotal: progress.total, updatedAt: at })) return false
-          if (items.length > 0) {
-            await tx.items.save(row.id, items)
-            if (effectsTouched) await tx.effects.settleItems(row.id, items.map((i) => i.index))
-          }
-          if (announce) await tx.events.append(row.id, 'progress', progress, at)
-          return true
+        const ok = await stored(async () => {
+          const at = clock.now()
+          return await store.transaction(async (tx) => {
+            if (!await tx.jobs.fencedProgress(row.id, token, progress, at)) return false
+            if (items.length > 0) {
+              await tx.items.save(row.id, items)
+              if (effectsTouched) await tx.effects.settleItems(row.id, items.map((i) => i.index))
+            }
+            if (announce) await tx.events.append(row.id, 'progress', progress, at)
+            return true
+          })
         })
         if (!ok) lost()
         notifier.changed(row.id)
       },
       effects: {
         async pending (key) {
-          const mark = await store.effects.find(row.id, key)
+          const mark = await stored(async () => await store.effects.find(row.id, key))
           if (mark === undefined) return undefined
           effectsTouched = true
           return { markedAt: mark.markedAt, claim: mark.claim }
         },
         async mark (key, item) {
           effectsTouched = true
-          const at = clock.now()
           // Durable and fenced: the call goes only once this commit says it may have gone.
-          const ok = await store.transaction(async (tx) => {
-            if (!await tx.jobs.fencedUpdate(row.id, token, { updatedAt: at })) return false
-            await tx.effects.mark({ jobId: row.id, key, item: item ?? null, markedAt: at, claim: row.claims })
-            return true
+          const ok = await stored(async () => {
+            const at = clock.now()
+            return await store.transaction(async (tx) => {
+              if (!await tx.jobs.fencedUpdate(row.id, token, { updatedAt: at })) return false
+              await tx.effects.mark({ jobId: row.id, key, item: item ?? null, markedAt: at, claim: row.claims })
+              return true
+            })
           })
           if (!ok) lost()
         },
         async clear (key) {
-          await store.transaction(async (tx) => { await tx.effects.clear(row.id, key) })
+          await stored(async () => { await store.transaction(async (tx) => { await tx.effects.clear(row.id, key) }) })
         }
       },
       async loadItems () {
-        return await store.items.load(row.id)
+        return await stored(async () => await store.items.load(row.id))
       },
       async latestWebhook (path) {
-        return await store.webhookEvents.latestPayload(row.id, receiverSource(path))
+        return await stored(async () => await store.webhookEvents.latestPayload(row.id, receiverSource(path)))
       },
       async checkpoint (next) {
         if (!await fenced({ state: JSON.stringify(next) })) lost()
@@ -175,7 +207,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
     }
     if (reason === 'cancelled' || row.cancelRequested === 1) {
       // Who asked was written with the request, after this worker claimed the job: read it now.
-      const cancelledBy = (await store.jobs.get(row.id))?.cancelledBy ?? row.cancelledBy
+      const cancelledBy = (await stored(async () => await store.jobs.get(row.id)))?.cancelledBy ?? row.cancelledBy
       await finish('cancelled', { error: { code: 'JOB_CANCELLED', message: 'The job was cancelled on request', retryable: false }, cancelledBy })
       return true
     }
@@ -210,6 +242,8 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       leaseToken: null,
       leaseExpiresAt: null
     }, [entry, { type: 'waiting', data: { reason: 'retry', step, until: new Date(runAt).toISOString() } }])
+    // A cancel asked for while the step ran ends the job now rather than after the backoff.
+    await stored(async () => { await store.jobs.runNowIfWoken(row.id, clock.now(), { cancelOnly: true }) })
   }
 
   /** Records what a step returned; true when the job goes on to its next step in this claim. */
@@ -252,8 +286,8 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       ...remoteRef
     }, [...moved, { type: 'waiting', data: { reason: outcome.reason, step: outcome.step, until: new Date(runAt).toISOString() } }], effectsTouched)
     // An event that asked the job to act at once while this claim ran (a completion right after a
-    // launch) found it running: honour it now instead of waiting out the interval.
-    await store.jobs.runNowIfWoken(row.id, clock.now())
+    // launch) found it running: honour it now instead of waiting out the interval. So is a cancel.
+    await stored(async () => { await store.jobs.runNowIfWoken(row.id, clock.now()) })
     return false
   }
 
@@ -274,6 +308,8 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
     try {
       outcome = await run(ctx)
     } catch (err) {
+      // A write the step could not make before shutdown: not the step's failure, nothing to record.
+      if (err instanceof StorageUnavailable && deps.stop.aborted) throw err
       // An interrupted step ends at the boundary, which knows why.
       if (controller.signal.aborted) continue
       return await retryOrFail(err, clock.now() - startedAt)

@@ -6,7 +6,7 @@ import { CallbackRefused, checkCallbackTarget, type CallbackPolicy } from '../ca
 import type { Repositories, Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
-import { Labels } from '../schemas/common.ts'
+import { defaultsOptional, Labels } from '../schemas/common.ts'
 import type { JobKind } from './kind.ts'
 import { actorRecord, type Actor } from './actor.ts'
 import { toJobResource } from './resource.ts'
@@ -51,13 +51,16 @@ export interface PreparedJob {
   origin: JobOrigin
 }
 
-/** What `POST /v1/jobs/<kind>` takes: the kind's body and the fields common to every kind. */
+/**
+ * What `POST /v1/jobs/<kind>` takes: the kind's body and the fields common to every kind. In the
+ * OpenAPI document (and so in generated clients) a field with a default is optional; validation fills it in.
+ */
 export function submissionBody (kind: JobKind): TObject {
-  return Type.Object({
+  return defaultsOptional(Type.Object({
     ...kind.body.properties,
     callbackUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2048, description: 'Where the signed completion event is posted' })),
     labels: Type.Optional(Labels)
-  }, { additionalProperties: false, examples: [kind.example] })
+  }, { additionalProperties: false, examples: [kind.example] }))
 }
 
 /**

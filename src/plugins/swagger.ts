@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { ErrorBody } from '../schemas/common.ts'
+import { defaultsOptional, ErrorBody } from '../schemas/common.ts'
 import { JobErrorSchema, JobEventSchema, JobSchema } from '../schemas/job.ts'
 import { AuditRecordSchema } from '../schemas/audit.ts'
 import { ScheduleRunSchema, ScheduleSchema } from '../schemas/schedule.ts'
@@ -9,6 +9,12 @@ import { ScheduleRunSchema, ScheduleSchema } from '../schemas/schedule.ts'
 export const API_VERSION = '1.0.0'
 /** The hash of the inline <style> in Swagger UI's SVG logo. */
 const SWAGGER_LOGO_STYLE = 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='
+
+const REQUEST_PARTS = ['body', 'querystring', 'params', 'headers']
+
+/** A route's schema as the document shows it: defaults make request fields optional. */
+const documented = (schema: Record<string, unknown>) => Object.fromEntries(Object.entries(schema).map(([part, value]) =>
+  [part, REQUEST_PARTS.includes(part) && value !== null && typeof value === 'object' ? defaultsOptional(value as never) : value]))
 
 /** Shared schemas are registered by $id, so routes reference them and OpenAPI names them. */
 export default fp(async (app) => {
@@ -30,12 +36,16 @@ export default fp(async (app) => {
       },
       tags: [
         { name: 'Jobs', description: 'Submit, read, watch, cancel and re-run jobs' },
+        { name: 'Results', description: 'Every row of a job, two runs compared, a result as a table' },
         { name: 'Schedules', description: 'Jobs made on a cron schedule' },
         { name: 'Audit', description: 'The append-only, hash-chained audit log' },
         { name: 'Webhooks', description: 'Receivers for events that Genesys-side flows send' },
         { name: 'Health', description: 'Liveness and readiness' }
       ]
     },
+    // In the document, a field or query parameter with a default is optional (generated clients
+    // need not send it); validation still fills the default in.
+    transform: ({ schema, url }) => ({ url, schema: schema === undefined ? schema : documented(schema as Record<string, unknown>) }),
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     }

@@ -22,7 +22,7 @@ export async function streamJobEvents (app: FastifyInstance, request: FastifyReq
   try {
     while (!gone.signal.aborted) {
       // Read the status before the events: a terminal status is committed with its last events.
-      const job = await app.jobs.find(request.actor, jobId)
+      const job = await app.jobs.find(request.actor, jobId, { input: false, result: false })
       for (;;) {
         const batch = await app.jobs.timeline(request.actor, jobId, cursor, BATCH)
         for (const event of batch) {

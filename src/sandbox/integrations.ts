@@ -4,7 +4,7 @@ import { bodySizeOf } from './body-size.ts'
 import { dataActionError, platformError } from './errors.ts'
 import { ACTION_FIXTURES, RUNTIMES, type ActionFixture } from './fixtures.ts'
 import { validate, type SchemaError } from './json-schema.ts'
-import { judge, reverseWords } from './llm-model.ts'
+import { isRefused, judge, reverseWords, variantAnswer } from './llm-model.ts'
 
 const BASE = '/api/v2/integrations/actions'
 const actionsById = new Map(ACTION_FIXTURES.map((a) => [a.id, a]))
@@ -172,8 +172,15 @@ async function run (action: ActionFixture, inputs: Record<string, unknown>, repl
       return { waitedMs }
     }
     case 'llm':
+    case 'llmVariant': {
       if (ctx.timing.modelMs > 0) await ctx.scheduler.sleep(ctx.timing.modelMs)
-      return { output: reverseWords(inputs.prompt as string) }
+      const prompt = inputs.prompt as string
+      if (isRefused(prompt)) {
+        return await dataActionError(reply, 400, 'ACTION.REMOTE_ENDPOINT',
+          'REST call for action execute failed. Message: Request to backend service failed. Response from web service: {"error":"the model\'s content filter refused the prompt"} [sandbox]')
+      }
+      return { output: action.name === 'llm' ? reverseWords(prompt) : variantAnswer(prompt) }
+    }
     case 'judge':
       return judge(inputs.output as string, inputs.expectedOutput as string)
     default:

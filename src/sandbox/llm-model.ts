@@ -8,6 +8,17 @@ export function reverseWords (prompt: string): string {
   return prompt.split(/\s+/).filter((w) => w !== '').reverse().join(' ')
 }
 
+/**
+ * The variant model (a second "version" to compare runs against): the same answers, except that a
+ * prompt containing the word `echo` is repeated unchanged.
+ */
+export function variantAnswer (prompt: string): string {
+  return prompt.split(/\s+/).includes('echo') ? prompt : reverseWords(prompt)
+}
+
+/** Both models refuse a prompt containing the word `BLOCK` (a content filter), as an action error. */
+export const isRefused = (prompt: string): boolean => prompt.split(/\s+/).includes('BLOCK')
+
 /** Case, surrounding and repeated whitespace do not count as a difference. */
 export function normalise (text: string): string {
   return text.trim().replace(/\s+/g, ' ').toLowerCase()

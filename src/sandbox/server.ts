@@ -11,6 +11,7 @@ import { createIntegrations } from './integrations.ts'
 import { createEvaluations } from './llm-evaluations.ts'
 import { checkRateLimit, mergeFaults, mergeProgress, resolveOptions, type SandboxOptions } from './options.ts'
 import { createRateLimiter, type RateDecision } from './rate-limit.ts'
+import { createRouting } from './routing.ts'
 
 /** The admin controls as a JS API, plus where the sandbox listens and how to stop it. */
 export interface Sandbox extends SandboxControls {
@@ -53,6 +54,7 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   const analytics = createAnalytics(ctx)
   const flows = createFlows(ctx)
   const integrations = createIntegrations(ctx)
+  const routing = createRouting()
   const metas = new WeakMap<FastifyRequest, RequestMeta>()
   const plan = createFaultPlan()
   /** The `/api/v2` routes, which faults can be planned for. */
@@ -217,6 +219,7 @@ export async function startSandbox (options: SandboxOptions = {}): Promise<Sandb
   await app.register(integrations.routes)
   await app.register(flows.routes)
   await app.register(analytics.routes)
+  await app.register(routing.routes)
   await app.register(evaluations.routes)
   await app.register(adminRoutes(controls))
 

@@ -7,16 +7,21 @@ import type { TSchema } from 'typebox'
  * bodies use cases check themselves (a re-run's input with its overrides, a schedule's body).
  */
 export const AJV_OPTIONS = {
-  // Unknown fields are an error, not silently dropped.
+  // Unknown fields are an error, not silently dropped; every problem of a body is reported at once.
   removeAdditional: false,
   coerceTypes: 'array',
   useDefaults: true,
-  allErrors: false,
+  allErrors: true,
   discriminator: true
 } as const
 
-/** `x-error-code` on a schema names the stable error code a violation of it answers with. */
-export const errorCodeKeyword = (ajv: Ajv): Ajv => ajv.addKeyword({ keyword: 'x-error-code', schemaType: ['string', 'object'] })
+/**
+ * `x-error-code` on a schema names the stable error code a violation of it answers with;
+ * `x-expected` says in words what a value must be where a pattern alone would say it in a regular expression.
+ */
+export const errorCodeKeyword = (ajv: Ajv): Ajv => ajv
+  .addKeyword({ keyword: 'x-error-code', schemaType: ['string', 'object'] })
+  .addKeyword({ keyword: 'x-expected', schemaType: 'string' })
 
 /**
  * A body a use case checked against a kind's schema and found wrong. It carries what a route's

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Dialect } from 'kysely'
 import pg from 'pg'
+import { systemClock, type Clock } from '../clock.ts'
 import type { Connection, Database, DialectName } from './schema.ts'
 import { openSqlite } from './sqlite-dialect.ts'
 import { migrate } from './migrations.ts'
@@ -19,6 +20,9 @@ import { createRetentionRepository } from './retention-repository.ts'
 import { createTasksRepository } from './tasks-repository.ts'
 import { createSchedulesRepository } from './schedules-repository.ts'
 import { createWakeups, type Wakeups } from './wakeups.ts'
+import { createAvailability, type Availability } from './availability.ts'
+import { withStorageFaults } from './fault-driver.ts'
+import { openFailure } from './storage-errors.ts'
 
 /** One repository per table, all bound to the same connection or transaction. */
 function createRepositories (db: Connection, dialect: DialectName) {
@@ -57,7 +61,19 @@ export interface Store extends Repositories {
    * (each one fsync) and the transactions they carried; none on PostgreSQL.
    */
   counters: ReadonlyArray<{ name: string, help: string, read: () => number }>
+  /**
+   * Whether the database takes writes: storage faults (StorageUnavailable, from any repository)
+   * start an episode that ends with the next write that commits; waiters go on then.
+   */
+  availability: Pick<Availability, 'fault' | 'whenWritable' | 'subscribe'>
   ping (): Promise<void>
+  /**
+   * Commits one small write that changes nothing of the service's (SQLite's header field
+   * user_version, PostgreSQL's Kysely migration lock row, each rewritten with its value), so
+   * readiness reports whether writes succeed, not only reads. Throws StorageUnavailable when they
+   * do not; success ends a storage episode.
+   */
+  probeWrite (): Promise<void>
   close (): Promise<void>
 }
 
@@ -73,18 +89,38 @@ export interface StoreOptions {
   migrateUpTo?: string
   /** false: leave the schema as it is (a tool that only reads, such as the offline audit verification). */
   migrate?: boolean
+  /** Times the probes that look for the end of a storage fault; the system clock by default. */
+  clock?: Clock
 }
 
-/** Opens the database (PostgreSQL when `databaseUrl` is given, else a SQLite file) and migrates it. */
+/**
+ * Opens the database (PostgreSQL when `databaseUrl` is given, else a SQLite file) and migrates it.
+ * A database that cannot be opened for a reason a person can fix (a path, a permission, a server
+ * that is not there) throws StorageOpenFailed, which says why.
+ */
 export async function openStore (options: StoreOptions): Promise<Store> {
+  const target = options.databaseUrl === undefined ? 'sqlite' : 'postgres'
+  try {
+    return await open(options)
+  } catch (err) {
+    throw openFailure(err, target) ?? err
+  }
+}
+
+async function open (options: StoreOptions): Promise<Store> {
   let dialect: Dialect
   let name: DialectName
   let location: string
   let counters: Store['counters'] = []
+  const availability = createAvailability(options.clock ?? systemClock, async () => { await probeWrite() })
   if (options.databaseUrl !== undefined) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 })
     // An idle client losing its connection is not fatal: the pool replaces it on the next query.
     pool.on('error', (err) => options.onConnectionError?.(err))
+    // A client in use (between the statements of a transaction) has no listener of the pool's,
+    // so its lost connection would be an unhandled 'error' event that ends the process. Its
+    // current or next statement fails with the error anyway, which the store classifies.
+    pool.on('connect', (client) => { client.on('error', () => {}) })
     dialect = new PostgresDialect({ pool })
     name = 'postgres'
     const url = new URL(options.databaseUrl)
@@ -102,10 +138,29 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     name = 'sqlite'
     location = `sqlite:${options.sqlitePath}`
   }
-  const db = new Kysely<Database>({ dialect, plugins: [new CamelCasePlugin()] })
+  const db = new Kysely<Database>({ dialect: withStorageFaults(dialect, availability), plugins: [new CamelCasePlugin()] })
+  async function probeWrite (): Promise<void> {
+    if (name === 'sqlite') {
+      // SQLite skips a row rewritten unchanged, but always writes the header page for
+      // user_version (which nothing uses): one page through the WAL, fsync'd by the commit.
+      await db.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ userVersion: number }>`PRAGMA user_version`.execute(trx)
+        await sql.raw(`PRAGMA user_version = ${Math.trunc(Number(rows[0]?.userVersion ?? 0))}`).execute(trx)
+      })
+    } else {
+      // PostgreSQL writes a new row version even for an unchanged row. Kysely's migration lock
+      // row holds nothing (PostgreSQL migrations lock with an advisory lock).
+      await (db as unknown as Kysely<any>).updateTable('kysely_migration_lock')
+        .set({ is_locked: sql`is_locked` })
+        .where('id', '=', 'migration_lock')
+        .execute()
+    }
+    availability.succeeded()
+  }
   try {
     if (options.migrate !== false) await migrate(db, name, options.migrateUpTo)
   } catch (err) {
+    availability.close()
     await db.destroy()
     throw err
   }
@@ -117,7 +172,12 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     wakeups: createWakeups(db, options.databaseUrl),
     location,
     counters,
+    availability,
     async ping () { await sql`select 1`.execute(db) },
-    async close () { await db.destroy() }
+    probeWrite,
+    async close () {
+      availability.close()
+      await db.destroy()
+    }
   }
 }

@@ -6,12 +6,31 @@ export type JobRow = Selectable<JobsTable>
 /** The columns a write may change. */
 export type JobPatch = Omit<Updateable<JobsTable>, 'id'>
 
+/** The columns that can be large (a 5 000-row dataset, its result, a kind's state): read only when asked for. */
+export interface LargeColumns { input?: boolean, result?: boolean }
+/** A job read for showing: every column but `state`, and `input` and `result` only when asked for. */
+export type JobSummaryRow = Omit<JobRow, 'input' | 'result' | 'state' | 'rerunRows'> & { input?: string, result?: string | null }
+
+const SUMMARY_COLUMNS = [
+  'id', 'kind', 'status', 'caller', 'labels', 'callbackUrl', 'step', 'stepAttempt', 'error', 'progressDone', 'progressTotal',
+  'waitReason', 'runAt', 'deadlineAt', 'leaseOwner', 'leaseToken', 'leaseExpiresAt', 'claims', 'cancelRequested', 'createdAt',
+  'startedAt', 'finishedAt', 'updatedAt', 'remoteRef', 'cacheHit', 'callLatencyMs', 'team', 'cancelledBy', 'wokenAt', 'rerunOf'
+] as const satisfies ReadonlyArray<keyof JobsTable>
+const summaryColumns = (large: LargeColumns): Array<keyof JobsTable> =>
+  [...SUMMARY_COLUMNS, ...(large.input === true ? ['input' as const] : []), ...(large.result === true ? ['result' as const] : [])]
+
 export interface JobListFilter {
   /** Only this team's jobs; every team's when absent (a jobs:admin caller). */
   team?: string
   kind?: string
   status?: string
   labels?: Array<[string, string]>
+  /** Jobs created at or after this instant (epoch ms). */
+  createdAfter?: number
+  /** Jobs created before this instant (epoch ms). */
+  createdBefore?: number
+  /** The large columns to read too; none by default. */
+  large?: LargeColumns
   limit: number
   /** Jobs strictly older than this (createdAt, id) pair: the last row of the previous page. */
   before?: { createdAt: number, id: string }
@@ -27,11 +46,18 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       return await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
     },
 
-    async list (filter: JobListFilter): Promise<JobRow[]> {
-      let query = db.selectFrom('jobs').selectAll()
+    /** One job without `state`, and without `input` and `result` unless asked for. */
+    async getSummary (id: string, large: LargeColumns = {}): Promise<JobSummaryRow | undefined> {
+      return await db.selectFrom('jobs').select(summaryColumns(large)).where('id', '=', id).executeTakeFirst() as JobSummaryRow | undefined
+    },
+
+    async list (filter: JobListFilter): Promise<JobSummaryRow[]> {
+      let query = db.selectFrom('jobs').select(summaryColumns(filter.large ?? {}))
       if (filter.team !== undefined) query = query.where('team', '=', filter.team)
       if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind)
       if (filter.status !== undefined) query = query.where('status', '=', filter.status)
+      if (filter.createdAfter !== undefined) query = query.where('createdAt', '>=', filter.createdAfter)
+      if (filter.createdBefore !== undefined) query = query.where('createdAt', '<', filter.createdBefore)
       for (const [key, value] of filter.labels ?? []) {
         query = query.where(({ exists, selectFrom }) => exists(
           selectFrom('jobLabels').select('jobLabels.jobId')
@@ -45,7 +71,7 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
           eb.and([eb('createdAt', '=', before.createdAt), eb('id', '<', before.id)])
         ]))
       }
-      return await query.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(filter.limit).execute()
+      return await query.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(filter.limit).execute() as JobSummaryRow[]
     },
 
     /**
@@ -111,6 +137,21 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       return result.numUpdatedRows > 0n
     },
 
+    /**
+     * Records progress under the lease. `done` only moves forward: item saves that commit out of
+     * order (several at once on PostgreSQL) never take it back. False means the lease was lost.
+     */
+    async fencedProgress (id: string, token: string, progress: { done: number, total: number }, at: number): Promise<boolean> {
+      const result = await db.updateTable('jobs')
+        .set((eb) => ({
+          progressDone: eb.case().when(eb.or([eb('progressDone', 'is', null), eb('progressDone', '<', progress.done)])).then(eb.val(progress.done)).else(eb.ref('progressDone')).end(),
+          progressTotal: progress.total,
+          updatedAt: at
+        }))
+        .where('id', '=', id).where('leaseToken', '=', token).executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
     /** Moves a job nobody is running straight to a terminal state (cancel of a queued job). */
     async updateIfIdle (id: string, patch: JobPatch): Promise<boolean> {
       const result = await db.updateTable('jobs').set(patch)
@@ -144,10 +185,15 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       return result.numUpdatedRows > 0n
     },
 
-    /** A job just parked by a step: due at once if an event woke it during this claim (a claim clears the request). */
-    async runNowIfWoken (id: string, now: number): Promise<boolean> {
+    /**
+     * A job just parked by a step: due at once if an event woke it during this claim (a claim clears
+     * the request), or if a cancel was asked for while the step ran, so the next claim ends it now.
+     */
+    async runNowIfWoken (id: string, now: number, { cancelOnly = false } = {}): Promise<boolean> {
       const result = await db.updateTable('jobs').set({ runAt: now, wokenAt: null })
-        .where('id', '=', id).where('status', '=', 'waiting').where('wokenAt', 'is not', null).where('runAt', '>', now).executeTakeFirst()
+        .where('id', '=', id).where('status', '=', 'waiting').where('runAt', '>', now)
+        .where((eb) => cancelOnly ? eb('cancelRequested', '=', 1) : eb.or([eb('wokenAt', 'is not', null), eb('cancelRequested', '=', 1)]))
+        .executeTakeFirst()
       return result.numUpdatedRows > 0n
     }
   }

@@ -204,6 +204,16 @@ function migrations (dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('jobs').addColumn('woken_at', 'bigint').execute()
       }
     },
+    '0009_item_outcomes': {
+      async up (db: Kysely<any>) {
+        // Each item's outcome as its kind names it (an LLM row: match, mismatch or error), written
+        // with the item, so `GET /v1/jobs/{id}/items?outcome=` and the comparison of two runs filter
+        // and page in SQL instead of parsing every row. Rows saved before this column existed get
+        // their outcome from their kind the first time they are read (jobs/items.ts).
+        await db.schema.alterTable('job_items').addColumn('outcome', 'text').execute()
+        await db.schema.createIndex('job_items_outcome').on('job_items').columns(['job_id', 'outcome', 'idx']).execute()
+      }
+    },
     '0010_retention_and_reruns': {
       async up (db: Kysely<any>) {
         // A re-run names the job it repeats (and, for a subset of rows, which rows of it as JSON).

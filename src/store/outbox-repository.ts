@@ -37,12 +37,15 @@ export function createOutboxRepository (db: Connection, dialect: DialectName) {
      * Takes one due message and pushes its next attempt past the lease, in one statement
      * (`UPDATE … WHERE id = (SELECT … LIMIT 1)`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL):
      * another replica will not send it meanwhile, and a crashed sender's message falls due again.
+     * `exclude`: messages this process is still attempting (one whose record waits for the
+     * database to take writes again may outlast its lease), which it must not send twice.
      */
-    async claimDue (now: number, leaseMs: number): Promise<OutboxRow | undefined> {
+    async claimDue (now: number, leaseMs: number, exclude: readonly string[] = []): Promise<OutboxRow | undefined> {
       return await db.updateTable('callbackOutbox')
         .set({ nextAttemptAt: now + leaseMs })
         .where('id', '=', (eb) => eb.selectFrom('callbackOutbox').select('id')
           .where('status', '=', 'pending').where('nextAttemptAt', '<=', now)
+          .$if(exclude.length > 0, (q) => q.where('id', 'not in', exclude))
           .orderBy('nextAttemptAt').limit(1)
           .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()))
         .returningAll()

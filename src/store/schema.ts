@@ -119,6 +119,8 @@ export interface JobItemsTable {
   jobId: string
   idx: number
   data: string
+  /** What the item came to, as its kind names it (e.g. match, mismatch, error); null for items saved before 0009. */
+  outcome: string | null
 }
 
 export interface JobEffectsTable {

@@ -57,11 +57,17 @@ function connect (path: string): { shared: SharedConnection, close: () => Promis
   let shared = key === undefined ? undefined : connections.get(key)
   if (shared === undefined) {
     const raw = new DatabaseSync(path, { timeout: 5000 })
-    // WAL lets readers run beside the writer; FULL makes every commit survive power loss, because
-    // a 202 or an acknowledged webhook is a promise. Group commit pays that fsync once per batch.
-    raw.exec('PRAGMA journal_mode = WAL')
-    raw.exec('PRAGMA synchronous = FULL')
-    raw.exec('PRAGMA foreign_keys = ON')
+    try {
+      // WAL lets readers run beside the writer; FULL makes every commit survive power loss, because
+      // a 202 or an acknowledged webhook is a promise. Group commit pays that fsync once per batch.
+      raw.exec('PRAGMA journal_mode = WAL')
+      raw.exec('PRAGMA synchronous = FULL')
+      raw.exec('PRAGMA foreign_keys = ON')
+    } catch (err) {
+      // Not a database, or not writable: nothing of it stays open.
+      raw.close()
+      throw err
+    }
     shared = { committer: new GroupCommitter(raw), database: adapt(raw), users: 0 }
     if (key !== undefined) connections.set(key, shared)
   }

@@ -83,6 +83,8 @@ export class GroupCommitter {
   #commitScheduled = false
   /** Set when the current use rolled back: it has nothing of its own to wait for. */
   #rolledBack = false
+  /** The last statement that failed, which is why SQLite may have rolled the whole group back. */
+  lastFailure: unknown
 
   constructor (raw: DatabaseSync) {
     this.raw = raw
@@ -91,6 +93,7 @@ export class GroupCommitter {
   async acquire (): Promise<void> {
     await this.#lock.acquire()
     this.#rolledBack = false
+    this.lastFailure = undefined
   }
 
   begin (): void {
@@ -122,7 +125,7 @@ export class GroupCommitter {
     // of the group's earlier members with it: they must hear that it was not committed.
     const group = this.#group
     this.#group = undefined
-    group?.settle(new Error('SQLite rolled back the whole group transaction after an error; nothing in it was committed'))
+    group?.settle(new Error('SQLite rolled back the whole group transaction after an error; nothing in it was committed', { cause: this.lastFailure }))
   }
 
   /** Gives the connection back, then waits until the group this use joined is durable. */
@@ -194,7 +197,20 @@ export class GroupCommitSqliteDriver extends SqliteDriver {
 
   override async acquireConnection (): Promise<DatabaseConnection> {
     await this.#committer.acquire()
-    return await super.acquireConnection()
+    const connection = await super.acquireConnection()
+    const committer = this.#committer
+    // The connection as Kysely uses it, remembering a failed statement for rollback() to name.
+    return {
+      async executeQuery (query) {
+        try {
+          return await connection.executeQuery(query)
+        } catch (err) {
+          committer.lastFailure = err
+          throw err
+        }
+      },
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize)
+    }
   }
 
   override async beginTransaction (): Promise<void> { this.#committer.begin() }

@@ -14,11 +14,12 @@ export interface TestDatabase {
 
 /**
  * A fresh, empty database per test file: a SQLite file in a temp folder, or, when
- * TEST_DATABASE_URL is set (as CI does), a new PostgreSQL database on that server.
+ * TEST_DATABASE_URL is set (as CI does), a new PostgreSQL database on that server, unless the test
+ * asks for SQLite (a test of SQLite's own behaviour).
  */
-export async function createTestDatabase (): Promise<TestDatabase> {
+export async function createTestDatabase (options: { dialect?: 'sqlite' } = {}): Promise<TestDatabase> {
   const admin = process.env.TEST_DATABASE_URL
-  if (admin === undefined || admin === '') {
+  if (admin === undefined || admin === '' || options.dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'orchestrator-test-'))
     return {
       env: { SQLITE_PATH: join(dir, 'test.db') },

@@ -10,6 +10,11 @@ export interface EffectsServer {
   /** Executions per `jobId:step` that began while another worker was inside the same step. */
   overlaps: number
   hits: number
+  /** From now on, answers to `end` reports wait (counted in `held`) until `release()`. */
+  hold (): void
+  /** Answers every held report and stops holding. */
+  release (): void
+  held: number
   close (): Promise<void>
 }
 
@@ -21,13 +26,25 @@ export async function startEffectsServer (): Promise<EffectsServer> {
   const counts = new Map<string, number>()
   const starters = new Map<string, string[]>()
   const inside = new Map<string, Set<string>>()
+  let holding = false
+  const waiting: Array<() => void> = []
   const state: EffectsServer = {
     url: '',
     counts,
     starters,
     overlaps: 0,
     hits: 0,
-    close: async () => { await new Promise<void>((resolve) => server.close(() => resolve())) }
+    hold () { holding = true },
+    release () {
+      holding = false
+      state.held = 0
+      for (const answer of waiting.splice(0)) answer()
+    },
+    held: 0,
+    close: async () => {
+      state.release()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   }
   const server: Server = createServer((req, res) => {
     let body = ''
@@ -46,8 +63,17 @@ export async function startEffectsServer (): Promise<EffectsServer> {
         workers.delete(worker)
       }
       inside.set(key, workers)
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ count: counts.get(key) ?? 0 }))
+      const count = counts.get(key) ?? 0
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ count }))
+      }
+      if (holding && phase === 'end') {
+        state.held += 1
+        waiting.push(answer)
+      } else {
+        answer()
+      }
     })
   })
   server.keepAliveTimeout = 1000

@@ -59,9 +59,15 @@ export interface ChildService {
   kill (signal?: NodeJS.Signals): Promise<number | string>
 }
 
-/** The real server entry as a child process (with test kinds), so a test can kill -9 it. */
-export async function spawnService (env: Record<string, string>, entry = 'test/fixtures/service.ts'): Promise<ChildService> {
-  const child = spawn(process.execPath, [entry], {
+/**
+ * The real server entry as a child process (with test kinds), so a test can kill -9 it.
+ * `shellPrefix` runs it through bash first (e.g. `trap '' XFSZ;`), exec'd, so the pid is node's.
+ */
+export async function spawnService (env: Record<string, string>, entry = 'test/fixtures/service.ts', options: { shellPrefix?: string } = {}): Promise<ChildService> {
+  const [command, args] = options.shellPrefix === undefined
+    ? [process.execPath, [entry]]
+    : ['bash', ['-c', `${options.shellPrefix} exec "$0" "$@"`, process.execPath, entry]]
+  const child = spawn(command, args, {
     env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', AUTH_FAILURES_PER_MINUTE: '100000', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

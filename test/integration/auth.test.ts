@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { loadConfig, ConfigError } from '../../src/config.ts'
 import { systemClock } from '../../src/clock.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
-import { api, startService, type RunningService } from '../helpers/service.ts'
+import { api, eventually, startService, type RunningService } from '../helpers/service.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
 
 checkLogsForSecretsAfterAll()
@@ -42,9 +42,10 @@ test('auth: each scope boundary — 401 without a key, 403 with the wrong scope,
   const submitted = await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 60_000 }] }, as(keys.writer))
   assert.equal(submitted.status, 202)
   const id = submitted.body.id as string
-  const cases: Array<{ scope: string, method: string, path: string, body?: unknown, right: string, wrong: string, ok: number }> = [
+  // The job waits, but a worker may hold it for a moment: its cancel is 200 (at once) or 202 (requested).
+  const cases: Array<{ scope: string, method: string, path: string, body?: unknown, right: string, wrong: string, ok: number | number[] }> = [
     { scope: 'jobs:write', method: 'POST', path: '/v1/jobs/test-script', body: job, right: keys.writer, wrong: keys.reader, ok: 202 },
-    { scope: 'jobs:write', method: 'POST', path: `/v1/jobs/${id}/cancel`, right: keys.writer, wrong: keys.reader, ok: 200 },
+    { scope: 'jobs:write', method: 'POST', path: `/v1/jobs/${id}/cancel`, right: keys.writer, wrong: keys.reader, ok: [200, 202] },
     { scope: 'jobs:read', method: 'GET', path: `/v1/jobs/${id}`, right: keys.reader, wrong: keys.auditor, ok: 200 },
     { scope: 'jobs:read', method: 'GET', path: '/v1/jobs', right: keys.reader, wrong: keys.scraper, ok: 200 },
     { scope: 'jobs:read', method: 'GET', path: `/v1/jobs/${id}/events`, right: keys.reader, wrong: keys.hashed, ok: 200 },
@@ -63,7 +64,7 @@ test('auth: each scope boundary — 401 without a key, 403 with the wrong scope,
     assert.equal(wrong.body.code, 'FORBIDDEN')
     assert.match(wrong.body.message, new RegExp(c.scope))
     const right = await api(svc.url, c.method, c.path, c.body, as(c.right))
-    assert.equal(right.status, c.ok, `${c.method} ${c.path} with ${c.scope}`)
+    assert.ok([c.ok].flat().includes(right.status), `${c.method} ${c.path} with ${c.scope}: ${right.status}`)
   }
   const bogus = await api(svc.url, 'GET', '/v1/jobs', undefined, as('not-a-key-at-all-0000000'))
   assert.equal(bogus.status, 401)
@@ -76,11 +77,13 @@ test('auth: a key given only as its sha256 works; jobs remember which key submit
   const res = await api(svc.url, 'POST', '/v1/jobs/test-script', job, as(keys.hashed))
   assert.equal(res.status, 202)
   assert.equal(res.body.submittedBy, 'hashed-writer')
-  const audit = await api(svc.url, 'GET', `/v1/audit?jobId=${res.body.id}`, undefined, as(keys.auditor))
-  await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=10`, undefined, as(keys.reader))
-  const records = (await api(svc.url, 'GET', `/v1/audit?jobId=${res.body.id}`, undefined, as(keys.auditor))).body.items
-  assert.equal(audit.status, 200)
+  // The key has no jobs:read (and its own team): the audit log, organisation-wide, shows the job's end.
+  const records = await eventually(async () => {
+    const items = (await api(svc.url, 'GET', `/v1/audit?jobId=${res.body.id}`, undefined, as(keys.auditor))).body.items
+    return items.length > 0 ? items : undefined
+  }, 30_000, 'the job to end')
   assert.equal(records[0].actor, 'hashed-writer')
+  assert.equal(res.body.team, 'hashed-writer', 'a key without a team is a team of its own')
 })
 
 test('auth: idempotency keys are scoped per caller', async () => {

@@ -1,6 +1,5 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import { sha256Hex } from '../../src/canonical.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
@@ -148,8 +147,11 @@ test('flow: routingPriority is a 400', async () => {
 test('flow-execution: past timeoutMs the job ends timed_out, polling stops, and the audit record says the execution may still run', async () => {
   const job = await run({ flowId: flows.endless, variables: [], timeoutMs: 1500, pollIntervalMs: 150 })
   assert.equal(job.status, 'timed_out')
-  const executionId = (await timeline(job.id)).find((e) => e.type === 'remote')!.data.flowExecutionId as string
-  await sleep(800)
+  const events = await timeline(job.id)
+  const executionId = events.find((e) => e.type === 'remote')!.data.flowExecutionId as string
+  // A terminal job is never claimed again, so nothing polls after its end: no step after the final status.
+  const end = events.findIndex((e) => e.type === 'status' && e.data.to === 'timed_out')
+  assert.deepEqual(events.slice(end + 1).filter((e) => e.type === 'step'), [])
   const finishedAt = Date.parse(job.finishedAt)
   const lateRequests = requestsTo(sandbox, EXECUTION_BY_ID).filter((e) => e.at > finishedAt)
   assert.deepEqual(lateRequests, [], 'no poll after the job ended')

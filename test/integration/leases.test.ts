@@ -38,9 +38,9 @@ test('leases: a worker whose lease expired has its late write rejected and stops
   const services = [await spawnService(env), await spawnService(env)]
   t.after(() => Promise.all(services.map((s) => s.kill('SIGTERM'))))
 
-  // Whichever process claims first busy-waits 2.5 s: its event loop cannot renew the 1 s lease,
+  // Whichever process claims first busy-waits 4 s: its event loop cannot renew the 1 s lease,
   // and the other process reclaims the job.
-  const job = (await api(services[0]!.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 1, stepMs: 50, blockMs: 2500 })).body
+  const job = (await api(services[0]!.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 1, stepMs: 50, blockMs: 4000 })).body
   await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 10_000, 'first claim to start')
   const firstWorker = effects.starters.get(`${job.id}:work-0`)![0]
   const stalled = services.find((s) => `pid-${s.child.pid}` === firstWorker)!

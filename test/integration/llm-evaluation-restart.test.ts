@@ -38,7 +38,7 @@ test('llm-evaluation: 5 000 rows complete, and a restart half-way re-runs no row
   }, 120_000, 'the job to finish')).body
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
   assert.equal(job.result.metrics.rows, 5000)
-  assert.deepEqual(job.progress, { done: 5000, total: 5000 })
+  assert.deepEqual([job.progress.done, job.progress.total], [5000, 5000])
 
   const after = await openStore({ databaseUrl: db.env.DATABASE_URL, sqlitePath: db.env.SQLITE_PATH ?? '' })
   const items = [...(await after.items.load(jobId))].map(([idx, data]) => ({ idx, ...data as { error?: { code: string } } }))

@@ -65,7 +65,7 @@ test('llm-evaluation (data-action): with masking on, no planted e-mail, phone or
   assert.ok(latency.p50 >= 0 && latency.p95 >= latency.p50 && latency.max >= latency.p95)
   assert.equal(job.result.privacyMaskingApplied, true)
   assert.equal(job.result.complianceTag, 'AI_EVAL_V2')
-  assert.deepEqual(job.progress, { done: 200, total: 200 })
+  assert.deepEqual([job.progress.done, job.progress.total], [200, 200])
   const progress = (await api(svc.url, 'GET', `/v1/jobs/${job.id}/events?limit=1000`)).body.events.filter((e: { type: string }) => e.type === 'progress')
   assert.ok(progress.length > 1, 'progress advanced step by step')
   assert.deepEqual(progress.at(-1).data, { done: 200, total: 200 })

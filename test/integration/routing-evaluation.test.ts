@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { parse } from 'csv-parse/sync'
 import { SANDBOX_FIXTURES } from '../../src/sandbox/fixtures.ts'
 import { queueMetrics, SANDBOX_MEDIA_TYPES } from '../../src/sandbox/analytics.ts'
 import type { Sandbox } from '../../src/sandbox/index.ts'
@@ -172,12 +173,93 @@ test('routing: queueIds ["Support"] is a 400', async () => {
   const res = await submit({ queueIds: ['Support'], interval: day })
   assert.equal(res.status, 400, JSON.stringify(res.body))
   assert.equal(res.body.code, 'QUEUE_ID_INVALID')
-  assert.match(res.body.message, /^body\.queueIds\.0 must be a GUID/)
+  assert.match(res.body.message, /^body\.queueIds\[0\] must be a GUID/)
   assert.match(res.body.message, /GET \/api\/v2\/routing\/queues/)
   assert.match(res.body.message, /not the queue's name/)
 
   const second = await submit({ queueIds: [q.sales, 'sales-queue'], interval: day })
   assert.equal(second.status, 400)
   assert.equal(second.body.code, 'QUEUE_ID_INVALID')
-  assert.match(second.body.message, /^body\.queueIds\.1 must be a GUID/)
+  assert.match(second.body.message, /^body\.queueIds\[1\] must be a GUID/)
+})
+
+test('routing: names from the sandbox\'s queues (GET /api/v2/routing/queues?id=…); an unknown queue id is named in a warning', async () => {
+  const unknown = '00000000-0000-4000-8000-0000000beef0'
+  const logBefore = sandbox.stats().log.length
+  const job = await run({ queueIds: [q.support, q.sales, q.technical, unknown], interval: day })
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
+  const names = Object.fromEntries(job.result.rows.map((r: { queueId: string, queueName: string }) => [r.queueId, r.queueName]))
+  assert.deepEqual(names, { [q.support]: 'Support', [q.sales]: 'Sales', [q.technical]: 'Technical Support' })
+  assert.ok(job.result.warnings.some((w: string) => w.includes(`Genesys knows no queue with id ${unknown}`)), JSON.stringify(job.result.warnings))
+  const reads = requestsTo(sandbox, 'GET /api/v2/routing/queues', sandbox.stats().log.slice(logBefore))
+  assert.equal(reads.length, 1, 'the four ids in one batch, one page')
+})
+
+test('routing: queue names are read 50 ids a request, and a read that fails transiently is repeated (repeat-safe)', async (t) => {
+  const queueIds = [q.support, ...Array.from({ length: 59 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)]
+  sandbox.planFaults([{ route: 'GET /api/v2/routing/queues', fault: 503, when: 'before', times: 1 }])
+  t.after(() => sandbox.planFaults([]))
+  const logBefore = sandbox.stats().log.length
+  const job = await run({ queueIds, interval: day })
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
+  assert.equal(job.result.rows[0].queueName, 'Support')
+  const reads = requestsTo(sandbox, 'GET /api/v2/routing/queues', sandbox.stats().log.slice(logBefore))
+  assert.deepEqual(reads.map((r) => r.status), [503, 200, 200], 'two batches (50 + 10 ids), the first sent again after its 503')
+  assert.ok(job.result.warnings.some((w: string) => w.includes('Genesys knows no queue with ids 00000000-0000-4000-8000-000000000000')))
+})
+
+test('routing: with granularity P1D over 3 days every row has 3 series entries whose sum equals its totals; ?format=csv parses', async () => {
+  const threeDays = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-04T00:00:00.000Z' }
+  const kpis = ['handledCalls', 'abandonedCalls', 'offeredCalls', 'answeredCalls', 'avgSpeedOfAnswer']
+  const job = await run({ queueIds: [q.support, q.sales, q.billing], interval: threeDays, granularity: 'P1D', kpis })
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error))
+  assert.equal(job.result.granularity, 'P1D')
+  assert.equal(job.result.rows.length, 3)
+  for (const row of job.result.rows) {
+    assert.deepEqual(row.series.map((s: { interval: string }) => s.interval), [
+      '2026-11-01T00:00:00.000Z/2026-11-02T00:00:00.000Z',
+      '2026-11-02T00:00:00.000Z/2026-11-03T00:00:00.000Z',
+      '2026-11-03T00:00:00.000Z/2026-11-04T00:00:00.000Z'
+    ], `${row.queueName}: one entry per day, oldest first`)
+    for (const kpi of ['handledCalls', 'abandonedCalls', 'offeredCalls', 'answeredCalls']) {
+      const sum = row.series.reduce((total: number, s: { kpis: Record<string, number> }) => total + s.kpis[kpi]!, 0)
+      assert.equal(sum, row.kpis[kpi].value, `${row.queueName} ${kpi}: the days add up to the total`)
+    }
+    // The sandbox's days are alike, so each day's average speed of answer is the whole interval's.
+    for (const s of row.series) assert.ok(near(s.kpis.avgSpeedOfAnswer, row.kpis.avgSpeedOfAnswer.value), `${row.queueName} ${s.interval}`)
+  }
+  // Without a granularity, no series.
+  const plain = await run({ queueIds: [q.support], interval: day })
+  assert.equal(plain.result.rows[0].series, undefined)
+
+  const res = await fetch(`${svc.url}/v1/jobs/${job.id}/result?format=csv`)
+  assert.equal(res.status, 200)
+  assert.match(res.headers.get('content-type') ?? '', /^text\/csv/)
+  const records = parse(await res.text(), { columns: true }) as Array<Record<string, string>>
+  assert.deepEqual(Object.keys(records[0]!), ['rank', 'queueId', 'queueName', 'interval', 'score', 'percentileRank', ...kpis])
+  assert.equal(records.length, 3 * 4, 'per queue: a line for the whole interval and one per day')
+  const support = records.filter((r) => r.queueId === q.support)
+  assert.equal(support[0]!.interval, `${threeDays.from}/${threeDays.to}`)
+  assert.equal(Number(support[0]!.handledCalls), support.slice(1).reduce((t, r) => t + Number(r.handledCalls), 0))
+  assert.equal(support[0]!.queueName, 'Support')
+  assert.equal(support[1]!.score, '', 'a day has no score of its own')
+
+  const json = await api(svc.url, 'GET', `/v1/jobs/${job.id}/result`)
+  assert.deepEqual(json.body, job.result, 'the result alone as JSON')
+  const flow = await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [] })
+  const notTable = await api(svc.url, 'GET', `/v1/jobs/${flow.body.id}/result?format=csv`)
+  assert.equal(notTable.status, 409)
+  assert.equal(notTable.body.code, 'RESULT_NOT_A_TABLE')
+  assert.match(notTable.body.message, /routing-evaluation/)
+})
+
+test('routing: a series that would hold more than 10 000 entries is refused at submission, saying how to shorten it', async () => {
+  const month = { from: '2026-11-01T00:00:00Z', to: '2026-11-30T00:00:00Z' }
+  const queueIds = Array.from({ length: 20 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)
+  const res = await submit({ queueIds, interval: month, granularity: 'PT15M' })
+  assert.equal(res.status, 400)
+  assert.equal(res.body.code, 'SERIES_TOO_LONG')
+  assert.match(res.body.message, /2784 intervals for each of the 20 queue\(s\), 55680 series entries; at most 10000/)
+  const zero = await submit({ queueIds: [q.support], interval: day, granularity: 'P0D' })
+  assert.equal(zero.body.code, 'GRANULARITY_INVALID')
 })

@@ -7,7 +7,7 @@ import { startTestSandbox } from '../helpers/genesys-env.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
 import { answersTo } from '../helpers/sandbox-log.ts'
 import {
-  actionExecutionsOf, flowLaunchesOf, kindCounts, listEvaluations, planJobs, prng, RELIABILITY_PROGRESS, resilient, rowExecutions, waitForSuite,
+  actionExecutionsOf, endedOutcomeUnknown, flowLaunchesOf, kindCounts, listEvaluations, planJobs, prng, RELIABILITY_PROGRESS, resilient, rowExecutions, waitForSuite,
   type JobView, type PlannedJob
 } from './mixed-jobs.ts'
 
@@ -110,7 +110,7 @@ test('reliability: crash loop — 500 mixed jobs survive five kill -9s at seeded
   let unknownOutcomes = 0
   for (const p of plan) {
     const job = byId.get(ids[p.index]!)!
-    if (p.sideEffecting && !p.optedIn && job.status === 'failed' && job.error?.code === 'REMOTE_OUTCOME_UNKNOWN') {
+    if (p.sideEffecting && !p.optedIn && endedOutcomeUnknown(job)) {
       unknownOutcomes += 1
       if (within(kills, Date.parse(job.startedAt ?? job.createdAt), Date.parse(job.finishedAt ?? '')) === 0) {
         wrong.push(`#${p.index} ${p.variant}: REMOTE_OUTCOME_UNKNOWN with no kill while it ran: ${JSON.stringify(job.error)}`)
@@ -138,7 +138,7 @@ test('reliability: crash loop — 500 mixed jobs survive five kill -9s at seeded
   for (const p of plan) {
     const job: JobView = planned(p)
     const n = actionExecutionsOf(p, stats)
-    const cutOff = job.error?.code === 'REMOTE_OUTCOME_UNKNOWN'
+    const cutOff = endedOutcomeUnknown(job)
     if (n !== undefined) {
       counts.executeJobs += 1
       // A cut-off call may have died before its bytes left the killed process: 0 executions is possible then.

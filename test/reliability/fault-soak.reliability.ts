@@ -4,7 +4,7 @@ import { createTestDatabase } from '../helpers/database.ts'
 import { spawnService, type ChildService } from '../helpers/service.ts'
 import { startTestSandbox } from '../helpers/genesys-env.ts'
 import { checkLogsForSecretsAfterAll, trackSecret } from '../helpers/secrets.ts'
-import { actionExecutionsOf, flowLaunchesOf, kindCounts, listEvaluations, mapLimit, planJobs, RELIABILITY_PROGRESS, resilient, rowExecutions, waitForSuite } from './mixed-jobs.ts'
+import { actionExecutionsOf, endedOutcomeUnknown, flowLaunchesOf, kindCounts, listEvaluations, mapLimit, planJobs, RELIABILITY_PROGRESS, resilient, rowExecutions, waitForSuite } from './mixed-jobs.ts'
 
 checkLogsForSecretsAfterAll()
 
@@ -100,7 +100,7 @@ test('reliability: fault soak — 1 000 mixed jobs under 10% 5xx, 5% 429, 2% res
     assert.ok(j.error!.code.length > 0 && typeof j.error!.message === 'string' && j.error!.message.length > 0, `failed job ${j.id}: ${JSON.stringify(j.error)}`)
   }
   assert.ok(rate >= 0.99, `success rate ${(rate * 100).toFixed(2)}% is under 99%: ${[...byCode].map(([c, n]) => `${c}=${n}`).join(', ')}`)
-  for (const j of unknown) assert.equal(j.error?.code, 'REMOTE_OUTCOME_UNKNOWN', `at-most-once job ${j.id} failed otherwise: ${JSON.stringify(j.error)}`)
+  for (const j of unknown) assert.ok(endedOutcomeUnknown(j), `at-most-once job ${j.id} failed otherwise: ${JSON.stringify(j.error)}`)
   assert.ok(unknown.length > 0, 'some at-most-once jobs met a lost answer (the faults reached them)')
 
   // Faults are drawn before the sandbox's handlers run, so no fault can have had a side effect:

@@ -229,12 +229,23 @@ export async function resilient (url: () => string, method: string, path: string
   }
 }
 
-/** Every job labelled `suite:<suite>`, newest first, read page by page. */
+/**
+ * A job that ended as an at-most-once job may when a call's answer was lost: REMOTE_OUTCOME_UNKNOWN,
+ * or, for an LLM evaluation, ALL_ROWS_FAILED because every row's answer was lost so.
+ */
+export function endedOutcomeUnknown (job: JobView): boolean {
+  if (job.status !== 'failed') return false
+  if (job.error?.code === 'REMOTE_OUTCOME_UNKNOWN') return true
+  const rowErrors = (job.error?.details as { rowErrors?: Record<string, number> } | undefined)?.rowErrors
+  return job.error?.code === 'ALL_ROWS_FAILED' && rowErrors !== undefined && Object.keys(rowErrors).join() === 'REMOTE_OUTCOME_UNKNOWN'
+}
+
+/** Every job labelled `suite:<suite>`, newest first, read page by page, with its result. */
 export async function listSuiteJobs (url: () => string, suite: string): Promise<JobView[]> {
   const jobs: JobView[] = []
   let cursor: string | null = null
   do {
-    const res = await resilient(url, 'GET', `/v1/jobs?label=suite:${suite}&limit=200${cursor === null ? '' : `&cursor=${cursor}`}`)
+    const res = await resilient(url, 'GET', `/v1/jobs?label=suite:${suite}&limit=200&include=result${cursor === null ? '' : `&cursor=${cursor}`}`)
     if (res.status !== 200) throw new Error(`listing jobs answered ${res.status}: ${JSON.stringify(res.body)}`)
     jobs.push(...res.body.items)
     cursor = res.body.nextCursor

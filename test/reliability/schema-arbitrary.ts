@@ -1,6 +1,6 @@
 // JSON Schema → fast-check: bodies that follow a route's schema, then mutations that break it.
 // Covers the subset the service's TypeBox schemas use: object (properties, required,
-// additionalProperties, patternProperties, maxProperties), array (items, min/maxItems,
+// additionalProperties, patternProperties, propertyNames, maxProperties), array (items, min/maxItems,
 // uniqueItems), string (min/maxLength, pattern, format uuid/date-time/uri), integer, number
 // (minimum, maximum), boolean, null, const, enum, anyOf/oneOf, and {} (any JSON value).
 import fc from 'fast-check'
@@ -93,7 +93,10 @@ function objectArbitrary (schema: JsonSchema, depth: number): fc.Arbitrary<Recor
     const key = pattern === '^.*$' ? fc.string({ maxLength: 12 }) : patternString(pattern, 0, Infinity)
     free = fc.dictionary(key, valid(sub, depth + 1), { maxKeys })
   } else if (extra !== undefined) {
-    free = fc.dictionary(fc.string({ maxLength: 12 }), valid(extra, depth + 1), { maxKeys })
+    // Keys checked by `propertyNames` (labels) follow its pattern, as valid ones must.
+    const names = schema.propertyNames as JsonSchema | undefined
+    const key = typeof names?.pattern === 'string' ? patternString(names.pattern, names.minLength ?? 0, names.maxLength ?? Infinity) : fc.string({ maxLength: 12 })
+    free = fc.dictionary(key, valid(extra, depth + 1), { maxKeys })
   }
   return fc.tuple(fixed, free).map(([f, d]) => {
     const out: Record<string, unknown> = { ...d, ...f }

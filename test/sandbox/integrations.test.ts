@@ -8,7 +8,7 @@ const BASE = '/api/v2/integrations/actions'
 const execute = (id: string) => `${BASE}/${id}/execute`
 
 test('sandbox: every fixture action id is shaped like a real custom action id', () => {
-  assert.deepEqual(Object.keys(actions).sort(), ['echo', 'failing', 'fnGreeting', 'fnPendingZip', 'fnRetiredRuntime', 'forbidden', 'judge', 'llm', 'platformError', 'slow'])
+  assert.deepEqual(Object.keys(actions).sort(), ['echo', 'failing', 'fnGreeting', 'fnPendingZip', 'fnRetiredRuntime', 'forbidden', 'judge', 'llm', 'llmVariant', 'platformError', 'slow'])
   for (const id of Object.values(actions)) assert.match(id, /^custom_-_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
 })
 

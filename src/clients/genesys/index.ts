@@ -3,6 +3,7 @@ import { integrationsApi } from './integrations.ts'
 import { flowsApi } from './flows.ts'
 import { analyticsApi } from './analytics.ts'
 import { llmGatewayApi } from './llm-gateway.ts'
+import { routingApi } from './routing.ts'
 
 export { GenesysError } from './errors.ts'
 export { resolveHosts } from './hosts.ts'
@@ -16,6 +17,7 @@ export function createGenesys (options: GenesysClientOptions) {
     integrations: integrationsApi(client),
     flows: flowsApi(client),
     analytics: analyticsApi(client),
+    routing: routingApi(client),
     llm: llmGatewayApi(client)
   }
 }

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { Type } from 'typebox'
 import { canonicalJson, sha256Hex } from '../../canonical.ts'
 import { GenesysError, type Genesys } from '../../clients/genesys/index.ts'
 import type { Action, FunctionConfig, FunctionRuntime } from '../../clients/genesys/integrations.ts'
@@ -70,6 +71,16 @@ export function createActionServices (genesys: Genesys) {
 }
 
 export type ActionServices = ReturnType<typeof createActionServices>
+
+/** The result of a job that runs one action (data-action, custom-code). */
+export const ActionResult = Type.Object({
+  actionId: Type.String(),
+  output: Type.Unknown({ description: "The action's output, as its success schema shapes it" }),
+  cacheHit: Type.Boolean({ description: 'Answered from the result cache (no Genesys call)' }),
+  latencyMs: Type.Number({ description: 'How long the execution took (0 for a cache hit)' }),
+  correlationId: Type.Optional(Type.String({ description: "Genesys's ININ-Correlation-Id of the execution" })),
+  traceId: Type.Optional(Type.String({ description: 'Your traceId, echoed (data-action)' }))
+})
 
 /** A job that runs one action: whether the result cache answered it, and how long the action took (0 for a hit). */
 export const actionCallMetrics: KindMetrics = {

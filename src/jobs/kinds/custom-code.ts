@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox'
 import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
-import { actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
+import { ActionResult, actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
 import type { KindDeps } from './deps.ts'
 import { describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
@@ -50,6 +50,8 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
     example: { actionId: FIXTURE_IDS.actions.fnGreeting, inputs: { name: 'Ada', amount: 42 }, timeoutSeconds: 10, cache: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkCustomCodeBody,
     metrics: actionCallMetrics,
+    resultSchema: ActionResult,
+    resultExample: { actionId: FIXTURE_IDS.actions.fnGreeting, output: { greeting: 'Hello, Ada', amount: 42 }, cacheHit: false, latencyMs: 340, correlationId: 'd1b9a4f3-2c3d-4e5f-9a01-b2c3d4e5f6a7' },
     initialStep: 'prepare',
     initialState: () => ({}),
     steps: {

@@ -3,7 +3,7 @@ import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { findCycle, nestingDepth } from '../graph.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
-import { actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
+import { ActionResult, actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
 import type { KindDeps } from './deps.ts'
 import { describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
@@ -64,6 +64,8 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
     example: { actionId: FIXTURE_IDS.actions.echo, inputs: { message: 'hello', count: 2 }, timeoutMs: 30_000, cacheResults: true, cacheTtlSeconds: 300, retryUnknownOutcome: false },
     validate: checkDataActionBody,
     metrics: actionCallMetrics,
+    resultSchema: ActionResult,
+    resultExample: { actionId: FIXTURE_IDS.actions.echo, output: { echo: { message: 'hello', count: 2 } }, cacheHit: false, latencyMs: 182, correlationId: 'c0a8f3e2-1b2c-4d5e-8f90-a1b2c3d4e5f6' },
     initialStep: 'prepare',
     initialState: () => ({}),
     steps: {

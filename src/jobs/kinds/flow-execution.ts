@@ -185,6 +185,22 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
     initialStep: 'prepare',
     initialState: () => ({ polls: 0 }),
     receivers: [flowEventsReceiver as unknown as KindReceiver],
+    resultSchema: Type.Object({
+      flowExecutionId: Type.String(),
+      status: Type.Literal('COMPLETED'),
+      outputData: Type.Record(Type.String(), Type.Unknown(), { description: "The workflow's output variables" }),
+      latencyMs: Type.Number({ description: 'Launch to completion' }),
+      polls: Type.Integer({ description: 'Status reads it took' }),
+      inputSha256: Type.String({ description: 'sha256 of the canonical JSON of the input data sent' })
+    }),
+    resultExample: {
+      flowExecutionId: '5f4e3d2c-1b0a-4987-8654-3210fedcba98',
+      status: 'COMPLETED',
+      outputData: { 'Flow.result': 'ok', 'Flow.echo': 'C-1042' },
+      latencyMs: 2310,
+      polls: 2,
+      inputSha256: '9b1c2f0e4d5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e'
+    },
     auditDetails: (status: JobStatus, state: State) => {
       if (state.flowExecutionId === undefined) return {}
       const stillRunning = status === 'timed_out' || status === 'cancelled'

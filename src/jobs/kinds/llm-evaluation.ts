@@ -4,9 +4,11 @@ import { invalid } from '../../errors.ts'
 import { GenesysError } from '../../clients/genesys/index.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
-import { fail, next, StepError, succeed, waitFor, type JobKind, type KindReceiver, type StepContext, type StepOutcome } from '../kind.ts'
+import { fail, next, StepError, succeed, waitFor, type JobKind, type KindReceiver, type StepContext, type StepOutcome, type RerunOrigin } from '../kind.ts'
 import { outcomeOfGenesysError, type ActionServices } from './action-services.ts'
-import { computeMetrics, normalizeAnswer, type RowOutcome } from './llm/metrics.ts'
+import { computeMetrics, outcomeOfRow, type RowOutcome } from './llm/metrics.ts'
+import { LLM_RESULT_EXAMPLE, LlmEvaluationResult } from './llm/result.ts'
+import { llmRows, wantedMetrics } from './llm/rows.ts'
 import type { KindDeps } from './deps.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
@@ -43,10 +45,10 @@ const Engine = Type.Unsafe<Static<typeof DataActionEngine> | Static<typeof Gatew
 const Body = Type.Object({
   evaluationId: Type.Optional(Type.String({ format: 'uuid', description: 'Generated when absent' })),
   datasetMatrix: Type.Array(Type.Object({
-    prompt: Type.String({ minLength: 1, maxLength: 20_000 }),
-    expectedOutput: Type.String({ maxLength: 20_000 }),
+    prompt: Type.String({ minLength: 1, maxLength: 20_000, 'x-error-code': { minLength: 'PROMPT_EMPTY', maxLength: 'PROMPT_TOO_LONG' } }),
+    expectedOutput: Type.String({ maxLength: 20_000, 'x-error-code': 'EXPECTED_OUTPUT_TOO_LONG' }),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
-  }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_ROWS, 'x-error-code': 'DATASET_SIZE_INVALID', description: '1 to 5 000 rows' }),
+  }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_ROWS, 'x-error-code': { minItems: 'DATASET_SIZE_INVALID', maxItems: 'DATASET_SIZE_INVALID' }, description: '1 to 5 000 rows' }),
   metricCalculationDirectives: Type.Object({
     accuracy: Type.Boolean({ default: true }),
     latency: Type.Boolean({ default: true }),
@@ -120,7 +122,7 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
     done.set(index, outcome)
     const announce = done.size === rows.length || done.size - announced.done >= ANNOUNCE_ROWS || now() - announced.at >= ANNOUNCE_MS
     if (announce) announced = { at: now(), done: done.size }
-    await ctx.saveItems([{ index, data: outcome }], { done: done.size, total: rows.length }, { announce })
+    await ctx.saveItems([{ index, data: outcome, outcome: outcomeOfRow(outcome) }], { done: done.size, total: rows.length }, { announce })
   }
   const execute = async (index: number, key: string, what: string, actionId: string, inputs: Record<string, unknown>) =>
     await atMostOnce(ctx as StepContext<unknown, unknown>, { key, what, item: index, repeatUnknown },
@@ -137,14 +139,14 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
         const answer = await execute(index, `row:${index}`, `Row ${index}: executing ${engine.actionId}`, engine.actionId, { [engine.inputField ?? 'prompt']: prompt })
         const raw = (answer.output as Record<string, unknown> | null)?.[engine.outputField ?? 'output']
         const output = typeof raw === 'string' ? raw : JSON.stringify(raw ?? null)
-        outcome = { output, expectedOutput: row.expectedOutput, latencyMs: answer.latencyMs }
+        outcome = { prompt, output, expectedOutput: row.expectedOutput, latencyMs: answer.latencyMs }
       } catch (err) {
         if (ctx.signal.aborted) throw err
         if (worthAnotherTry(err) && ctx.attemptsLeft > 0) {
           deferred.push(err)
           continue
         }
-        outcome = { expectedOutput: row.expectedOutput, error: rowError(err) }
+        outcome = { prompt, expectedOutput: row.expectedOutput, error: rowError(err) }
       }
       if (judge && outcome.error === undefined) {
         // The row's answer is known: a judge that fails leaves the row unscored, never re-runs it.
@@ -170,22 +172,41 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
       retryable: true
     }, deferred.map((e) => (e as { retryAfterMs?: number }).retryAfterMs ?? (e as StepError).retryAfterMs).find((ms) => ms !== undefined))
   }
-  const outcomes = rows.map((_, i) => done.get(i)!)
-  const metrics = computeMetrics(outcomes, { accuracy: d.accuracy, latency: d.latency, hallucination_rate: d.hallucination_rate && judge, toxicity_score: d.toxicity_score && judge })
-  const rerun = ctx.job.rerun?.rows
-  const failures = outcomes.map((o, i) => ({ row: i, ...(rerun === undefined ? {} : { originalRow: rerun.rows[i] }), error: o.error })).filter((f) => f.error !== undefined).slice(0, 20)
-  return succeed({
-    evaluationId: ctx.state.evaluationId,
-    engine: 'data-action',
+  const result = dataActionResult(ctx.job.input, ctx.state, done, now(), false, ctx.job.rerun)
+  if (result.metrics.failedRows === rows.length) {
+    const first = result.failedRowSamples?.[0]
+    const rowErrors: Record<string, number> = {}
+    for (const outcome of done.values()) if (outcome.error !== undefined) rowErrors[outcome.error.code] = (rowErrors[outcome.error.code] ?? 0) + 1
+    return fail('ALL_ROWS_FAILED', `Every one of the ${rows.length} rows failed, so nothing was measured` +
+      `${first === undefined ? '' : ` (row ${first.row}: ${first.error.code}: ${first.error.message})`}. ` +
+      `Each row and its error: GET /v1/jobs/${ctx.job.id}/items?outcome=error`, { details: { rowErrors } }, ctx.state)
+  }
+  return succeed(result, ctx.state)
+}
+
+/**
+ * The data-action engine's result from the rows recorded so far; `partial` when the run ended
+ * before every row was (cancelled, failed, timed out).
+ */
+function dataActionResult (body: BodyInput, state: State, done: ReadonlyMap<number, unknown>, at: number, partial: boolean, rerun: RerunOrigin | null) {
+  const recorded = [...done.entries()].sort((a, b) => a[0] - b[0]) as Array<[number, RowOutcome]>
+  const metrics = computeMetrics(recorded.map(([, r]) => r), body.datasetMatrix.length, wantedMetrics(body))
+  const original = rerun?.rows
+  const failures = recorded.filter(([, r]) => r.error !== undefined).slice(0, 20)
+    .map(([row, r]) => ({ row, ...(original === undefined ? {} : { originalRow: original.rows[row]! }), error: r.error! }))
+  return {
+    evaluationId: state.evaluationId,
+    engine: 'data-action' as const,
+    partial,
     metrics,
     accuracyRate: metrics.accuracy ?? null,
-    executionLatencyMs: now() - (ctx.state.startedAt ?? ctx.job.createdAt),
+    executionLatencyMs: at - (state.startedAt ?? at),
     privacyMaskingApplied: body.privacyMasking.enabled,
     complianceTag: COMPLIANCE_TAG,
     ...(failures.length > 0 ? { failedRowSamples: failures } : {}),
     // A re-run of some rows: row i of this run is row originalRows[i] of that job.
-    ...(rerun === undefined ? {} : { rerunOf: { jobId: ctx.job.rerun!.jobId, rows: rerun.which, originalRows: rerun.rows } })
-  }, ctx.state)
+    ...(original === undefined ? {} : { rerunOf: { jobId: rerun!.jobId, rows: original.which, originalRows: original.rows } })
+  }
 }
 
 const EvaluationEvent = Type.Object({
@@ -266,7 +287,10 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
       'share of rows whose normalised output equals the normalised expected output, latency p50/p95/max; hallucination_rate and ' +
       'toxicity_score come from a judge data action (required for them). `gateway`: the LLM Gateway evaluations API of design document 000, ' +
       'created once under a stable Idempotency-Key, validated, aggregated, and completed by its webhook to ' +
-      '`/v1/webhooks/genesys/llm-evaluations` or by fallback polling. Genesys permission for the data-action engine: `integrations:action:execute`.',
+      '`/v1/webhooks/genesys/llm-evaluations` or by fallback polling. Data-action engine: errors are counted apart from mismatches ' +
+      '(`errorRate`; accuracy over the rows that produced an output), a run whose rows all fail ends `ALL_ROWS_FAILED`, a run that ' +
+      'ends early keeps the metrics of the rows it finished (`partial: true`); every row is at `GET /v1/jobs/{id}/items` and two ' +
+      'runs of one dataset compare at `GET /v1/jobs/{id}/compare/{otherId}`. Genesys permission for the data-action engine: `integrations:action:execute`.',
     body: Body,
     example: {
       datasetMatrix: [
@@ -291,12 +315,19 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
           throw invalid('ROWS_NOT_RECORDED', 'rows re-runs rows of the data-action engine, which records each row; the gateway engine keeps no per-row outcomes: leave rows out to re-run the whole evaluation')
         }
         // Rows recorded as errors, or answered with an output that differs from the expected one (as accuracy counts them).
-        const wanted = (o: RowOutcome): boolean => selection === 'errors'
-          ? o.error !== undefined
-          : o.error === undefined && o.output !== undefined && normalizeAnswer(o.output) !== normalizeAnswer(o.expectedOutput)
-        return [...items].filter(([, data]) => wanted(data as RowOutcome)).map(([index]) => index).sort((a, b) => a - b)
+        const wanted = selection === 'errors' ? 'error' : 'mismatch'
+        return [...items].filter(([, data]) => outcomeOfRow(data as RowOutcome) === wanted).map(([index]) => index).sort((a, b) => a - b)
       },
       input: (input, rows) => ({ ...input, datasetMatrix: rows.map((i) => input.datasetMatrix[i]!) })
+    },
+    resultSchema: LlmEvaluationResult,
+    resultExample: LLM_RESULT_EXAMPLE,
+    items: llmRows(maskedPrompt),
+    // A run that ends early keeps the metrics of the rows it finished (data-action engine; the gateway reports none until it ends).
+    async partialResult ({ input, state, rerun, items }) {
+      if (input.engine.type !== 'data-action' || state.startedAt === undefined) return undefined
+      const done = await items()
+      return dataActionResult(input, state, done, now(), done.size < input.datasetMatrix.length, rerun)
     },
     auditDetails: (status, state, input) => ({
       complianceTag: COMPLIANCE_TAG,

@@ -8,7 +8,10 @@ export function percentile (values: number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1]!
 }
 
+/** What one dataset row came to, as it is saved (job_items.data). */
 export interface RowOutcome {
+  /** The prompt as sent to the action: masked when the job asked for masking. Absent on rows saved before it was kept. */
+  prompt?: string
   output?: string
   expectedOutput: string
   latencyMs?: number
@@ -19,32 +22,61 @@ export interface RowOutcome {
   judgeError?: { code: string, message: string }
 }
 
-export interface EvaluationMetrics {
-  rows: number
-  failedRows: number
-  accuracy?: number
-  latencyMs?: { p50: number, p95: number, max: number }
-  hallucination_rate?: number
-  toxicity_score?: number
+export const ROW_OUTCOMES = ['match', 'mismatch', 'error'] as const
+export type RowOutcomeName = typeof ROW_OUTCOMES[number]
+
+/** `error`: the row produced no output; otherwise whether its output equals the expected one (normalised). */
+export function outcomeOfRow (row: RowOutcome): RowOutcomeName {
+  if (row.error !== undefined || row.output === undefined) return 'error'
+  return normalizeAnswer(row.output) === normalizeAnswer(row.expectedOutput) ? 'match' : 'mismatch'
 }
 
-const mean = (values: number[]) => (values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length)
+export interface EvaluationMetrics {
+  /** Rows in the dataset. */
+  rows: number
+  /** Rows that have an outcome (all of them once the run ended normally). */
+  completedRows: number
+  matchedRows: number
+  mismatchedRows: number
+  /** Rows that produced no output (the action failed for them): counted apart from mismatches. */
+  failedRows: number
+  /** failedRows ÷ completedRows; null before any row completed. */
+  errorRate: number | null
+  /** matchedRows ÷ rows that produced an output; null when none did. */
+  accuracy?: number | null
+  latencyMs?: { p50: number, p95: number, max: number }
+  hallucination_rate?: number | null
+  toxicity_score?: number | null
+}
+
+export interface WantedMetrics { accuracy: boolean, latency: boolean, hallucination_rate: boolean, toxicity_score: boolean }
+
+const mean = (values: number[]): number | null => (values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length)
 
 /**
- * Accuracy is the share of all rows whose normalised output equals the normalised expected
- * output (a failed row counts as wrong); judge scores are averaged over the rows judged.
+ * The metrics of the rows that completed, out of `rows` in the dataset. Errors are not wrong
+ * answers: accuracy is over the rows that produced an output, and the rows that did not are the
+ * error rate. Judge scores are averaged over the rows the judge scored (null when it scored none).
  */
-export function computeMetrics (rows: RowOutcome[], wanted: { accuracy: boolean, latency: boolean, hallucination_rate: boolean, toxicity_score: boolean }): EvaluationMetrics {
-  const ok = rows.filter((r) => r.error === undefined && r.output !== undefined)
-  const metrics: EvaluationMetrics = { rows: rows.length, failedRows: rows.length - ok.length }
-  if (wanted.accuracy) {
-    metrics.accuracy = rows.length === 0 ? 0 : ok.filter((r) => normalizeAnswer(r.output!) === normalizeAnswer(r.expectedOutput)).length / rows.length
+export function computeMetrics (completed: Iterable<RowOutcome>, rows: number, wanted: WantedMetrics): EvaluationMetrics {
+  const all = [...completed]
+  const answered = all.filter((r) => outcomeOfRow(r) !== 'error')
+  const matched = answered.filter((r) => outcomeOfRow(r) === 'match').length
+  const failed = all.length - answered.length
+  const metrics: EvaluationMetrics = {
+    rows,
+    completedRows: all.length,
+    matchedRows: matched,
+    mismatchedRows: answered.length - matched,
+    failedRows: failed,
+    errorRate: all.length === 0 ? null : failed / all.length
   }
-  const latencies = ok.map((r) => r.latencyMs).filter((v): v is number => v !== undefined)
+  if (wanted.accuracy) metrics.accuracy = answered.length === 0 ? null : matched / answered.length
+  const latencies = answered.map((r) => r.latencyMs).filter((v): v is number => v !== undefined)
   if (wanted.latency && latencies.length > 0) {
     metrics.latencyMs = { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies) }
   }
-  if (wanted.hallucination_rate) metrics.hallucination_rate = mean(ok.map((r) => r.hallucination).filter((v): v is number => v !== undefined))
-  if (wanted.toxicity_score) metrics.toxicity_score = mean(ok.map((r) => r.toxicity).filter((v): v is number => v !== undefined))
+  if (wanted.hallucination_rate) metrics.hallucination_rate = mean(answered.map((r) => r.hallucination).filter((v): v is number => v !== undefined))
+  if (wanted.toxicity_score) metrics.toxicity_score = mean(answered.map((r) => r.toxicity).filter((v): v is number => v !== undefined))
   return metrics
 }

@@ -41,7 +41,8 @@ export function useLiveJob (id) {
       if (refreshing) { refreshAgain = true; return }
       refreshing = true
       try {
-        const current = await getJson(`/v1/jobs/${encodeURIComponent(id)}`, { signal })
+        // A job read leaves the input out unless asked; this page shows it.
+        const current = await getJson(`/v1/jobs/${encodeURIComponent(id)}?include=input,result`, { signal })
         if (!signal.aborted) { setJob(current); setError(null) }
       } catch (err) {
         if (!signal.aborted && err?.name !== 'AbortError') setError(err)

@@ -8,13 +8,15 @@ export function LlmResult ({ job }) {
   const r = job.result
   if (r === undefined || r === null) return null
   const m = r.metrics ?? {}
-  const known = new Set(['rows', 'failedRows', 'accuracy', 'latencyMs', 'hallucination_rate', 'toxicity_score'])
+  const known = new Set(['rows', 'completedRows', 'matchedRows', 'mismatchedRows', 'failedRows', 'errorRate', 'accuracy', 'latencyMs', 'hallucination_rate', 'toxicity_score'])
   const other = Object.entries(m).filter(([k, v]) => !known.has(k) && typeof v === 'number')
   const latency = m.latencyMs
   return html`
+    ${r.partial === true ? html`<p class="hint" id="llm-partial">The run ended early: these metrics cover the ${formatNumber(m.completedRows)} of ${formatNumber(m.rows)} rows it finished.</p>` : null}
     <div class="cards" id="llm-metrics">
       ${m.rows === undefined ? null : card('Rows', formatNumber(m.rows), 'rows')}
       ${m.failedRows === undefined ? null : card('Rows that failed', formatNumber(m.failedRows), 'failed-rows')}
+      ${typeof m.errorRate === 'number' ? card('Error rate', formatPercent(m.errorRate), 'error-rate') : null}
       ${card('Accuracy', formatPercent(r.accuracyRate ?? m.accuracy), 'accuracy')}
       ${m.hallucination_rate === undefined ? null : card('Hallucination rate', formatPercent(m.hallucination_rate), 'hallucination')}
       ${m.toxicity_score === undefined ? null : card('Toxicity score', formatNumber(m.toxicity_score, 3), 'toxicity')}
