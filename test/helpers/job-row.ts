@@ -36,6 +36,8 @@ export function jobRow (id: string, now: number, overrides: Partial<JobRow> = {}
     callLatencyMs: null,
     cancelledBy: null,
     wokenAt: null,
+    rerunOf: null,
+    rerunRows: null,
     priority: 'normal',
     ...overrides
   }
