@@ -76,7 +76,7 @@ test('callbacks: a receiver answering 500, 500, 200 gets three attempts on the s
 
 test('callbacks: the body is signed as Standard Webhooks and verifies with the standardwebhooks library', async () => {
   const id = await jobWithCallback('/signed')
-  const delivery = await eventually(async () => receiver.received.find((r) => r.path === '/signed'), 10_000, 'delivery')
+  const delivery = await eventually(async () => receiver.received.find((r) => r.path === '/signed'), 60_000, 'delivery')
   const payload = new Webhook(CALLBACK_SIGNING_SECRET).verify(delivery.body, delivery.headers as Record<string, string>) as { type: string, data: { id: string, status: string } }
   assert.equal(payload.type, 'job.succeeded')
   assert.equal(payload.data.id, id)
@@ -88,7 +88,7 @@ test('callbacks: the body is signed as Standard Webhooks and verifies with the s
 test('callbacks: events for failed, cancelled and timed-out jobs', async () => {
   const failed = await jobWithCallback('/events', [{ op: 'fail', code: 'X', message: 'no' }])
   const parked = await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'wait', ms: 60_000 }], callbackUrl: `${receiver.url}/events` })
-  await eventually(async () => ((await api(svc.url, 'GET', `/v1/jobs/${parked.body.id}`)).body.status === 'waiting' ? true : undefined), 10_000, 'waiting')
+  await eventually(async () => ((await api(svc.url, 'GET', `/v1/jobs/${parked.body.id}`)).body.status === 'waiting' ? true : undefined), 60_000, 'waiting')
   await api(svc.url, 'POST', `/v1/jobs/${parked.body.id}/cancel`)
   const timedOut = await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'sleep', ms: 5000 }], timeoutMs: 200, callbackUrl: `${receiver.url}/events` })
   await api(svc.url, 'GET', `/v1/jobs/${timedOut.body.id}?waitSeconds=10`)
@@ -105,14 +105,14 @@ test('callbacks: events for failed, cancelled and timed-out jobs', async () => {
 test('callbacks: a 302 is not followed and 410 stops the retries', async () => {
   const moved = await jobWithCallback('/moved')
   const gone = await jobWithCallback('/gone')
-  const movedAttempts = await eventually(async () => { const e = await callbackEvents(moved); return e.length >= 2 ? e : undefined }, 10_000, 'retries after a 302')
+  const movedAttempts = await eventually(async () => { const e = await callbackEvents(moved); return e.length >= 2 ? e : undefined }, 60_000, 'retries after a 302')
   assert.equal(movedAttempts[0].data.status, 302)
   assert.equal(movedAttempts[0].data.outcome, 'retry')
   assert.match(movedAttempts[0].data.error, /redirect .* not followed/)
   assert.equal(receiver.received.filter((r) => r.path === '/trap').length, 0, 'the redirect target was never called')
 
   // The delivery ends 'failed' on the 410: a finished outbox row is never tried again, so the count below is final.
-  await eventually(async () => ((await svc.app.store.outbox.forJob(gone))[0]?.status === 'failed' ? true : undefined), 10_000, 'the 410 to end the delivery')
+  await eventually(async () => ((await svc.app.store.outbox.forJob(gone))[0]?.status === 'failed' ? true : undefined), 60_000, 'the 410 to end the delivery')
   const goneAttempts = await callbackEvents(gone)
   assert.equal(goneAttempts.length, 1, 'no retry after 410')
   assert.equal(goneAttempts[0].data.outcome, 'gone')
@@ -129,7 +129,7 @@ test('callbacks: the routing-evaluation callback carries the BI sync payload', a
   assert.equal(res.status, 202)
   const job = (await api(svc.url, 'GET', `/v1/jobs/${res.body.id}?waitSeconds=20`)).body
   assert.equal(job.status, 'succeeded')
-  const delivery = await eventually(async () => receiver.received.find((r) => r.path === '/bi'), 10_000, 'BI callback')
+  const delivery = await eventually(async () => receiver.received.find((r) => r.path === '/bi'), 60_000, 'BI callback')
   const payload = new Webhook(CALLBACK_SIGNING_SECRET).verify(delivery.body, delivery.headers as Record<string, string>) as Record<string, unknown>
   assert.equal(payload.evaluation_type, 'routing_strategy_performance')
   assert.equal(payload.record_count, 2)

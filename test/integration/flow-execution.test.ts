@@ -180,7 +180,7 @@ test('flow-execution: a 429 storm delays polling but does not fail the job', asy
   sandbox.setProgress({ flowPollsPerNode: null })
   t.after(() => sandbox.setProgress({ flowPollsPerNode: 0 }))
   const res = await submit({ flowId: flows.completes, variables: customer, pollIntervalMs: 100 })
-  const launched = await eventually(async () => (await timeline(res.body.id)).find((e) => e.type === 'remote'), 10_000, 'launch')
+  const launched = await eventually(async () => (await timeline(res.body.id)).find((e) => e.type === 'remote'), 60_000, 'launch')
   const throttled = () => requestsTo(sandbox, EXECUTION_BY_ID).filter((e) => e.status === 429).length
   const before = throttled()
   sandbox.setFaults({ rate429: 1 })
@@ -233,7 +233,7 @@ test('flow-execution receiver: node events join the timeline in order; flow.comp
 
 test('flow-execution receiver: flow.error is logged, counted and audited', async () => {
   const job = await run({ flowId: flows.fails, variables: [] })
-  await eventually(async () => ((await timeline(job.id)).some((e) => e.type === 'flow_error') ? true : undefined), 10_000, 'flow.error on the timeline')
+  await eventually(async () => ((await timeline(job.id)).some((e) => e.type === 'flow_error') ? true : undefined), 60_000, 'flow.error on the timeline')
   assert.ok(svc.logs.some((l) => l.includes('workflow reported an error')))
   const metrics = await (await fetch(`${svc.url}/metrics`)).text()
   assert.match(metrics, /orchestrator_webhook_events_total\{source="genesys\.flow-events",type="flow\.error",outcome="accepted"\} [1-9]/)

@@ -156,14 +156,14 @@ test('jobs API: an event stream delivers entries live while the job runs', async
 
 test('jobs API: cancelling a waiting job cancels it at once; a running one at its next safe point; a finished one is a 409', async () => {
   const parked = await submit('test-script', { script: [{ op: 'wait', ms: 60_000 }] })
-  await eventually(async () => (await api(svc.url, 'GET', `/v1/jobs/${parked.body.id}`)).body.status === 'waiting' || undefined, 10_000, 'waiting')
+  await eventually(async () => (await api(svc.url, 'GET', `/v1/jobs/${parked.body.id}`)).body.status === 'waiting' || undefined, 60_000, 'waiting')
   const cancelled = await api(svc.url, 'POST', `/v1/jobs/${parked.body.id}/cancel`)
   assert.equal(cancelled.status, 200)
   assert.equal(cancelled.body.status, 'cancelled')
   assert.equal(cancelled.body.error.code, 'JOB_CANCELLED')
 
   const busy = await submit('test-script', { script: [{ op: 'sleep', ms: 60_000 }] })
-  await eventually(async () => (await api(svc.url, 'GET', `/v1/jobs/${busy.body.id}`)).body.status === 'running' || undefined, 10_000, 'running')
+  await eventually(async () => (await api(svc.url, 'GET', `/v1/jobs/${busy.body.id}`)).body.status === 'running' || undefined, 60_000, 'running')
   const asked = await api(svc.url, 'POST', `/v1/jobs/${busy.body.id}/cancel`)
   assert.ok(asked.status === 200 || asked.status === 202)
   const final = await waitTerminal(busy.body.id)

@@ -41,7 +41,7 @@ test('leases: a worker whose lease expired has its late write rejected and stops
   // Whichever process claims first busy-waits 4 s: its event loop cannot renew the 1 s lease,
   // and the other process reclaims the job.
   const job = (await api(services[0]!.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 1, stepMs: 50, blockMs: 4000 })).body
-  await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 10_000, 'first claim to start')
+  await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 60_000, 'first claim to start')
   const firstWorker = effects.starters.get(`${job.id}:work-0`)![0]
   const stalled = services.find((s) => `pid-${s.child.pid}` === firstWorker)!
   const rescuer = services.find((s) => s !== stalled)!
@@ -52,7 +52,7 @@ test('leases: a worker whose lease expired has its late write rejected and stops
   assert.equal(final.attempts, 2)
 
   // The stalled worker wakes up, finds its lease gone, and writes nothing more.
-  await eventually(async () => (stalled.output.some((l) => l.includes(job.id) && l.includes('lease lost')) ? true : undefined), 15_000, 'stalled worker to notice')
+  await eventually(async () => (stalled.output.some((l) => l.includes(job.id) && l.includes('lease lost')) ? true : undefined), 60_000, 'stalled worker to notice')
   const events = await api(rescuer.url, 'GET', `/v1/jobs/${job.id}/events`)
   const terminalEvents = events.body.events.filter((e: { type: string, data: { to?: string } }) => e.type === 'status' && terminal.includes(e.data.to ?? ''))
   assert.equal(terminalEvents.length, 1)

@@ -193,7 +193,7 @@ test('llm-evaluation (gateway): a retry after a lost answer finds the evaluation
   sandbox.seedRunningEvaluations(5)
   t.after(() => sandbox.seedRunningEvaluations(0))
   const res = await submit(gatewayBody({}, { pageSize: 100, runningLimit: 5 }))
-  await eventually(async () => ((await api(svc.url, 'GET', `/v1/jobs/${res.body.id}`)).body.step === 'capacity' ? true : undefined), 10_000, 'capacity wait')
+  await eventually(async () => ((await api(svc.url, 'GET', `/v1/jobs/${res.body.id}`)).body.step === 'capacity' ? true : undefined), 60_000, 'capacity wait')
   // An earlier try reached the gateway but its answer was lost: the evaluation exists under the job's key.
   const token = await svc.app.genesys.client.tokens.get()
   const earlier = await fetch(`${sandbox.url}/api/v2/ai/llm/evaluations`, {

@@ -12,7 +12,7 @@ test('shutdown: SIGTERM lets the running step finish, releases the job at the ne
   const first = await spawnService(env)
   t.after(() => first.kill('SIGKILL'))
   const job = (await api(first.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 3, stepMs: 400 })).body
-  await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 10_000, 'first step to start')
+  await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 60_000, 'first step to start')
 
   assert.equal(await first.kill('SIGTERM'), 0, 'a graceful stop exits 0')
   assert.ok(first.output.some((l) => l.includes('shutting down')))
@@ -37,7 +37,7 @@ test('shutdown: a step that outlives the grace period is interrupted and its job
   const first = await spawnService(env)
   t.after(() => first.kill('SIGKILL'))
   const job = (await api(first.url, 'POST', '/v1/jobs/test-steps', { effectsUrl: effects.url, steps: 1, stepMs: 30_000 })).body
-  await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 10_000, 'step to start')
+  await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 1 ? true : undefined), 60_000, 'step to start')
   // Shutdown does not wait for the 30 s step: the second process finds it released and runs it again.
   assert.equal(await first.kill('SIGTERM'), 0)
 
@@ -49,5 +49,5 @@ test('shutdown: a step that outlives the grace period is interrupted and its job
   }, 10_000, 'second worker to claim the job')
   assert.equal(running.status, 'running')
   // The interrupted step runs again: it was never recorded as done.
-  await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 2 ? true : undefined), 10_000, 'the step to run again')
+  await eventually(async () => (effects.counts.get(`${job.id}:work-0`) === 2 ? true : undefined), 60_000, 'the step to run again')
 })

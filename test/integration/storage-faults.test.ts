@@ -125,11 +125,19 @@ async function faultScenario (t: TestContext, env: Record<string, string>, makeF
   assert.match(notReady.body.details.database, /^Storage unavailable: /)
   t.diagnostic(`/readyz during the fault: ${JSON.stringify(notReady.body)}`)
 
-  const read = await api(service.url, 'GET', `/v1/jobs/${accepted[0]!}`)
   if (fault.readsWork) {
+    // A read that joined an SQLite group commit with a write (a lease renewal) fails with that
+    // group, so it never shows what the failed commit takes back: it is refused like a write, and
+    // the next read that shares no group with a write is answered.
+    const read = await eventually(async () => {
+      const res = await api(service.url, 'GET', `/v1/jobs/${accepted[0]!}`)
+      if (res.status === 503) { assert.equal(res.body.code, 'STORAGE_UNAVAILABLE'); return undefined }
+      return res
+    }, 60_000, 'a read during the fault')
     assert.equal(read.status, 200)
     assert.equal(read.body.status, 'running')
   } else {
+    const read = await api(service.url, 'GET', `/v1/jobs/${accepted[0]!}`)
     assert.equal(read.status, 503)
     assert.equal(read.body.code, 'STORAGE_UNAVAILABLE')
   }

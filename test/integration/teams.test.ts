@@ -94,7 +94,7 @@ test('teams: the cancel audit record and timeline name the canceller, not the su
 
   // A running job: the request is recorded, and the engine's terminal record names the canceller.
   const running = (await api(svc.url, 'POST', '/v1/jobs/test-script', { script: [{ op: 'sleep', ms: 600_000 }] }, as(keys.a))).body
-  await eventually(async () => ((await api(svc.url, 'GET', `/v1/jobs/${running.id}`, undefined, as(keys.a))).body.status === 'running' ? true : undefined), 20_000, 'the job to run')
+  await eventually(async () => ((await api(svc.url, 'GET', `/v1/jobs/${running.id}`, undefined, as(keys.a))).body.status === 'running' ? true : undefined), 60_000, 'the job to run')
   const requested = await api(svc.url, 'POST', `/v1/jobs/${running.id}/cancel`, undefined, as(keys.a2))
   assert.ok([200, 202].includes(requested.status))
   const ended = (await api(svc.url, 'GET', `/v1/jobs/${running.id}?waitSeconds=20`, undefined, as(keys.a))).body
