@@ -23,6 +23,7 @@ import jobRoutes from './routes/jobs.ts'
 import jobResultRoutes from './routes/job-results.ts'
 import auditRoutes from './routes/audit.ts'
 import metricsRoutes from './routes/metrics.ts'
+import callerRoutes from './routes/caller.ts'
 import webhookRoutes from './routes/webhooks.ts'
 import uiPlugin from './plugins/ui.ts'
 
@@ -92,6 +93,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     await fastify.register(jobResultRoutes)
     await fastify.register(auditRoutes)
     await fastify.register(metricsRoutes)
+    await fastify.register(callerRoutes)
     await fastify.register(webhookRoutes)
     await fastify.register(uiPlugin)
   }
