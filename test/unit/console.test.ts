@@ -66,16 +66,11 @@ test('console node path: nodes in the order entered, left or in progress, and ho
   assert.equal(looped.end.outcome, 'completed')
 })
 
-test('console kinds, totals and label filter: read from the OpenAPI document, GET /v1/metrics and the API\'s label pattern', async () => {
-  const { kindsFromOpenApi, totalsFromMetrics, parseLabelFilter, countByStatus } = await browserModule('lib/jobs.js')
+test('console kinds and label filter: read from the OpenAPI document and the API\'s label pattern', async () => {
+  const { kindsFromOpenApi, parseLabelFilter, countByStatus } = await browserModule('lib/jobs.js')
   assert.deepEqual(kindsFromOpenApi({
     paths: { '/v1/jobs/data-action': { post: {} }, '/v1/jobs/{id}': { get: {} }, '/v1/jobs': { get: {} }, '/v1/jobs/custom-code': { post: {} }, '/v1/audit': { get: {} } }
   }), ['custom-code', 'data-action'])
-  const kind = (total: number, succeeded: number, running: number) => ({ total, succeeded, failed: 1, cancelled: 0, timedOut: 0, running })
-  const summary = { kinds: { 'data-action': kind(5, 3, 1), 'flow-execution': kind(4, 1, 2) } }
-  assert.deepEqual(totalsFromMetrics(summary, ''), { total: 9, unfinished: 3, succeeded: 4, failed: 2, cancelled: 0, timed_out: 0 })
-  assert.equal(totalsFromMetrics(summary, 'flow-execution').total, 4)
-  assert.equal(totalsFromMetrics(summary, 'routing-evaluation').total, 0)
   assert.deepEqual(parseLabelFilter(' team:billing, env:prod ,'), { labels: ['team:billing', 'env:prod'], error: null })
   assert.match(parseLabelFilter('team billing').error, /key:value/)
   assert.deepEqual(countByStatus([{ status: 'failed' }, { status: 'failed' }, { status: 'queued' }]), { failed: 2, queued: 1 })

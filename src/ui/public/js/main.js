@@ -1,6 +1,7 @@
 import { html, render, useEffect, useRef, useState } from './lib/html.js'
 import { currentSession, onSessionChange, signOut } from './lib/session.js'
 import { useRoute } from './lib/router.js'
+import { useCaller } from './lib/caller.js'
 import { SignInPage } from './pages/sign-in.js'
 import { JobsPage } from './pages/jobs.js'
 import { JobPage } from './pages/job.js'
@@ -20,6 +21,7 @@ function pageFor (route) {
 
 function Shell ({ session }) {
   const route = useRoute()
+  const caller = useCaller()
   const { section, view } = pageFor(route)
   const firstRender = useRef(true)
   // A new page moves focus to its heading, so keyboard and screen-reader users start there.
@@ -39,6 +41,9 @@ function Shell ({ session }) {
       </nav>
       <div class="who">
         <span class="hint" id="session-kind">${session.key === null ? 'Open service (no API keys)' : 'Signed in with an API key'}</span>
+        ${caller === null || caller.open
+          ? null
+          : html`<span class="who-team" id="caller-team" data-team=${caller.team}>${caller.key} · ${caller.admin ? html`team ${caller.team}, <strong>sees every team</strong>` : html`team <strong>${caller.team}</strong>`}</span>`}
         <button type="button" class="button button-quiet" id="sign-out" onClick=${() => signOut('You signed out; the key was removed from this tab.')}>Sign out</button>
       </div>
     </header>

@@ -29,6 +29,7 @@ function Summary ({ job }) {
         <dt>Kind</dt><dd>${job.kind}</dd>
         <dt>Step</dt><dd><code>${job.step}</code></dd>
         ${job.waitReason ? html`<dt>Waiting for</dt><dd>${job.waitReason}</dd>` : null}
+        <dt>Team</dt><dd id="job-team">${job.team}</dd>
         <dt>Submitted by</dt><dd>${job.submittedBy}</dd>
         <dt>Labels</dt><dd>${labels.length === 0 ? '—' : labels.map(([k, v]) => html`<span key=${k} class="label-chip">${k}:${v}</span> `)}</dd>
         <dt>Created</dt><dd><time datetime=${job.createdAt}>${formatDateTime(job.createdAt)}</time></dd>
@@ -39,7 +40,7 @@ function Summary ({ job }) {
         <dt>Attempts</dt><dd>${job.attempts}</dd>
         <dt>Callback</dt><dd>${job.callbackUrl === null ? '—' : html`<code>${job.callbackUrl}</code>`}</dd>
       </dl>
-      ${job.progress === null ? null : html`<h3>Progress</h3><${ProgressBar} progress=${job.progress} />`}
+      ${job.progress === null ? null : html`<h3>Progress</h3><${ProgressBar} progress=${job.progress} active=${isActive(job.status)} />`}
     </section>`
 }
 
