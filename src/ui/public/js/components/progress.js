@@ -11,10 +11,13 @@ export function ProgressBar ({ progress, active }) {
       <progress id="job-progress" max=${total} value=${done} aria-label="Progress"></progress>
       <span>${done.toLocaleString()} of ${total.toLocaleString()} (${percent} %)</span>
     </div>
-    <p class="hint" id="progress-estimate">
-      ${typeof ratePerSecond === 'number' ? `${formatNumber(ratePerSecond, 2)} a second` : 'No rate yet (it needs one item done and a second gone)'}
-      ${active
-        ? typeof etaSeconds === 'number' ? ` · about ${formatSeconds(etaSeconds)} left at this rate` : ' · no estimate yet'
-        : ''}
-    </p>`
+    ${typeof ratePerSecond !== 'number' && !active
+      ? null
+      : html`
+        <p class="hint" id="progress-estimate">
+          ${typeof ratePerSecond === 'number' ? `${formatNumber(ratePerSecond, 2)} a second` : 'No rate yet (it needs one item done and a second gone)'}
+          ${active
+            ? typeof etaSeconds === 'number' ? ` · about ${formatSeconds(etaSeconds)} left at this rate` : ' · no estimate yet'
+            : ''}
+        </p>`}`
 }

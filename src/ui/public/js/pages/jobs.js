@@ -186,13 +186,13 @@ export function JobsPage ({ params }) {
   const page = list.data
   const pageCounts = page === undefined ? {} : countByStatus(page.items)
   const goCursor = (cursor) => navigate('/jobs', routeParams(filters, { cursor }))
-  const whose = caller === null ? '' : caller.admin ? 'every team\'s jobs' : `team ${caller.team}'s jobs`
+  const whose = caller === null ? '' : caller.admin ? 'Every team\'s jobs' : `Jobs of team ${caller.team}`
 
   return html`
     <div class="page">
       <div class="page-head">
         <h1 id="page-title" tabindex="-1">Jobs</h1>
-        <p class="hint">${whose === '' ? '' : html`<span id="jobs-scope">${whose[0].toUpperCase() + whose.slice(1)}</span>, `}newest first; read again every ${LIST_REFRESH_MS / 1000} s${list.updatedAt ? ` (last at ${list.updatedAt.toLocaleTimeString()})` : ''}.</p>
+        <p class="hint">${whose === '' ? '' : html`<span id="jobs-scope">${whose}</span>, `}newest first; read again every ${LIST_REFRESH_MS / 1000} s${list.updatedAt ? ` (last at ${list.updatedAt.toLocaleTimeString()})` : ''}.</p>
       </div>
       <${Filters} filters=${filters} kinds=${kinds} />
       <${StatusCounts} filters=${filters} counts=${counts.data} />
