@@ -6,12 +6,16 @@ import { SignInPage } from './pages/sign-in.js'
 import { JobsPage } from './pages/jobs.js'
 import { JobPage } from './pages/job.js'
 import { AuditPage } from './pages/audit.js'
+import { SchedulePage, SchedulesPage } from './pages/schedules.js'
 
 /** The console's pages; each is reached from the navigation or a link, never by a key in the URL. */
 function pageFor (route) {
   const job = /^\/jobs\/([^/]+)$/.exec(route.path)
   if (job !== null) return { section: 'jobs', view: html`<${JobPage} key=${job[1]} id=${decodeURIComponent(job[1])} />` }
   if (route.path === '/jobs') return { section: 'jobs', view: html`<${JobsPage} params=${route.params} />` }
+  const schedule = /^\/schedules\/([^/]+)$/.exec(route.path)
+  if (schedule !== null) return { section: 'schedules', view: html`<${SchedulePage} key=${schedule[1]} id=${decodeURIComponent(schedule[1])} />` }
+  if (route.path === '/schedules') return { section: 'schedules', view: html`<${SchedulesPage} />` }
   if (route.path === '/audit') return { section: 'audit', view: html`<${AuditPage} params=${route.params} />` }
   return {
     section: null,
@@ -36,6 +40,7 @@ function Shell ({ session }) {
       <div class="brand"><span class="brand-mark" aria-hidden="true"></span>genesys-orchestrator <span class="brand-sub">console</span></div>
       <nav aria-label="Console" class="nav">
         ${link('jobs', '#/jobs', 'Jobs')}
+        ${link('schedules', '#/schedules', 'Schedules')}
         ${link('audit', '#/audit', 'Audit')}
         <a href="/docs" class="nav-link">API docs</a>
       </nav>

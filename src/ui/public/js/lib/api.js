@@ -22,9 +22,9 @@ export function authHeaders (key = currentSession()?.key ?? null) {
  * Sends one request. `key` overrides the session's key (the sign-in check uses it); a 401 on a
  * signed-in session means the key stopped working, so the console signs out and says why.
  */
-export async function request (path, { method = 'GET', body, signal, key, accept = 'application/json' } = {}) {
+export async function request (path, { method = 'GET', body, signal, key, accept = 'application/json', headers: extra = {} } = {}) {
   const usesSession = key === undefined
-  const headers = { accept, ...authHeaders(usesSession ? undefined : key) }
+  const headers = { ...extra, accept, ...authHeaders(usesSession ? undefined : key) }
   if (body !== undefined) headers['content-type'] = 'application/json'
   let response
   try {
