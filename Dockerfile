@@ -9,12 +9,15 @@ FROM node:24-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    SQLITE_PATH=/data/orchestrator.db
+    SQLITE_PATH=/data/orchestrator.db \
+    AUDIT_ARCHIVE_DIR=/data/audit-archive
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
-RUN mkdir -p /data && chown node:node /data
+# The offline audit verification (npm run audit:verify) runs in the image too.
+COPY scripts/audit-verify.ts ./scripts/
+RUN mkdir -p /data/audit-archive && chown -R node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000

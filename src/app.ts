@@ -6,6 +6,7 @@ import type { Ajv } from 'ajv'
 import type { Config } from './config.ts'
 import type { Clock } from './clock.ts'
 import { loggerOptions } from './logger.ts'
+import { AJV_OPTIONS, errorCodeKeyword } from './schemas/validation.ts'
 import { defaultKinds, type KindsFactory } from './jobs/kinds/index.ts'
 import configPlugin from './plugins/config.ts'
 import errorsPlugin from './plugins/errors.ts'
@@ -18,6 +19,10 @@ import securityHeadersPlugin from './plugins/security-headers.ts'
 import genesysPlugin from './plugins/genesys.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import callbacksPlugin from './plugins/callbacks.ts'
+import auditPlugin from './plugins/audit.ts'
+import retentionPlugin from './plugins/retention.ts'
+import schedulesPlugin from './plugins/schedules.ts'
+import scheduleRoutes from './routes/schedules.ts'
 import healthRoutes from './routes/health.ts'
 import jobRoutes from './routes/jobs.ts'
 import jobResultRoutes from './routes/job-results.ts'
@@ -54,15 +59,9 @@ export function serverOptions (logger: FastifyServerOptions['logger'], proxy?: s
     keepAliveTimeout: 10_000,
     forceCloseConnections: 'idle',
     ajv: {
-      // Unknown fields are an error, not silently dropped; every problem of a request is reported at once.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true, discriminator: true },
-      // `x-error-code` on a schema names the stable error code a violation of it answers with;
-      // `x-expected` says in words what a value must be where a pattern alone would say it in a regular expression.
-      plugins: [(ajv: Ajv) => {
-        ajv.addKeyword({ keyword: 'x-error-code', schemaType: ['string', 'object'] })
-        ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' })
-        return ajv
-      }]
+      // The same as the bodies use cases check themselves (src/schemas/validation.ts).
+      customOptions: { ...AJV_OPTIONS },
+      plugins: [(ajv: Ajv) => errorCodeKeyword(ajv)]
     },
     bodyLimit: 1_048_576,
     routerOptions: { ignoreTrailingSlash: true }
@@ -84,13 +83,17 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(hardeningPlugin)
   await fastify.register(storePlugin)
   await fastify.register(metricsPlugin)
+  await fastify.register(auditPlugin)
   await fastify.register(genesysPlugin)
   await fastify.register(callbacksPlugin, { startWorkers })
   await fastify.register(enginePlugin, { kinds: opts.kinds ?? defaultKinds, startWorkers })
+  await fastify.register(retentionPlugin, { startWorkers })
+  await fastify.register(schedulesPlugin, { startWorkers })
   await fastify.register(healthRoutes)
   if (role !== 'worker') {
     await fastify.register(jobRoutes)
     await fastify.register(jobResultRoutes)
+    await fastify.register(scheduleRoutes)
     await fastify.register(auditRoutes)
     await fastify.register(metricsRoutes)
     await fastify.register(callerRoutes)

@@ -35,6 +35,12 @@ export const ConfigSchema = Type.Object({
     default: 86_400_000, minimum: 1000, maximum: 30 * 86_400_000, description: 'Deadline of a job whose kind sets none'
   }),
   IDEMPOTENCY_TTL_HOURS: Int({ default: 24, minimum: 24, maximum: 24 * 30, description: 'How long Idempotency-Key answers are kept' }),
+  RETENTION_DAYS: Int({
+    default: 90, minimum: 0, maximum: 36_500, description: 'Terminal jobs (with their timelines, items, keys, webhook events and callbacks) and audit records older than this many days are pruned, the audit records archived first; 0 keeps everything'
+  }),
+  RETENTION_INTERVAL_MINUTES: Int({ default: 60, minimum: 1, maximum: 10_080, description: 'How often one replica prunes what RETENTION_DAYS no longer keeps' }),
+  RETENTION_BATCH_SIZE: Int({ default: 200, minimum: 1, maximum: 10_000, description: 'Jobs pruned per transaction (small batches never hold the database long)' }),
+  AUDIT_ARCHIVE_DIR: Type.String({ default: './data/audit-archive', minLength: 1, description: 'Where audit records are archived (gzip JSON Lines) before retention removes them from the database' }),
   GENESYS_REGION: Type.Optional(Type.String({
     pattern: '^[a-z0-9.-]+\\.[a-z]{2,}$', description: 'Genesys Cloud region domain, e.g. mypurecloud.com or usw2.pure.cloud'
   })),
@@ -177,6 +183,9 @@ function checkValues (config: Config): void {
     if (empty >= 0) throw invalid('CALLBACK_ALLOWED_HOSTS', config.CALLBACK_ALLOWED_HOSTS, `comma-separated host names with none empty (item ${empty + 1} of ${hosts.length} is empty)`)
     const bad = hosts.find((h) => !isHostName(h))
     if (bad !== undefined) throw invalid('CALLBACK_ALLOWED_HOSTS', config.CALLBACK_ALLOWED_HOSTS, `comma-separated host names (${JSON.stringify(bad)} is not one: no scheme, port or path)`)
+  }
+  if (config.RETENTION_DAYS > 0 && config.RETENTION_DAYS * 24 < config.IDEMPOTENCY_TTL_HOURS) {
+    throw invalid('RETENTION_DAYS', String(config.RETENTION_DAYS), `0, or at least ${Math.ceil(config.IDEMPOTENCY_TTL_HOURS / 24)} (IDEMPOTENCY_TTL_HOURS is ${config.IDEMPOTENCY_TTL_HOURS}: an Idempotency-Key must not be pruned with its job before it expires)`)
   }
   if (config.API_KEYS !== undefined && config.API_KEYS_FILE !== undefined) {
     throw new ConfigError('API_KEYS_FILE', 'API_KEYS_FILE is set together with API_KEYS: set one of them, not both (which would win is not obvious).')

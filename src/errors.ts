@@ -11,6 +11,8 @@ export type Refusal =
   | 'conflict'
   /** Well-formed, but it contradicts what was asked before (e.g. a reused idempotency key). */
   | 'unprocessable'
+  /** Fine, but the work it asks for is already under way and runs once at a time: ask again later. */
+  | 'busy'
 
 /** An error of the domain (job use cases, kinds): a stable code and a message a person can act on. */
 export class DomainError extends Error {
@@ -31,6 +33,7 @@ export const invalid = (code: string, message: string, details?: unknown) => new
 export const notFound = (code: string, message: string) => new DomainError('not_found', code, message)
 export const conflict = (code: string, message: string, details?: unknown) => new DomainError('conflict', code, message, details)
 export const unprocessable = (code: string, message: string) => new DomainError('unprocessable', code, message)
+export const busy = (code: string, message: string, retryAfterSeconds: number) => new DomainError('busy', code, message, { retryAfterSeconds })
 
 /**
  * What keeps the database from taking work now (classified by src/store/storage-errors.ts):

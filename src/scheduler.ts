@@ -67,10 +67,14 @@ export function createScheduler<T> (source: WorkSource<T>, options: SchedulerOpt
     claiming = true
     try {
       let delay: number
+      let passes = 0
       do {
         again = false
         delay = await fill()
-        // A wake that came while we were reading may be for work this pass missed.
+        // A wake that came while we were reading may be for work this pass missed; so may work that
+        // fell due while we read (the clock moved on), which a timer for "now" would leave until the
+        // clock moves again. A few passes only: work another replica holds stays due until it lets go.
+        if (delay === 0 && passes++ < 3) again = true
       } while (again && state.running)
       if (state.running) sleep(delay)
     } catch (err) {

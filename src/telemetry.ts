@@ -37,7 +37,19 @@ export function createTelemetry (registry: Registry) {
     genesysPauseSeconds: new client.Counter({ name: 'orchestrator_genesys_pause_seconds_total', help: 'Time all Genesys requests were paused after 429s', registers }),
     genesysTokenRefreshes: new client.Counter({ name: 'orchestrator_genesys_token_refreshes_total', help: 'Client-credentials logins', labelNames: ['outcome'], registers }),
     webhookEvents: new client.Counter({ name: 'orchestrator_webhook_events_total', help: 'Inbound webhook events', labelNames: ['source', 'type', 'outcome'], registers }),
-    callbackDeliveries: new client.Counter({ name: 'orchestrator_callback_deliveries_total', help: 'Outbound callback attempts', labelNames: ['outcome'], registers })
+    callbackDeliveries: new client.Counter({ name: 'orchestrator_callback_deliveries_total', help: 'Outbound callback attempts', labelNames: ['outcome'], registers }),
+    retentionPrunedRows: new client.Counter({ name: 'orchestrator_retention_pruned_rows_total', help: 'Rows removed by retention, by table', labelNames: ['table'], registers }),
+    retentionPasses: new client.Counter({ name: 'orchestrator_retention_passes_total', help: 'Retention passes this replica ran, by outcome (completed, failed, lease_lost)', labelNames: ['outcome'], registers }),
+    auditArchivedRecords: new client.Counter({ name: 'orchestrator_audit_archived_records_total', help: 'Audit records archived to files and replaced by a checkpoint', registers }),
+    scheduleTicks: new client.Counter({ name: 'orchestrator_schedule_ticks_total', help: 'Schedule ticks handled, by outcome (created, skipped, missed, failed)', labelNames: ['kind', 'outcome'], registers }),
+    scheduleSkippedTicks: new client.Counter({ name: 'orchestrator_schedule_skipped_ticks_total', help: 'Schedule ticks that made no job, by why (overlap, missed, failed)', labelNames: ['kind', 'reason'], registers }),
+    scheduleLag: new client.Histogram({
+      name: 'orchestrator_schedule_lag_seconds',
+      help: 'Time from a tick to the creation of its job',
+      labelNames: ['kind'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+      registers
+    })
   }
 }
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 
-export const SCOPES = ['jobs:read', 'jobs:write', 'jobs:admin', 'audit:read', 'metrics:read'] as const
+export const SCOPES = ['jobs:read', 'jobs:write', 'jobs:admin', 'schedules:read', 'schedules:write', 'audit:read', 'metrics:read'] as const
 export type Scope = typeof SCOPES[number]
 
 const KeyEntry = Type.Object({

@@ -2,7 +2,7 @@ import { canonicalJson, sha256Hex } from '../canonical.ts'
 import type { Logger } from '../logger.ts'
 import type { Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
-import { REMOTE_OUTCOME_UNKNOWN, type JobError, type JobKind, type JobStatus } from './kind.ts'
+import { REMOTE_OUTCOME_UNKNOWN, rerunOrigin, type JobError, type JobKind, type JobStatus } from './kind.ts'
 import { toJobResource } from './resource.ts'
 
 /** What a finished job is reported as, after its terminal transaction committed. */
@@ -112,7 +112,7 @@ async function partialResult (deps: FinishDeps, f: Finish, state: unknown): Prom
   const hook = f.kind?.partialResult
   if (hook === undefined) return undefined
   try {
-    return await hook({ input: JSON.parse(f.row.input), state, status: f.status, items: async () => await deps.store.items.load(f.row.id) })
+    return await hook({ input: JSON.parse(f.row.input), state, status: f.status, rerun: rerunOrigin(f.row), items: async () => await deps.store.items.load(f.row.id) })
   } catch (err) {
     deps.log?.warn({ err, jobId: f.row.id }, 'the partial result of the job could not be computed; it ends without one')
     return undefined

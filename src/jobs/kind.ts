@@ -47,7 +47,16 @@ export interface JobView<I> {
   createdAt: number
   deadlineAt: number
   claims: number
+  /** The job this one re-runs, and, when it re-runs some rows only, which rows of it (their indexes there). */
+  rerun: RerunOrigin | null
 }
+
+/** The job a re-run repeats and, when it re-runs some rows only, which rows of it (their indexes there). */
+export interface RerunOrigin { jobId: string, rows?: { which: string, rows: number[] } }
+
+/** A job row's `rerun_of` and `rerun_rows` columns as a RerunOrigin. */
+export const rerunOrigin = (row: { rerunOf: string | null, rerunRows: string | null }): RerunOrigin | null =>
+  row.rerunOf === null ? null : { jobId: row.rerunOf, ...(row.rerunRows === null ? {} : { rows: JSON.parse(row.rerunRows) as { which: string, rows: number[] } }) }
 
 /** A side effect sent by an earlier try whose outcome was never recorded (see kinds/side-effects.ts). */
 export interface PendingEffect { markedAt: number, claim: number }
@@ -225,11 +234,39 @@ export interface JobKind<B extends TObject = TObject, S = any> {
    * The result of a job that ends without succeeding (cancelled, failed, timed out), from what its
    * steps recorded: e.g. the metrics of the rows it finished, marked partial. Undefined: no result.
    */
-  partialResult?: (job: { input: Static<B>, state: S, status: JobStatus, items: () => Promise<ReadonlyMap<number, unknown>> }) => Promise<unknown>
+  partialResult?: (job: { input: Static<B>, state: S, status: JobStatus, rerun: RerunOrigin | null, items: () => Promise<ReadonlyMap<number, unknown>> }) => Promise<unknown>
   /** The result as one table (`GET /v1/jobs/{id}/result?format=csv`), when it is one. */
   resultTable?: (result: unknown) => { columns: string[], rows: Cell[][] }
   /** The items its steps save, when it saves any. */
   items?: KindItems<Static<B>>
+  /** Re-running some rows of a finished job (`POST /v1/jobs/{id}/rerun` with `rows`), for kinds whose jobs work through rows. */
+  rerunRows?: RerunRows<Static<B>>
+  /** How a schedule's body for this kind may differ from a submission's, and what it becomes at each tick. */
+  schedule?: KindSchedule<Static<B>>
+}
+
+/**
+ * A kind's part in schedules: body fields that take another form in a schedule (e.g. an interval
+ * relative to the tick) and how a tick turns the schedule's body into a job's.
+ */
+export interface KindSchedule<I> {
+  /** Body properties whose schema differs in a schedule's body (replacing the submission's). */
+  fields: Record<string, TSchema>
+  /** The job body for a tick at `at` of a schedule in `timeZone`; throw `invalid(code, message)` when it cannot be made. */
+  atTick: (body: I, tick: { at: number, timeZone: string }) => I
+}
+
+/** How a kind re-runs part of a finished job: the rows a selection names, and an input that runs only them. */
+export interface RerunRows<I> {
+  /** The selections callers may ask for, e.g. `errors`. */
+  selections: readonly string[]
+  /**
+   * The rows of the finished job `input` the selection names, from the items it recorded, in
+   * order; throw `invalid(code, message)` when this job's rows cannot be selected.
+   */
+  select: (input: I, items: ReadonlyMap<number, unknown>, selection: string) => number[]
+  /** `input` narrowed to those rows (the re-run's row i is the original's `rows[i]`). */
+  input: (input: I, rows: readonly number[]) => I
 }
 
 /**

@@ -35,10 +35,12 @@ export async function findJob (deps: Pick<ReadDeps, 'store' | 'clock'>, actor: A
 
 export const jobNotFound = (id: string) => notFound('JOB_NOT_FOUND', `No job with id ${id}`)
 
+/** The job with the re-runs of it the actor may see (`reruns`), as `GET /v1/jobs/{id}` answers it. */
 export async function getJob (deps: Pick<ReadDeps, 'store' | 'clock'>, actor: Actor, id: string, include: Include = INCLUDE_ALL): Promise<JobResource> {
   const job = await findJob(deps, actor, id, include)
   if (job === undefined) throw jobNotFound(id)
-  return job
+  const reruns = await deps.store.jobs.rerunsOf(id)
+  return { ...job, reruns: reruns.filter((r) => canSee(actor, r.team)).map((r) => r.id) }
 }
 
 /**

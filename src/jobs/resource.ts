@@ -47,7 +47,8 @@ export function toJobResource (row: JobSummaryRow, now: number = row.updatedAt):
     startedAt: isoOrNull(row.startedAt),
     finishedAt: isoOrNull(row.finishedAt),
     updatedAt: iso(row.updatedAt),
-    deadlineAt: iso(row.deadlineAt)
+    deadlineAt: iso(row.deadlineAt),
+    rerunOf: row.rerunOf
   }
   if (row.result !== undefined && row.result !== null) resource.result = JSON.parse(row.result)
   if (row.error !== null) resource.error = JSON.parse(row.error)

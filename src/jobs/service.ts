@@ -13,6 +13,7 @@ import type { Notifier } from './notifier.ts'
 import { countJobs, findJob, getJob, INCLUDE_ALL, jobTimeline, listJobs, waitForJob, type Include, type JobCounts, type JobPage } from './read.ts'
 import type { JobEventResource } from './resource.ts'
 import { submitJob, type SubmitRequest, type Submitted } from './submit.ts'
+import { rerunJob, type RerunRequest } from './rerun.ts'
 import { compareRuns, exportFlips, exportItems, jobResult, listItems, resultTable } from './items.ts'
 
 export interface JobServiceDeps {
@@ -42,16 +43,29 @@ export function createJobService (deps: JobServiceDeps) {
     store.wakeups.notify().catch((err) => deps.log.warn({ err }, 'could not notify other replicas'))
   }
 
+  async function submit (request: SubmitRequest): Promise<Submitted> {
+    const submitted = await submitJob({ ...deps, now: clock.now }, request)
+    if (!submitted.replayed) {
+      deps.onSubmitted?.(request.kind.name)
+      wakeWorkers()
+    }
+    return submitted
+  }
+
   return {
     kinds: deps.kinds,
 
-    async submit (request: SubmitRequest): Promise<Submitted> {
-      const submitted = await submitJob({ ...deps, now: clock.now }, request)
-      if (!submitted.replayed) {
-        deps.onSubmitted?.(request.kind.name)
-        wakeWorkers()
-      }
-      return submitted
+    submit,
+
+    /** A new job from a finished one, in the caller's team (see rerun.ts). */
+    async rerun (request: RerunRequest): Promise<Submitted> {
+      return await rerunJob({ store, kinds: deps.kinds, submit }, request)
+    },
+
+    /** A job made ready elsewhere (a schedule's tick) was written: this process's workers and other replicas' start it. */
+    created (kind: string): void {
+      deps.onSubmitted?.(kind)
+      wakeWorkers()
     },
 
     async cancel (actor: Actor, id: string): Promise<JobResource> {

@@ -1,10 +1,12 @@
 import { v7 as uuidv7 } from 'uuid'
+import { Type, type TObject } from 'typebox'
 import { canonicalJson, sha256Hex } from '../canonical.ts'
 import { conflict, invalid, unprocessable } from '../errors.ts'
 import { CallbackRefused, checkCallbackTarget, type CallbackPolicy } from '../callbacks/target.ts'
 import type { Repositories, Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
+import { defaultsOptional, Labels } from '../schemas/common.ts'
 import type { JobKind } from './kind.ts'
 import { actorRecord, type Actor } from './actor.ts'
 import { toJobResource } from './resource.ts'
@@ -23,12 +25,42 @@ export interface SubmitRequest {
   /** Who submits: the job and the idempotency key belong to its team. */
   actor: Actor
   idempotencyKey?: string
+  /** Where the job comes from when not from a plain submission. */
+  origin?: JobOrigin
+}
+
+/** A job made from another (a re-run) or by a schedule, linked to where it came from. */
+export interface JobOrigin {
+  /** Re-runs this terminal job; `rows`: only these rows of it (indexes in the original), chosen as `which`. */
+  rerunOf?: { jobId: string, rows?: { which: string, rows: number[] } }
+  /** Made by this schedule for this tick. */
+  schedule?: { id: string, name: string, tickAt: number, catchUp: boolean }
 }
 
 export interface Submitted {
   job: JobResource
   /** The key had been used before with this body: `job` is the first answer, nothing new was created. */
   replayed: boolean
+}
+
+/** A job checked and built, ready to be written with `insertJob` in a transaction. */
+export interface PreparedJob {
+  row: JobRow
+  labels: Record<string, string>
+  actor: Actor
+  origin: JobOrigin
+}
+
+/**
+ * What `POST /v1/jobs/<kind>` takes: the kind's body and the fields common to every kind. In the
+ * OpenAPI document (and so in generated clients) a field with a default is optional; validation fills it in.
+ */
+export function submissionBody (kind: JobKind): TObject {
+  return defaultsOptional(Type.Object({
+    ...kind.body.properties,
+    callbackUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2048, description: 'Where the signed completion event is posted' })),
+    labels: Type.Optional(Labels)
+  }, { additionalProperties: false, examples: [kind.example] }))
 }
 
 /**
@@ -44,18 +76,43 @@ export function refuseRetiredFields (kind: JobKind, body: unknown): void {
 }
 
 /**
+ * The checks that need no transaction (the kind's own, the callback target, which may resolve a
+ * name), then the job's row. Nothing is written yet.
+ */
+export async function prepareJob (deps: Pick<SubmitDeps, 'now' | 'callbackPolicy' | 'jobMaxDurationMs'>, kind: JobKind, actor: Actor,
+  body: Record<string, unknown>, origin: JobOrigin = {}): Promise<PreparedJob> {
+  if (kind.validate !== undefined) await kind.validate(body as never, { caller: actor.key })
+  const { callbackUrl, labels, ...input } = body as { callbackUrl?: string, labels?: Record<string, string> }
+  if (typeof callbackUrl === 'string') await refuseCallbackTarget(callbackUrl, deps.callbackPolicy)
+  return { row: newJobRow(deps, kind, actor, input, labels, callbackUrl, origin), labels: labels ?? {}, actor, origin }
+}
+
+/** Writes a prepared job: its row, labels and first timeline entry, and the link back from the job it re-runs. */
+export async function insertJob (tx: Repositories, job: PreparedJob): Promise<void> {
+  const { row, origin } = job
+  await tx.jobs.insert(row)
+  await tx.labels.add(row.id, job.labels)
+  const by = actorRecord(job.actor)
+  await tx.events.append(row.id, 'status', {
+    to: 'queued',
+    by,
+    ...(origin.rerunOf === undefined ? {} : { rerunOf: origin.rerunOf.jobId, ...(origin.rerunOf.rows === undefined ? {} : { rows: origin.rerunOf.rows.which }) }),
+    ...(origin.schedule === undefined ? {} : { schedule: { id: origin.schedule.id, name: origin.schedule.name, tickAt: new Date(origin.schedule.tickAt).toISOString(), catchUp: origin.schedule.catchUp } })
+  }, row.createdAt)
+  if (origin.rerunOf !== undefined) await tx.events.append(origin.rerunOf.jobId, 'rerun', { jobId: row.id, by }, row.createdAt)
+}
+
+/**
  * Accepts a job: the kind's own checks and the callback target first, then the idempotency key,
  * the job and its first timeline entry in one transaction, so a key can never point at a job that
  * does not exist. Only our own database changes, so a failed submission can simply be sent again.
  */
 export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Promise<Submitted> {
   const { kind, actor, idempotencyKey } = request
-  if (kind.validate !== undefined) await kind.validate(request.body as never, { caller: actor.key })
-  const { callbackUrl, labels, ...input } = request.body as { callbackUrl?: string, labels?: Record<string, string> }
-  if (typeof callbackUrl === 'string') await refuseCallbackTarget(callbackUrl, deps.callbackPolicy)
-  const row = newJobRow(deps, kind, actor, input, labels, callbackUrl)
+  const prepared = await prepareJob(deps, kind, actor, request.body, request.origin)
+  const { row } = prepared
   const job = toJobResource(row)
-  const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body }))
+  const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body, ...(request.origin?.rerunOf === undefined ? {} : { rerunOf: request.origin.rerunOf }) }))
   const now = row.createdAt
 
   return await deps.store.transaction(async (tx) => {
@@ -78,9 +135,7 @@ export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Prom
         throw conflict('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry it unchanged shortly')
       }
     }
-    await tx.jobs.insert(row)
-    await tx.labels.add(row.id, labels ?? {})
-    await tx.events.append(row.id, 'status', { to: 'queued', by: actorRecord(actor) }, now)
+    await insertJob(tx, prepared)
     return { job, replayed: false }
   })
 }
@@ -94,8 +149,8 @@ async function refuseCallbackTarget (url: string, policy: CallbackPolicy): Promi
   }
 }
 
-function newJobRow (deps: SubmitDeps, kind: JobKind, actor: Actor, input: Record<string, unknown>,
-  labels: Record<string, string> | undefined, callbackUrl: string | undefined): JobRow {
+function newJobRow (deps: Pick<SubmitDeps, 'now' | 'jobMaxDurationMs'>, kind: JobKind, actor: Actor, input: Record<string, unknown>,
+  labels: Record<string, string> | undefined, callbackUrl: string | undefined, origin: JobOrigin): JobRow {
   const now = deps.now()
   const deadlineMs = Math.min(kind.deadlineMs?.(input as never) ?? deps.jobMaxDurationMs, deps.jobMaxDurationMs)
   return {
@@ -107,6 +162,8 @@ function newJobRow (deps: SubmitDeps, kind: JobKind, actor: Actor, input: Record
     team: actor.team,
     cancelledBy: null,
     wokenAt: null,
+    rerunOf: origin.rerunOf?.jobId ?? null,
+    rerunRows: origin.rerunOf?.rows === undefined ? null : JSON.stringify(origin.rerunOf.rows),
     input: JSON.stringify(input),
     labels: JSON.stringify(labels ?? {}),
     callbackUrl: callbackUrl ?? null,

@@ -237,7 +237,8 @@ export const REFUSAL_STATUS: Readonly<Record<Refusal, number>> = {
   invalid: 400,
   not_found: 404,
   conflict: 409,
-  unprocessable: 422
+  unprocessable: 422,
+  busy: 429
 }
 
 /** One error body for every 4xx and 5xx: `{ statusCode, code, message, details? }`. */
@@ -245,6 +246,7 @@ export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof DomainError) {
       const status = REFUSAL_STATUS[err.refusal]
+      if (err.refusal === 'busy') void reply.header('retry-after', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds))
       return reply.code(status).send({ statusCode: status, code: err.code, message: err.message, details: err.details })
     }
     if (err instanceof StorageUnavailable) {
@@ -260,7 +262,8 @@ export default fp(async (app) => {
     }
     if (err.validation !== undefined) {
       const context = err.validationContext ?? 'request'
-      const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
+      // A body a use case checked (src/schemas/validation.ts BodyInvalid) brings its own schema.
+      const schema = (err as { validationSchema?: unknown }).validationSchema ?? (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context]
       const problems = problemsOf(context, err.validation as ValidationIssue[], schema)
       return reply.code(400).send({ statusCode: 400, code: topCode(problems), message: describeProblems(problems), details: { problems } })
     }

@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { defaultsOptional, ErrorBody } from '../schemas/common.ts'
 import { JobErrorSchema, JobEventSchema, JobSchema } from '../schemas/job.ts'
 import { AuditRecordSchema } from '../schemas/audit.ts'
+import { ScheduleRunSchema, ScheduleSchema } from '../schemas/schedule.ts'
 
 export const API_VERSION = '1.0.0'
 /** The hash of the inline <style> in Swagger UI's SVG logo. */
@@ -17,7 +18,7 @@ const documented = (schema: Record<string, unknown>) => Object.fromEntries(Objec
 
 /** Shared schemas are registered by $id, so routes reference them and OpenAPI names them. */
 export default fp(async (app) => {
-  for (const schema of [ErrorBody, JobErrorSchema, JobSchema, JobEventSchema, AuditRecordSchema]) app.addSchema(schema)
+  for (const schema of [ErrorBody, JobErrorSchema, JobSchema, JobEventSchema, AuditRecordSchema, ScheduleSchema, ScheduleRunSchema]) app.addSchema(schema)
 
   await app.register(swagger, {
     openapi: {
@@ -34,8 +35,9 @@ export default fp(async (app) => {
         }
       },
       tags: [
-        { name: 'Jobs', description: 'Submit, read, watch and cancel jobs' },
+        { name: 'Jobs', description: 'Submit, read, watch, cancel and re-run jobs' },
         { name: 'Results', description: 'Every row of a job, two runs compared, a result as a table' },
+        { name: 'Schedules', description: 'Jobs made on a cron schedule' },
         { name: 'Audit', description: 'The append-only, hash-chained audit log' },
         { name: 'Caller', description: 'Who the calling key is: its team and scopes' },
         { name: 'Webhooks', description: 'Receivers for events that Genesys-side flows send' },

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { createSlices } from '../audit/slices.ts'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { badRequest } from '../errors.ts'
@@ -17,6 +18,10 @@ const toResource = (row: AuditRow) => ({
   prevHash: row.prevHash,
   hash: row.hash
 })
+
+const EXPORT_PAGE = 1000
+/** Lines are sent in chunks of about this many characters. */
+const EXPORT_CHUNK = 64 * 1024
 
 const FilterQuery = {
   jobId: Type.Optional(Type.String({ maxLength: 64 })),
@@ -72,10 +77,30 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const records = app.store.audit.iterate(toFilter(request.query))
+    const filter = toFilter(request.query)
+    const store = app.store.audit
+    // Page by page in constant memory, and in slices that yield to the event loop, so a long export
+    // never holds up other requests.
     const lines = Readable.from((async function * () {
-      for await (const row of records) yield JSON.stringify(toResource(row)) + '\n'
-    })())
+      const slices = createSlices()
+      let after = 0
+      for (;;) {
+        await slices.yieldNow()
+        const rows = await store.exportPage(filter, after, EXPORT_PAGE)
+        let chunk = ''
+        for (const row of rows) {
+          chunk += JSON.stringify(toResource(row)) + '\n'
+          if (chunk.length >= EXPORT_CHUNK) {
+            yield chunk
+            chunk = ''
+            await slices.pause()
+          }
+        }
+        if (chunk !== '') yield chunk
+        if (rows.length < EXPORT_PAGE) return
+        after = rows[rows.length - 1]!.seq
+      }
+    })(), { objectMode: false })
     return reply.type('application/x-ndjson').header('content-disposition', 'attachment; filename="audit.jsonl"').send(lines as unknown as string)
   })
 
@@ -85,21 +110,38 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['Audit'],
       security: bearerSecurity,
       summary: 'Verify the hash chain',
-      description: 'Recomputes every hash from the first record on and reports the first record that does not match.',
+      description: 'Recomputes every hash of the records kept in the database, from the checkpoint left by archiving (or from the ' +
+        'first record when nothing was archived) to the newest, and reports the first record that does not match. Archived records ' +
+        'are verified offline with `npm run audit:verify -- <archive files>`. One verification runs at a time per process: another ' +
+        'request meanwhile is answered `429` with `Retry-After`.',
       response: {
         200: Type.Object({
           ok: Type.Boolean(),
-          records: Type.Integer({ description: 'Records verified before the result' }),
+          records: Type.Integer({ description: 'Records verified before the result, after the checkpoint' }),
           headHash: Type.Optional(Type.String()),
+          checkpoint: Type.Union([Type.Object({
+            seq: Type.Integer({ description: 'Every record up to this one is archived; the chain continues from its hash' }),
+            hash: Type.String(),
+            at: Type.String({ format: 'date-time', description: 'When the records were archived' }),
+            file: Type.String({ description: 'The archive file holding the newest archived records' })
+          }), Type.Null()], { description: 'Where verification started: null when nothing was archived (it started at record 1)' }),
           broken: Type.Optional(Type.Object({
             seq: Type.Integer(),
             id: Type.Union([Type.String(), Type.Null()]),
-            reason: Type.String({ examples: ['hash_mismatch', 'prev_hash_mismatch', 'sequence_gap', 'head_mismatch'] })
+            reason: Type.String({ examples: ['hash_mismatch', 'prev_hash_mismatch', 'sequence_gap', 'head_mismatch', 'unexpected_checkpoint'] })
           }))
-        })
+        }),
+        ...errorResponses(401, 403, 429)
       }
     }
-  }, async () => await app.store.audit.verify())
+  }, async () => {
+    const result = await app.auditLog.verify()
+    const { checkpoint, ...rest } = result
+    return {
+      ...rest,
+      checkpoint: checkpoint === null ? null : { seq: checkpoint.seq, hash: checkpoint.hash, at: new Date(checkpoint.at).toISOString(), file: checkpoint.details.file }
+    }
+  })
 }
 
 export default routes

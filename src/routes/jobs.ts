@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type, type TInteger, type TObject } from 'typebox'
+import { Type, type TInteger } from 'typebox'
 import { Value } from 'typebox/value'
 import { badRequest, notFound } from '../errors.ts'
-import { bearerSecurity, defaultsOptional, errorResponses, LABEL_KEY_WORDS, Labels } from '../schemas/common.ts'
+import { bearerSecurity, errorResponses, LABEL_KEY_WORDS } from '../schemas/common.ts'
 import { anyJobSchema, isTerminal, JOB_STATUSES, JobStatusSchema, kindJobSchema, kindJobSchemaId, type JobStatus } from '../schemas/job.ts'
-import { refuseRetiredFields } from '../jobs/submit.ts'
+import { refuseRetiredFields, submissionBody } from '../jobs/submit.ts'
 import type { JobKind } from '../jobs/kind.ts'
 import type { Include } from '../jobs/read.ts'
+
+export { submissionBody }
 import { streamJobEvents } from './job-events-stream.ts'
 import { guardBody } from './body-guard.ts'
 
@@ -28,18 +30,6 @@ export function parseIdempotencyKey (raw: string | undefined): string | undefine
     throw badRequest('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 8 to 255 printable ASCII characters without spaces, e.g. a UUID')
   }
   return key
-}
-
-/**
- * The body a submission takes: the kind's own fields plus the common ones. In the OpenAPI document
- * (and so in generated clients) a field with a default is optional; validation fills it in.
- */
-export function submissionBody (kind: JobKind): TObject {
-  return defaultsOptional(Type.Object({
-    ...kind.body.properties,
-    callbackUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2048, description: 'Where the signed completion event is posted' })),
-    labels: Type.Optional(Labels)
-  }, { additionalProperties: false, examples: [kind.example] }))
 }
 
 /** The large fields a read adds (`include=input,result`); `fallback` when the parameter is absent. */
@@ -64,7 +54,7 @@ const EXAMPLE_TIMES = { createdAt: '2026-11-23T10:00:00.000Z', startedAt: '2026-
 /** A real-looking job of the kind, as Swagger UI shows it: queued as the 202 answers it, or finished with its result. */
 export function jobExample (kind: JobKind, finished: boolean): Record<string, unknown> {
   const input = Value.Default(kind.body, structuredClone(kind.example)) as Record<string, unknown>
-  const common = { id: EXAMPLE_ID, kind: kind.name, submittedBy: 'reporting-svc', team: 'reporting', input, labels: { env: 'prod' }, callbackUrl: null, cancelRequested: false, waitReason: null }
+  const common = { id: EXAMPLE_ID, kind: kind.name, submittedBy: 'reporting-svc', team: 'reporting', input, labels: { env: 'prod' }, callbackUrl: null, cancelRequested: false, waitReason: null, rerunOf: null }
   if (!finished) {
     return { ...common, status: 'queued', step: kind.initialStep, progress: null, attempts: 0, createdAt: EXAMPLE_TIMES.createdAt, startedAt: null, finishedAt: null, updatedAt: EXAMPLE_TIMES.createdAt, deadlineAt: EXAMPLE_TIMES.deadlineAt }
   }
@@ -276,6 +266,43 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const events = await app.jobs.timeline(request.actor, id, request.query.after, request.query.limit)
     return { jobId: id, events, nextAfter: events.length > 0 ? events[events.length - 1]!.seq : request.query.after }
+  })
+
+  app.post('/v1/jobs/:id/rerun', {
+    config: { scope: 'jobs:write' },
+    // No body at all means no change, as `{}` does.
+    preValidation: async (request) => { request.body ??= {} },
+    schema: {
+      tags: ['Jobs'],
+      security: bearerSecurity,
+      summary: 'Re-run a finished job',
+      description: 'Creates a new job of the same kind from a finished one (succeeded, failed, cancelled or timed out), in the ' +
+        "caller's team: the same input, labels and callbackUrl, with the fields the body gives laid over them (checked as a " +
+        'submission is). The new job names the original in `rerunOf`; the original lists it in `reruns` and on its timeline. ' +
+        'For an `llm-evaluation` of the data-action engine, `rows: "errors"` or `rows: "mismatches"` runs only those rows of the ' +
+        'original, and the result says which (`rerunOf.originalRows`: row i of the re-run is that row of the original). ' +
+        'Honours `Idempotency-Key` like a submission.',
+      params: JobIdParams,
+      headers: IdempotencyHeaders,
+      body: Type.Object({
+        rows: Type.Optional(Type.Enum(['errors', 'mismatches'], {
+          description: 'Only the rows of the original that errored, or whose output differed from the expected one (llm-evaluation, data-action engine)'
+        }))
+      }, {
+        additionalProperties: true,
+        description: 'Any other field replaces that field of the input (e.g. `timeoutMs`, `labels`, `callbackUrl`); `{}` runs the same input again',
+        examples: [{}, { rows: 'errors' }, { timeoutMs: 60000, labels: { attempt: '2' } }]
+      }),
+      response: {
+        202: { description: 'Accepted; the re-run runs in the background', ...Type.Ref('Job') },
+        ...errorResponses(400, 401, 403, 404, 409, 422, 429)
+      }
+    }
+  }, async (request, reply) => {
+    const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key'])
+    const { job, replayed } = await app.jobs.rerun({ actor: request.actor, jobId: request.params.id, body: request.body, idempotencyKey })
+    if (replayed) void reply.header('idempotent-replayed', 'true')
+    return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job)
   })
 
   app.post('/v1/jobs/:id/cancel', {

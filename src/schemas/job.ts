@@ -55,7 +55,9 @@ function jobFields<K extends TSchema, I extends TSchema, R extends TSchema> (kin
     startedAt: NullableTimestamp('When a worker first claimed it'),
     finishedAt: NullableTimestamp('When it reached a terminal status'),
     updatedAt: Timestamp('Last change'),
-    deadlineAt: Timestamp('When the job times out if still unfinished')
+    deadlineAt: Timestamp('When the job times out if still unfinished'),
+    rerunOf: Type.Union([Type.String(), Type.Null()], { description: 'The job this one re-runs (`POST /v1/jobs/{id}/rerun`), if it is a re-run' }),
+    reruns: Type.Optional(Type.Array(Type.String(), { description: 'The re-runs of this job the caller may see, oldest first (on `GET /v1/jobs/{id}` and the re-run answer)' }))
   }
 }
 

@@ -16,6 +16,9 @@ import { createWebhookEventsRepository } from './webhook-events-repository.ts'
 import { createAuditRepository } from './audit-repository.ts'
 import { createOutboxRepository } from './outbox-repository.ts'
 import { createStatsRepository } from './stats-repository.ts'
+import { createRetentionRepository } from './retention-repository.ts'
+import { createTasksRepository } from './tasks-repository.ts'
+import { createSchedulesRepository } from './schedules-repository.ts'
 import { createWakeups, type Wakeups } from './wakeups.ts'
 import { createAvailability, type Availability } from './availability.ts'
 import { withStorageFaults } from './fault-driver.ts'
@@ -33,7 +36,10 @@ function createRepositories (db: Connection, dialect: DialectName) {
     webhookEvents: createWebhookEventsRepository(db),
     audit: createAuditRepository(db),
     outbox: createOutboxRepository(db, dialect),
-    stats: createStatsRepository(db)
+    stats: createStatsRepository(db),
+    retention: createRetentionRepository(db, dialect),
+    tasks: createTasksRepository(db),
+    schedules: createSchedulesRepository(db)
   }
 }
 
@@ -81,6 +87,8 @@ export interface StoreOptions {
   onConnectionError?: (err: Error) => void
   /** Stop after this migration instead of applying all (a test of one migration's data changes). */
   migrateUpTo?: string
+  /** false: leave the schema as it is (a tool that only reads, such as the offline audit verification). */
+  migrate?: boolean
   /** Times the probes that look for the end of a storage fault; the system clock by default. */
   clock?: Clock
 }
@@ -150,7 +158,7 @@ async function open (options: StoreOptions): Promise<Store> {
     availability.succeeded()
   }
   try {
-    await migrate(db, name, options.migrateUpTo)
+    if (options.migrate !== false) await migrate(db, name, options.migrateUpTo)
   } catch (err) {
     availability.close()
     await db.destroy()

@@ -9,12 +9,12 @@ export type JobPatch = Omit<Updateable<JobsTable>, 'id'>
 /** The columns that can be large (a 5 000-row dataset, its result, a kind's state): read only when asked for. */
 export interface LargeColumns { input?: boolean, result?: boolean }
 /** A job read for showing: every column but `state`, and `input` and `result` only when asked for. */
-export type JobSummaryRow = Omit<JobRow, 'input' | 'result' | 'state'> & { input?: string, result?: string | null }
+export type JobSummaryRow = Omit<JobRow, 'input' | 'result' | 'state' | 'rerunRows'> & { input?: string, result?: string | null }
 
 const SUMMARY_COLUMNS = [
   'id', 'kind', 'status', 'caller', 'labels', 'callbackUrl', 'step', 'stepAttempt', 'error', 'progressDone', 'progressTotal',
   'waitReason', 'runAt', 'deadlineAt', 'leaseOwner', 'leaseToken', 'leaseExpiresAt', 'claims', 'cancelRequested', 'createdAt',
-  'startedAt', 'finishedAt', 'updatedAt', 'remoteRef', 'cacheHit', 'callLatencyMs', 'team', 'cancelledBy', 'wokenAt'
+  'startedAt', 'finishedAt', 'updatedAt', 'remoteRef', 'cacheHit', 'callLatencyMs', 'team', 'cancelledBy', 'wokenAt', 'rerunOf'
 ] as const satisfies ReadonlyArray<keyof JobsTable>
 const summaryColumns = (large: LargeColumns): Array<keyof JobsTable> =>
   [...SUMMARY_COLUMNS, ...(large.input === true ? ['input' as const] : []), ...(large.result === true ? ['result' as const] : [])]
@@ -173,6 +173,11 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
       const result = await db.updateTable('jobs').set(patch)
         .where('id', '=', id).where('status', 'in', ['queued', 'waiting']).executeTakeFirst()
       return result.numUpdatedRows > 0n
+    },
+
+    /** The jobs that re-run this one, oldest first, with their teams (the caller sees only some). */
+    async rerunsOf (id: string): Promise<Array<{ id: string, team: string }>> {
+      return await db.selectFrom('jobs').select(['id', 'team']).where('rerunOf', '=', id).orderBy('createdAt').orderBy('id').execute()
     },
 
     /** The newest job that follows this remote object (a flow execution, an evaluation). */

@@ -213,6 +213,76 @@ function migrations (dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('job_items').addColumn('outcome', 'text').execute()
         await db.schema.createIndex('job_items_outcome').on('job_items').columns(['job_id', 'outcome', 'idx']).execute()
       }
+    },
+    '0010_retention_and_reruns': {
+      async up (db: Kysely<any>) {
+        // A re-run names the job it repeats (and, for a subset of rows, which rows of it as JSON).
+        await db.schema.alterTable('jobs').addColumn('rerun_of', 'text').execute()
+        await db.schema.alterTable('jobs').addColumn('rerun_rows', 'text').execute()
+        await db.schema.createIndex('jobs_rerun_of').on('jobs').column('rerun_of').execute()
+        // Retention finds old terminal jobs by when they ended, and what hangs from them by job.
+        await db.schema.createIndex('jobs_finished').on('jobs').columns(['finished_at', 'id']).execute()
+        await db.schema.createIndex('callback_outbox_job').on('callback_outbox').column('job_id').execute()
+        await db.schema.createIndex('idempotency_keys_job').on('idempotency_keys').column('job_id').execute()
+        await db.schema.createIndex('webhook_events_received').on('webhook_events').column('received_at').execute()
+        // Background work done once across replicas: a lease per task and when it is next due.
+        await db.schema.createTable('maintenance_tasks')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('owner', 'text')
+          .addColumn('lease_expires_at', 'bigint')
+          .addColumn('next_run_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_finished_at', 'bigint')
+          .addColumn('last_outcome', 'text')
+          .execute()
+        await db.insertInto('maintenance_tasks').values({ name: 'retention', next_run_at: 0 }).execute()
+        // Every audit archive file written, so an offline verification can name a missing one.
+        await db.schema.createTable('audit_archives')
+          .addColumn('file', 'text', (c) => c.primaryKey())
+          .addColumn('first_seq', 'bigint', (c) => c.notNull().unique())
+          .addColumn('last_seq', 'bigint', (c) => c.notNull())
+          .addColumn('records', 'integer', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('archived_at', 'bigint', (c) => c.notNull())
+          .execute()
+      }
+    },
+    '0011_schedules': {
+      async up (db: Kysely<any>) {
+        await db.schema.createTable('schedules')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('team', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('cron', 'text', (c) => c.notNull())
+          .addColumn('time_zone', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('labels', 'text', (c) => c.notNull())
+          .addColumn('callback_url', 'text')
+          .addColumn('overlap', 'text', (c) => c.notNull())
+          .addColumn('catch_up', 'text', (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull())
+          // The next tick not yet handled; null while disabled. Advanced with the tick's record.
+          .addColumn('next_tick_at', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('schedules_team_name', ['team', 'name'])
+          .execute()
+        await db.schema.createIndex('schedules_due').on('schedules').column('next_tick_at').execute()
+        await db.schema.createIndex('schedules_team_created').on('schedules').columns(['team', 'created_at', 'id']).execute()
+        // One row per tick of a schedule: its key is what makes a tick create one job across replicas.
+        await db.schema.createTable('schedule_runs')
+          .addColumn('schedule_id', 'text', (c) => c.notNull())
+          .addColumn('tick_at', 'bigint', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('job_id', 'text')
+          .addColumn('catch_up', 'integer', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('schedule_runs_pk', ['schedule_id', 'tick_at'])
+          .execute()
+        await db.schema.createIndex('schedule_runs_recorded').on('schedule_runs').column('recorded_at').execute()
+      }
     }
   }
 }

@@ -42,6 +42,10 @@ export interface JobsTable {
   cancelledBy: string | null
   /** When an inbound event last asked the job to act at once (see jobs.wake). */
   wokenAt: number | null
+  /** The job this one re-runs, if it is a re-run. */
+  rerunOf: string | null
+  /** A re-run of some rows only: `{ which, rows }` as JSON, `rows` being indexes in the original job. */
+  rerunRows: string | null
 }
 
 export interface JobLabelsTable {
@@ -127,6 +131,54 @@ export interface JobEffectsTable {
   claim: number
 }
 
+export interface MaintenanceTasksTable {
+  name: string
+  owner: string | null
+  leaseExpiresAt: number | null
+  nextRunAt: number
+  lastFinishedAt: number | null
+  lastOutcome: string | null
+}
+
+export interface AuditArchivesTable {
+  file: string
+  firstSeq: number
+  lastSeq: number
+  records: number
+  sha256: string
+  archivedAt: number
+}
+
+export interface SchedulesTable {
+  id: string
+  team: string
+  name: string
+  createdBy: string
+  cron: string
+  timeZone: string
+  kind: string
+  body: string
+  labels: string
+  callbackUrl: string | null
+  overlap: string
+  catchUp: string
+  enabled: number
+  nextTickAt: number | null
+  createdAt: number
+  updatedAt: number
+}
+
+export interface ScheduleRunsTable {
+  scheduleId: string
+  tickAt: number
+  /** created, skipped (overlap), missed (no replica ran in time) or failed (the job could not be made). */
+  outcome: string
+  jobId: string | null
+  catchUp: number
+  reason: string | null
+  recordedAt: number
+}
+
 export interface Database {
   jobs: JobsTable
   jobLabels: JobLabelsTable
@@ -138,6 +190,10 @@ export interface Database {
   webhookEvents: WebhookEventsTable
   jobItems: JobItemsTable
   jobEffects: JobEffectsTable
+  maintenanceTasks: MaintenanceTasksTable
+  auditArchives: AuditArchivesTable
+  schedules: SchedulesTable
+  scheduleRuns: ScheduleRunsTable
 }
 
 /** A connection or a transaction: repositories are bound to one of them. */

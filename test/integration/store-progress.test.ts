@@ -11,6 +11,8 @@ const JOB: Omit<JobRow, 'id'> = {
   team: 'k',
   cancelledBy: null,
   wokenAt: null,
+  rerunOf: null,
+  rerunRows: null,
   input: '{}',
   labels: '{}',
   callbackUrl: null,

@@ -37,7 +37,9 @@ function job (id: string, now: number): JobRow {
     cacheHit: null,
     callLatencyMs: null,
     cancelledBy: null,
-    wokenAt: null
+    wokenAt: null,
+    rerunOf: null,
+    rerunRows: null
   }
 }
 

@@ -4,7 +4,7 @@ import { invalid } from '../../errors.ts'
 import { GenesysError } from '../../clients/genesys/index.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
-import { fail, next, StepError, succeed, waitFor, type JobKind, type KindReceiver, type StepContext, type StepOutcome } from '../kind.ts'
+import { fail, next, StepError, succeed, waitFor, type JobKind, type KindReceiver, type StepContext, type StepOutcome, type RerunOrigin } from '../kind.ts'
 import { outcomeOfGenesysError, type ActionServices } from './action-services.ts'
 import { computeMetrics, outcomeOfRow, type RowOutcome } from './llm/metrics.ts'
 import { LLM_RESULT_EXAMPLE, LlmEvaluationResult } from './llm/result.ts'
@@ -172,7 +172,7 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
       retryable: true
     }, deferred.map((e) => (e as { retryAfterMs?: number }).retryAfterMs ?? (e as StepError).retryAfterMs).find((ms) => ms !== undefined))
   }
-  const result = dataActionResult(ctx.job.input, ctx.state, done, now(), false)
+  const result = dataActionResult(ctx.job.input, ctx.state, done, now(), false, ctx.job.rerun)
   if (result.metrics.failedRows === rows.length) {
     const first = result.failedRowSamples?.[0]
     const rowErrors: Record<string, number> = {}
@@ -188,10 +188,12 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
  * The data-action engine's result from the rows recorded so far; `partial` when the run ended
  * before every row was (cancelled, failed, timed out).
  */
-function dataActionResult (body: BodyInput, state: State, done: ReadonlyMap<number, unknown>, at: number, partial: boolean) {
+function dataActionResult (body: BodyInput, state: State, done: ReadonlyMap<number, unknown>, at: number, partial: boolean, rerun: RerunOrigin | null) {
   const recorded = [...done.entries()].sort((a, b) => a[0] - b[0]) as Array<[number, RowOutcome]>
   const metrics = computeMetrics(recorded.map(([, r]) => r), body.datasetMatrix.length, wantedMetrics(body))
-  const failures = recorded.filter(([, r]) => r.error !== undefined).slice(0, 20).map(([row, r]) => ({ row, error: r.error! }))
+  const original = rerun?.rows
+  const failures = recorded.filter(([, r]) => r.error !== undefined).slice(0, 20)
+    .map(([row, r]) => ({ row, ...(original === undefined ? {} : { originalRow: original.rows[row]! }), error: r.error! }))
   return {
     evaluationId: state.evaluationId,
     engine: 'data-action' as const,
@@ -201,7 +203,9 @@ function dataActionResult (body: BodyInput, state: State, done: ReadonlyMap<numb
     executionLatencyMs: at - (state.startedAt ?? at),
     privacyMaskingApplied: body.privacyMasking.enabled,
     complianceTag: COMPLIANCE_TAG,
-    ...(failures.length > 0 ? { failedRowSamples: failures } : {})
+    ...(failures.length > 0 ? { failedRowSamples: failures } : {}),
+    // A re-run of some rows: row i of this run is row originalRows[i] of that job.
+    ...(original === undefined ? {} : { rerunOf: { jobId: rerun!.jobId, rows: original.which, originalRows: original.rows } })
   }
 }
 
@@ -304,14 +308,26 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
     initialStep: 'start',
     initialState: (body) => ({ evaluationId: body.evaluationId ?? randomUUID(), capacityChecks: 0, polls: 0 }),
     receivers: [evaluationsReceiver as unknown as KindReceiver],
+    rerunRows: {
+      selections: ['errors', 'mismatches'],
+      select (input, items, selection) {
+        if (input.engine.type !== 'data-action') {
+          throw invalid('ROWS_NOT_RECORDED', 'rows re-runs rows of the data-action engine, which records each row; the gateway engine keeps no per-row outcomes: leave rows out to re-run the whole evaluation')
+        }
+        // Rows recorded as errors, or answered with an output that differs from the expected one (as accuracy counts them).
+        const wanted = selection === 'errors' ? 'error' : 'mismatch'
+        return [...items].filter(([, data]) => outcomeOfRow(data as RowOutcome) === wanted).map(([index]) => index).sort((a, b) => a - b)
+      },
+      input: (input, rows) => ({ ...input, datasetMatrix: rows.map((i) => input.datasetMatrix[i]!) })
+    },
     resultSchema: LlmEvaluationResult,
     resultExample: LLM_RESULT_EXAMPLE,
     items: llmRows(maskedPrompt),
     // A run that ends early keeps the metrics of the rows it finished (data-action engine; the gateway reports none until it ends).
-    async partialResult ({ input, state, items }) {
+    async partialResult ({ input, state, rerun, items }) {
       if (input.engine.type !== 'data-action' || state.startedAt === undefined) return undefined
       const done = await items()
-      return dataActionResult(input, state, done, now(), done.size < input.datasetMatrix.length)
+      return dataActionResult(input, state, done, now(), done.size < input.datasetMatrix.length, rerun)
     },
     auditDetails: (status, state, input) => ({
       complianceTag: COMPLIANCE_TAG,

@@ -4,6 +4,7 @@ import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MEDIA_TYPES, type AggregateResultGroup, type MediaType } from '../../clients/genesys/analytics.ts'
 import { GenesysError } from '../../clients/genesys/index.ts'
 import { fail, next, succeed, waitFor, type JobKind } from '../kind.ts'
+import { IntervalInvalid, resolveInterval, type RelativeInterval } from '../schedules/interval.ts'
 import { outcomeOfGenesysError } from './action-services.ts'
 import { addStats, DEFAULT_KPIS, DEFAULT_WEIGHTS, KPI_NAMES, KPIS, type KpiName, type MetricTotals } from './routing/kpis.ts'
 import { aggregatesQuery, DEFAULT_MEDIA_TYPES } from './routing/query.ts'
@@ -14,6 +15,25 @@ import type { KindDeps } from './deps.ts'
 export const MAX_INTERVAL_DAYS = 30
 const DAY_MS = 86_400_000
 const ISO_DURATION = '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$'
+
+const Interval = Type.Object({
+  from: Type.String({ format: 'date-time', description: 'Start, inclusive' }),
+  to: Type.String({ format: 'date-time', description: 'End, exclusive; at most 30 days after from' })
+}, { additionalProperties: false, 'x-expected': '{"from": <date-time>, "to": <date-time>}' })
+
+/** In a schedule, the interval may be given relative to each tick, resolved in the schedule's time zone. */
+const ScheduledInterval = Type.Union([
+  Interval,
+  Type.Object({
+    last: Type.String({ minLength: 2, maxLength: 40, description: 'An ISO-8601 duration ending at the tick, e.g. P1D, PT6H or P7D' })
+  }, { additionalProperties: false, 'x-expected': '{"last": <ISO-8601 duration such as P1D>}' }),
+  Type.Object({
+    previous: Type.Enum(['day', 'week', 'month'], { description: "The whole calendar day, ISO week (from Monday) or month before the tick's own" })
+  }, { additionalProperties: false, 'x-expected': '{"previous": "day" | "week" | "month"}' })
+], {
+  'x-error-code': 'INTERVAL_INVALID',
+  description: 'Absolute `{from, to}`, or relative to each tick in the schedule\'s time zone: `{"last": "P1D"}` (the duration ending at the tick) or `{"previous": "day" | "week" | "month"}`'
+})
 
 const Body = Type.Object({
   queueIds: Type.Array(Type.String({
@@ -35,10 +55,7 @@ const Body = Type.Object({
     description: `The Genesys media types counted (${MEDIA_TYPES.join(', ')}); default voice, because the KPIs named "calls" count calls. ` +
       'Without this filter Genesys would count chats, emails and messages too.'
   }),
-  interval: Type.Object({
-    from: Type.String({ format: 'date-time', description: 'Start, inclusive' }),
-    to: Type.String({ format: 'date-time', description: 'End, exclusive; at most 30 days after from' })
-  }, { additionalProperties: false }),
+  interval: Interval,
   granularity: Type.Optional(Type.String({
     pattern: ISO_DURATION,
     'x-error-code': 'GRANULARITY_INVALID',
@@ -132,6 +149,20 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
       weights: { handledCalls: 0.3, avgSpeedOfAnswer: 0.4, abandonedCalls: 0.3 }
     },
     validate: checkRoutingBody,
+    schedule: {
+      fields: { interval: ScheduledInterval },
+      atTick (body, tick) {
+        const interval = body.interval as typeof body.interval | RelativeInterval
+        if ('from' in interval) return body
+        try {
+          // The report's buckets follow the schedule's time zone unless the body names one.
+          return { ...body, interval: resolveInterval(interval, tick.at, tick.timeZone), timeZone: body.timeZone ?? tick.timeZone }
+        } catch (err) {
+          if (err instanceof IntervalInvalid) throw invalid('INTERVAL_INVALID', err.message)
+          throw err
+        }
+      }
+    },
     initialStep: 'submit',
     initialState: (body) => ({ polls: 0, totals: {}, pages: 0, ...(body.granularity === undefined ? {} : { series: {} }) }),
     resultSchema: RoutingEvaluationResult,

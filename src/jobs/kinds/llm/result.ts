@@ -29,9 +29,18 @@ export const DataActionEvaluationResult = Type.Object({
   partial: Type.Boolean({ description: 'true: the run ended early (cancelled, failed, timed out) and the metrics cover the rows it finished' }),
   metrics: DataActionMetrics,
   ...common,
-  failedRowSamples: Type.Optional(Type.Array(Type.Object({ row: Type.Integer(), error: Type.Object({ code: Type.String(), message: Type.String() }) }), {
+  failedRowSamples: Type.Optional(Type.Array(Type.Object({
+    row: Type.Integer(),
+    originalRow: Type.Optional(Type.Integer({ description: 'In a re-run of some rows: the same row in the original job' })),
+    error: Type.Object({ code: Type.String(), message: Type.String() })
+  }), {
     description: 'The first 20 rows that produced no output; every row is in `GET /v1/jobs/{id}/items?outcome=error`'
-  }))
+  })),
+  rerunOf: Type.Optional(Type.Object({
+    jobId: Type.String({ description: 'The job whose rows this one re-ran' }),
+    rows: Type.Enum(['errors', 'mismatches'], { description: 'Which rows of it were asked for' }),
+    originalRows: Type.Array(Type.Integer(), { description: 'Row i of this run is row originalRows[i] of that job' })
+  }, { description: 'In a re-run of some rows (`POST /v1/jobs/{id}/rerun` with `rows`): which rows of the original it covers' }))
 })
 
 export const GatewayEvaluationResult = Type.Object({
