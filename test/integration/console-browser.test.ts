@@ -50,7 +50,7 @@ before(async () => {
     ...sb.env,
     WEBHOOK_SECRET,
     API_KEYS: JSON.stringify([
-      { name: 'console-operator', key: KEY, team: TEAM, scopes: ['jobs:read', 'jobs:write', 'audit:read', 'metrics:read'] },
+      { name: 'console-operator', key: KEY, team: TEAM, scopes: ['jobs:read', 'jobs:write', 'schedules:read', 'schedules:write', 'audit:read', 'metrics:read'] },
       { name: 'qa-bot', key: OTHER_TEAM_KEY, team: 'qa', scopes: ['jobs:read', 'jobs:write'] }
     ])
   })
@@ -426,7 +426,7 @@ const shownRows = async (page: Page) => await page.locator('#llm-rows tbody tr')
   actual: (r.querySelector('td.actual') as any)?.innerText
 })))
 
-test('console: an LLM evaluation with planted mismatches: the mismatches filter shows exactly those rows with expected and actual output side by side; errors, latency histogram, compare with another run, CSV and JSON Lines downloads with the key in a header', { timeout: 90_000 }, async (t) => {
+test('console: an LLM evaluation with planted mismatches: the mismatches filter shows exactly those rows with expected and actual output side by side; re-run of errors creates the linked job; errors, latency histogram, compare with another run, CSV and JSON Lines downloads with the key in a header', { timeout: 90_000 }, async (t) => {
   if (!needsChromium(t)) return
   const run = await llmRun(FIXTURE_IDS.actions.llm)
   const variant = await llmRun(FIXTURE_IDS.actions.llmVariant)
@@ -495,7 +495,88 @@ test('console: an LLM evaluation with planted mismatches: the mismatches filter 
   assert.match(await page.locator('#compare-figures tr[data-figure="accuracy"]').innerText(), /worse in the other/)
   await screenshot(t, page, '10-llm-compare')
 
+  // Re-run of the errors: asked first, then a new job that names this one, with only the error rows.
+  await page.getByRole('button', { name: `Re-run the errors only (${PLANTED_ERRORS.length})` }).click()
+  const dialog = page.getByRole('dialog', { name: 'Re-run this job?' })
+  await dialog.waitFor()
+  assert.match(await dialog.innerText(), /only the 1 rows that errored/)
+  await screenshot(t, page, '11-llm-rerun-dialog')
+  await dialog.getByRole('button', { name: 'Yes, re-run' }).click()
+  const link = page.locator('#rerun-outcome a[data-job-id]')
+  await link.waitFor()
+  const rerunId = await link.getAttribute('data-job-id') as string
+  const rerun = (await api(svc.url, 'GET', `/v1/jobs/${rerunId}?include=input`, undefined, auth)).body
+  assert.equal(rerun.rerunOf, run.id, 'the re-run names its original (rerunOf)')
+  assert.equal(rerun.team, TEAM)
+  assert.deepEqual(rerun.input.datasetMatrix, PLANTED_ERRORS.map((i) => PLANTED_ROWS[i]), 'only the error rows run again')
+  const original = (await api(svc.url, 'GET', `/v1/jobs/${run.id}`, undefined, auth)).body
+  assert.deepEqual(original.reruns, [rerunId], 'the original lists its re-run')
+  // The original's page links to it (read again when its timeline gets the rerun entry), and the re-run's page links back.
+  await until(async () => (await page.locator('#reruns a').allInnerTexts()).includes(rerunId), 'the original to list its re-run')
+  await link.click()
+  await page.locator('#rerun-of').waitFor()
+  assert.equal(await page.locator('#rerun-of').innerText(), run.id)
+  const finishedRerun = await waitForTerminal(svc.url, rerunId, 30_000, auth)
+  await until(async () => (await shownStatus(page)) === finishedRerun.status, 'the re-run to finish on its page')
+  await screenshot(t, page, '12-llm-rerun')
+
   assert.ok(urls.length > 0 && urls.every((u) => !u.includes(KEY)), 'the key never travels in a URL')
+  assertNoProblems(problems)
+})
+
+async function createSchedule (name: string): Promise<{ id: string, nextTickAt: string }> {
+  const answer = await api(svc.url, 'POST', '/v1/schedules', {
+    name,
+    cron: '0 6 * * *',
+    timeZone: 'Europe/London',
+    kind: 'data-action',
+    body: { actionId: FIXTURE_IDS.actions.echo, inputs: { message: `scheduled ${name}`, count: 1 } },
+    labels: { report: name }
+  }, auth)
+  assert.equal(answer.status, 201, JSON.stringify(answer.body))
+  return answer.body
+}
+
+test('console: the schedules page loads with next run times, disables and enables a schedule, and shows its runs', { timeout: 60_000 }, async (t) => {
+  if (!needsChromium(t)) return
+  const schedule = await createSchedule('console-daily-echo')
+  // One run by hand, so the schedule has a run with a job to show.
+  const ran = await api(svc.url, 'POST', `/v1/schedules/${schedule.id}/run`, undefined, auth)
+  assert.equal(ran.status, 202, JSON.stringify(ran.body))
+  await waitForTerminal(svc.url, ran.body.id, 20_000, auth)
+
+  const { page, problems } = await openConsole(t)
+  await page.getByRole('link', { name: 'Schedules' }).click()
+  const row = page.locator(`#schedules-table tr[data-schedule-id="${schedule.id}"]`)
+  await row.waitFor()
+  const listed = (await api(svc.url, 'GET', '/v1/schedules?limit=50', undefined, auth)).body.items as Array<{ id: string }>
+  assert.deepEqual(await page.locator('#schedules-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-schedule-id'))), listed.map((s) => s.id))
+  assert.equal(await row.locator('.next-run time').getAttribute('datetime'), schedule.nextTickAt, 'the next run time is the API\'s')
+  await screenshot(t, page, '13-schedules')
+
+  // Disable, then enable, each checked against the API.
+  const read = async () => (await api(svc.url, 'GET', `/v1/schedules/${schedule.id}`, undefined, auth)).body
+  await row.getByRole('button', { name: 'Disable console-daily-echo' }).click()
+  await until(async () => (await row.getAttribute('data-enabled')) === 'false', 'the row to show it disabled')
+  assert.equal((await read()).enabled, false)
+  assert.equal((await read()).nextTickAt, null)
+  assert.match(await row.locator('.next-run').innerText(), /disabled/)
+  await row.getByRole('button', { name: 'Enable console-daily-echo' }).click()
+  await until(async () => (await row.getAttribute('data-enabled')) === 'true', 'the row to show it enabled')
+  const enabled = await read()
+  assert.equal(enabled.enabled, true)
+  await until(async () => (await row.locator('.next-run time').getAttribute('datetime')) === enabled.nextTickAt, 'the next run time to come back')
+
+  // The schedule's page: its runs, with the job each made.
+  await row.getByRole('link', { name: 'console-daily-echo' }).click()
+  await page.locator('#runs-table').waitFor()
+  const runs = (await api(svc.url, 'GET', `/v1/schedules/${schedule.id}/runs`, undefined, auth)).body.items as Array<{ jobId: string | null, outcome: string }>
+  assert.deepEqual(runs.map((r) => r.jobId), [ran.body.id])
+  assert.deepEqual(await page.locator('#runs-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-job-id'))), runs.map((r) => r.jobId))
+  await until(async () => (await page.locator('#runs-table tbody tr [data-status]').getAttribute('data-status')) === 'succeeded', 'the run\'s job status')
+  await screenshot(t, page, '14-schedule-runs')
+  await page.locator('#runs-table a.job-link').click()
+  await until(async () => (await shownStatus(page)) === 'succeeded', 'the run\'s job page')
   assertNoProblems(problems)
 })
 
@@ -586,6 +667,7 @@ test('console: a service without API keys is used without one; a wrong key is re
 })
 
 type PageJobs = Array<{ name: string, hash: string, ready: string }>
+let pageSchedule: Promise<{ id: string }> | undefined
 let pageJobs: Promise<PageJobs> | undefined
 /** One job of each kind that has its own result view, made once for both page-by-page checks (they only look). */
 const jobOfEachKind = async (): Promise<PageJobs> => await (pageJobs ??= makeJobOfEachKind())
@@ -602,11 +684,15 @@ async function makeJobOfEachKind (): Promise<PageJobs> {
   const routing = await submit('routing-evaluation', { queueIds: [FIXTURE_IDS.queues.support, FIXTURE_IDS.queues.sales], interval: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' } })
   for (const job of [llm, action, failing, routing]) await waitForTerminal(svc.url, job.id, 30_000, auth)
   const flow = await waitingFlowJob()
+  const schedule = await (pageSchedule ??= createSchedule('console-pages-report'))
   return [
     { name: 'llm-evaluation', hash: `#/jobs/${llm.id}`, ready: '#llm-metrics' },
     { name: 'data-action', hash: `#/jobs/${action.id}`, ready: '[data-testid="cache-hit"]' },
     { name: 'failed data-action', hash: `#/jobs/${failing.id}`, ready: '#job-error-title' },
     { name: 'routing-evaluation', hash: `#/jobs/${routing.id}`, ready: '[data-chart="score"] canvas' },
+    { name: 'llm-evaluation mismatches', hash: `#/jobs/${llm.id}`, ready: '#llm-rows' },
+    { name: 'schedules', hash: '#/schedules', ready: '#schedules-table' },
+    { name: 'schedule', hash: `#/schedules/${schedule.id}`, ready: '#runs-empty, #runs-table' },
     { name: 'waiting flow-execution', hash: `#/jobs/${flow.id}`, ready: '#stream-state[data-stream="live"]' }
   ]
 }
@@ -631,12 +717,21 @@ async function visitEveryPage (t: TestContext, onPage: (name: string, page: Page
   for (const job of jobs) {
     await page.goto(`${svc.url}/ui${job.hash}`)
     await page.locator(job.ready).first().waitFor()
+    if (job.name.endsWith('mismatches')) {
+      await page.getByLabel('Show', { exact: true }).selectOption('mismatch')
+      await page.locator('#llm-rows tbody tr[data-outcome="mismatch"], #rows-empty').first().waitFor()
+    }
     await onPage(job.name, page)
   }
   await page.getByRole('button', { name: 'Cancel job' }).click()
   await page.getByRole('dialog').waitFor()
   await onPage('cancel dialog', page)
   await page.getByRole('button', { name: 'No, keep it' }).click()
+  await page.goto(`${svc.url}/ui${jobs[0]!.hash}`)
+  await page.getByRole('button', { name: 'Re-run the whole job' }).click()
+  await page.getByRole('dialog', { name: 'Re-run this job?' }).waitFor()
+  await onPage('re-run dialog', page)
+  await page.getByRole('button', { name: 'No', exact: true }).click()
   await page.goto(`${svc.url}/ui#/audit`)
   await page.locator('#audit-table').waitFor()
   await page.getByRole('button', { name: 'Verify the chain' }).click()
@@ -671,7 +766,7 @@ test('console: axe-core finds no serious or critical accessibility violation on 
     }
     await screenshot(t, page, `axe-${name.replaceAll(' ', '-')}`)
   })
-  assert.ok(checked.length >= 10, `every page was checked: ${checked.join(', ')}`)
+  assert.ok(checked.length >= 14, `every page was checked: ${checked.join(', ')}`)
   assert.deepEqual(found, [])
 
   // The check can fail: an image without a text alternative is a critical violation axe reports.
@@ -689,7 +784,7 @@ test('console: no console error and no CSP violation on any page', { timeout: 90
   if (!needsChromium(t)) return
   const pages: string[] = []
   const { problems, page } = await visitEveryPage(t, async (name) => { pages.push(name) })
-  assert.ok(pages.length >= 10, `every page was visited: ${pages.join(', ')}`)
+  assert.ok(pages.length >= 14, `every page was visited: ${pages.join(', ')}`)
   assert.deepEqual(problems, [])
 
   // The watch can see a violation: an inline script planted in the page does not run, and

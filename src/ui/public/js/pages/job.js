@@ -1,5 +1,5 @@
 import { html, useEffect, useState } from '../lib/html.js'
-import { postJson } from '../lib/api.js'
+import { getJson, postJson } from '../lib/api.js'
 import { useLiveJob } from '../lib/live-job.js'
 import { mayUse, useCaller } from '../lib/caller.js'
 import { hrefFor } from '../lib/router.js'
@@ -121,7 +121,7 @@ function rerunChoices (job) {
  * this one. It may act at Genesys again, so it asks first; one Idempotency-Key per question
  * keeps a double click from making two.
  */
-function RerunAction ({ job }) {
+function RerunAction ({ job, onCreated }) {
   const [asking, setAsking] = useState(null)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState(null)
@@ -137,6 +137,7 @@ function RerunAction ({ job }) {
         { headers: { 'idempotency-key': asking.idempotencyKey } })
       setCreated({ id: answer.body.id, rows: asking.rows })
       setAsking(null)
+      onCreated()
     } catch (err) {
       setError(err)
       setAsking(null)
@@ -189,7 +190,10 @@ export function JobPage ({ id }) {
         : html`
           <div class="actions">
             <${CancelAction} job=${job} onCancelled=${setJob} />
-            ${caller === null || mayUse(caller, 'jobs:write') ? html`<${RerunAction} key=${job.id} job=${job} />` : null}
+            ${caller === null || mayUse(caller, 'jobs:write') ? html`<${RerunAction} key=${job.id} job=${job} onCreated=${() => {
+              // A finished job's stream has ended: read it again for its new `reruns`.
+              getJson(`/v1/jobs/${encodeURIComponent(job.id)}?include=input,result`).then(setJob, () => {})
+            }} />` : null}
           </div>
           <div class="job-grid">
             <${Summary} job=${job} />
