@@ -176,6 +176,8 @@ function RerunLinks ({ job }) {
 export function JobPage ({ id }) {
   const { job, events, error, stream, setJob } = useLiveJob(id)
   const caller = useCaller()
+  // A finished job's stream has ended: after a re-run it is read again for its new `reruns`.
+  const rereadJob = () => { getJson(`/v1/jobs/${encodeURIComponent(id)}?include=input,result`).then(setJob, () => {}) }
   useEffect(() => { document.title = `Job ${id.slice(0, 8)} · Console · genesys-orchestrator` }, [id])
   return html`
     <div class="page">
@@ -190,10 +192,7 @@ export function JobPage ({ id }) {
         : html`
           <div class="actions">
             <${CancelAction} job=${job} onCancelled=${setJob} />
-            ${caller === null || mayUse(caller, 'jobs:write') ? html`<${RerunAction} key=${job.id} job=${job} onCreated=${() => {
-              // A finished job's stream has ended: read it again for its new `reruns`.
-              getJson(`/v1/jobs/${encodeURIComponent(job.id)}?include=input,result`).then(setJob, () => {})
-            }} />` : null}
+            ${caller === null || mayUse(caller, 'jobs:write') ? html`<${RerunAction} key=${job.id} job=${job} onCreated=${rereadJob} />` : null}
           </div>
           <div class="job-grid">
             <${Summary} job=${job} />
