@@ -188,8 +188,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: "The caller's team's jobs; every team's for a key with `jobs:admin`. Each job is a summary, without `input` and " +
         '`result` unless `include` asks for them, so a page of 50 jobs of 5 000 dataset rows each stays small.',
       querystring: Type.Object({
-        ...listFilters,
+        kind: listFilters.kind,
         status: Type.Optional(JobStatusSchema),
+        label: listFilters.label,
+        createdAfter: listFilters.createdAfter,
+        createdBefore: listFilters.createdBefore,
         include: IncludeParam('The large fields to add to each job: input, result (default: neither)'),
         limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
         cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' }))
