@@ -16,8 +16,9 @@ import { rateLimit } from './scenarios/rate-limit.ts'
 import { pickup } from './scenarios/pickup.ts'
 import { scale } from './scenarios/scale.ts'
 import { replicas } from './scenarios/replicas.ts'
+import { fairness } from './scenarios/fairness.ts'
 
-const SCENARIOS: readonly Scenario[] = [submit, submitPg, webhooks, rateLimit, pickup, scale, replicas]
+const SCENARIOS: readonly Scenario[] = [submit, submitPg, webhooks, rateLimit, fairness, pickup, scale, replicas]
 
 function commit (): string {
   try {

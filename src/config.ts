@@ -40,6 +40,9 @@ export const ConfigSchema = Type.Object({
   }),
   RETENTION_INTERVAL_MINUTES: Int({ default: 60, minimum: 1, maximum: 10_080, description: 'How often one replica prunes what RETENTION_DAYS no longer keeps' }),
   RETENTION_BATCH_SIZE: Int({ default: 200, minimum: 1, maximum: 10_000, description: 'Jobs pruned per transaction (small batches never hold the database long)' }),
+  RETENTION_BATCH_PAUSE_MS: Int({
+    default: 0, minimum: 0, maximum: 60_000, description: 'Pause between two write batches of a retention pass; 0 leaves only a turn of the event loop (raise it when requests share a busy database with the pass)'
+  }),
   AUDIT_ARCHIVE_DIR: Type.String({ default: './data/audit-archive', minLength: 1, description: 'Where audit records are archived (gzip JSON Lines) before retention removes them from the database' }),
   GENESYS_REGION: Type.Optional(Type.String({
     pattern: '^[a-z0-9.-]+\\.[a-z]{2,}$', description: 'Genesys Cloud region domain, e.g. mypurecloud.com or usw2.pure.cloud'

@@ -35,7 +35,7 @@ export interface EngineDeps {
   onFinished?: (job: FinishedJob) => void
 }
 
-interface ActiveJob { controller: AbortController, done: Promise<void> }
+interface ActiveJob { jobId: string, controller: AbortController, done: Promise<void> }
 
 /**
  * The workers of this process: claim due jobs under a lease (up to the concurrency), keep the lease
@@ -44,7 +44,9 @@ interface ActiveJob { controller: AbortController, done: Promise<void> }
 export function createEngine (deps: EngineDeps) {
   const { store, clock, options } = deps
   const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
-  const active = new Map<string, ActiveJob>()
+  // Every step this process runs. One job may be here twice: a step that has not yet seen that it lost
+  // its lease (its renewal comes later) while this process claimed the job again; shutdown stops both.
+  const active = new Set<ActiveJob>()
   let stopping = false
   let stopped = new AbortController()
   // A storage episode is told once, not per claim, renewal or write that failed in it.
@@ -86,17 +88,18 @@ export function createEngine (deps: EngineDeps) {
 
   async function run (row: JobRow): Promise<void> {
     const controller = new AbortController()
-    const done = withLease(row, controller)
+    const entry: ActiveJob = { jobId: row.id, controller, done: Promise.resolve() }
+    entry.done = withLease(row, controller)
       .catch((err) => {
         if (storage.noted(err)) deps.log.warn({ jobId: row.id }, 'shut down before the job\'s work could be recorded; it resumes from its last recorded step once its lease expires')
         else deps.log.error({ err, jobId: row.id }, 'job processing crashed')
       })
       .finally(() => {
-        active.delete(row.id)
+        active.delete(entry)
         deps.notifier.changed(row.id)
       })
-    active.set(row.id, { controller, done })
-    await done
+    active.add(entry)
+    await entry.done
   }
 
   /** Runs the job's steps while renewing its lease (which also delivers other replicas' cancels) and watching its deadline. */
@@ -138,8 +141,7 @@ export function createEngine (deps: EngineDeps) {
     wake: scheduler.wake,
     /** Interrupts a job this process is running; other replicas see the flag at their next renewal. */
     interrupt (jobId: string): void {
-      const job = active.get(jobId)
-      if (job !== undefined) interrupt(job.controller, 'cancelled')
+      for (const job of active) if (job.jobId === jobId) interrupt(job.controller, 'cancelled')
     },
     /**
      * Stops claiming, lets running steps finish for `graceMs`, then releases what is left. The
@@ -149,11 +151,11 @@ export function createEngine (deps: EngineDeps) {
       stopping = true
       stopped.abort()
       scheduler.stop()
-      const all = async () => await Promise.allSettled([...active.values()].map((a) => a.done))
+      const all = async () => await Promise.allSettled([...active].map((a) => a.done))
       let graceTimer: NodeJS.Timeout | undefined
       await Promise.race([all(), new Promise((resolve) => { graceTimer = setTimeout(resolve, graceMs) })])
       clearTimeout(graceTimer)
-      for (const job of active.values()) interrupt(job.controller, 'shutdown')
+      for (const job of active) interrupt(job.controller, 'shutdown')
       await all()
     }
   }

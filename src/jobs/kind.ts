@@ -1,8 +1,8 @@
 import type { TObject, TSchema, Static } from 'typebox'
 import type { Logger } from '../logger.ts'
-import type { JobStatus } from '../schemas/job.ts'
+import type { JobPriority, JobStatus } from '../schemas/job.ts'
 
-export { isTerminal, JOB_STATUSES, TERMINAL_STATUSES, type JobStatus } from '../schemas/job.ts'
+export { isTerminal, JOB_PRIORITIES, JOB_STATUSES, TERMINAL_STATUSES, type JobPriority, type JobStatus } from '../schemas/job.ts'
 
 /** The code of a job that stopped because a side effect may have run without our knowing. */
 export const REMOTE_OUTCOME_UNKNOWN = 'REMOTE_OUTCOME_UNKNOWN'
@@ -44,6 +44,10 @@ export interface JobView<I> {
   input: I
   labels: Record<string, string>
   caller: string
+  /** The submitting key's team: the job's Genesys requests take their turns as this team's. */
+  team: string
+  /** Its turns among its team's jobs at the Genesys pacer (high 4 : normal 2 : low 1). */
+  priority: JobPriority
   createdAt: number
   deadlineAt: number
   claims: number

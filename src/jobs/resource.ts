@@ -1,6 +1,6 @@
 import type { JobSummaryRow } from '../store/jobs-repository.ts'
 import type { JobEventRow } from '../store/events-repository.ts'
-import { isTerminal, type JobEventResource, type JobResource, type JobStatus } from '../schemas/job.ts'
+import { isTerminal, type JobEventResource, type JobPriority, type JobResource, type JobStatus } from '../schemas/job.ts'
 
 export type { JobEventResource } from '../schemas/job.ts'
 
@@ -35,6 +35,7 @@ export function toJobResource (row: JobSummaryRow, now: number = row.updatedAt):
     status: row.status as JobStatus,
     submittedBy: row.caller,
     team: row.team,
+    priority: row.priority as JobPriority,
     ...(row.input === undefined ? {} : { input: JSON.parse(row.input) }),
     labels: JSON.parse(row.labels),
     callbackUrl: row.callbackUrl,

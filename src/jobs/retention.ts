@@ -30,6 +30,8 @@ export interface RetentionOptions {
   intervalMs: number
   /** Jobs per transaction. */
   batchSize: number
+  /** Pause on the service's clock between two write batches; 0: only a turn of the event loop. */
+  batchPauseMs: number
   archiveDir: string
   /** How long a replica holds the task without renewing it (renewed at every batch). */
   leaseMs: number
@@ -75,6 +77,13 @@ export function createRetention (deps: RetentionDeps) {
   const { store, clock, options, log } = deps
   const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   let stopping = false
+  let stopped = new AbortController()
+
+  /** Between two write batches: requests waiting for the database or the event loop go first. */
+  async function breathe (): Promise<void> {
+    if (options.batchPauseMs > 0) await clock.sleep(options.batchPauseMs, stopped.signal)
+    else await turn()
+  }
 
   /** Called before every batch: a pass stops between batches when the process shuts down or the lease is gone. */
   async function keepLease (): Promise<void> {
@@ -89,7 +98,7 @@ export function createRetention (deps: RetentionDeps) {
       pruned[table] += removed
       if (removed > 0) deps.onPruned?.(table, removed)
       if (removed < ROW_BATCH) return
-      await turn()
+      await breathe()
     }
   }
 
@@ -102,8 +111,7 @@ export function createRetention (deps: RetentionDeps) {
         if (rows > 0) deps.onPruned?.(table, rows)
       }
       if (batch.jobs < options.batchSize) return
-      // Requests waiting for the database or the event loop go first.
-      await turn()
+      await breathe()
     }
   }
 
@@ -185,7 +193,7 @@ export function createRetention (deps: RetentionDeps) {
         fromSeq = newest.seq
         report.archivedRecords += step.length
         deps.onArchived?.(step.length)
-        await turn()
+        await breathe()
       }
     }
   }
@@ -235,11 +243,14 @@ export function createRetention (deps: RetentionDeps) {
     owner,
     start (): void {
       stopping = false
+      stopped = new AbortController()
       scheduler.start()
     },
     /** Stops looking for passes; a pass under way stops at its next batch (see `settled`). */
     stop (): void {
       stopping = true
+      // A pass pausing between batches stops at once.
+      stopped.abort()
       scheduler.stop()
     },
     /** Resolves once the pass under way (if any) has ended. */

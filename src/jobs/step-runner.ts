@@ -5,7 +5,7 @@ import type { Store } from '../store/database.ts'
 import { untilStored } from '../store/availability.ts'
 import type { JobPatch, JobRow } from '../store/jobs-repository.ts'
 import { finishJob, type Finish, type FinishedJob } from './finish.ts'
-import { receiverSource, rerunOrigin, StepError, type JobError, type JobKind, type StepContext, type StepOutcome } from './kind.ts'
+import { receiverSource, rerunOrigin, StepError, type JobError, type JobKind, type JobPriority, type StepContext, type StepOutcome } from './kind.ts'
 import type { Notifier } from './notifier.ts'
 
 export type StopReason = 'cancelled' | 'deadline' | 'lease_lost' | 'shutdown'
@@ -117,6 +117,8 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
         input: JSON.parse(row.input),
         labels: JSON.parse(row.labels),
         caller: row.caller,
+        team: row.team,
+        priority: row.priority as JobPriority,
         createdAt: row.createdAt,
         deadlineAt: row.deadlineAt,
         claims: row.claims,

@@ -7,7 +7,8 @@ import type { Repositories, Store } from '../store/database.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
 import { defaultsOptional, Labels } from '../schemas/common.ts'
-import type { JobKind } from './kind.ts'
+import { JOB_PRIORITIES } from '../schemas/job.ts'
+import type { JobKind, JobPriority } from './kind.ts'
 import { actorRecord, type Actor } from './actor.ts'
 import { toJobResource } from './resource.ts'
 
@@ -59,7 +60,14 @@ export function submissionBody (kind: JobKind): TObject {
   return defaultsOptional(Type.Object({
     ...kind.body.properties,
     callbackUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2048, description: 'Where the signed completion event is posted' })),
-    labels: Type.Optional(Labels)
+    labels: Type.Optional(Labels),
+    priority: Type.Enum([...JOB_PRIORITIES], {
+      default: 'normal',
+      'x-error-code': 'PRIORITY_INVALID',
+      description: "The job's share of the Genesys rate budget among your team's jobs: while several of them wait for it, a `high` " +
+        "job gets four requests sent for a `normal` job's two and a `low` job's one. Teams take equal turns whatever the priorities " +
+        '(another team\'s big job never makes yours wait behind all of its requests), and the rate limit holds.'
+    })
   }, { additionalProperties: false, examples: [kind.example] }))
 }
 
@@ -82,9 +90,9 @@ export function refuseRetiredFields (kind: JobKind, body: unknown): void {
 export async function prepareJob (deps: Pick<SubmitDeps, 'now' | 'callbackPolicy' | 'jobMaxDurationMs'>, kind: JobKind, actor: Actor,
   body: Record<string, unknown>, origin: JobOrigin = {}): Promise<PreparedJob> {
   if (kind.validate !== undefined) await kind.validate(body as never, { caller: actor.key })
-  const { callbackUrl, labels, ...input } = body as { callbackUrl?: string, labels?: Record<string, string> }
+  const { callbackUrl, labels, priority, ...input } = body as { callbackUrl?: string, labels?: Record<string, string>, priority?: JobPriority }
   if (typeof callbackUrl === 'string') await refuseCallbackTarget(callbackUrl, deps.callbackPolicy)
-  return { row: newJobRow(deps, kind, actor, input, labels, callbackUrl, origin), labels: labels ?? {}, actor, origin }
+  return { row: newJobRow(deps, kind, actor, input, { labels, callbackUrl, priority }, origin), labels: labels ?? {}, actor, origin }
 }
 
 /** Writes a prepared job: its row, labels and first timeline entry, and the link back from the job it re-runs. */
@@ -150,7 +158,7 @@ async function refuseCallbackTarget (url: string, policy: CallbackPolicy): Promi
 }
 
 function newJobRow (deps: Pick<SubmitDeps, 'now' | 'jobMaxDurationMs'>, kind: JobKind, actor: Actor, input: Record<string, unknown>,
-  labels: Record<string, string> | undefined, callbackUrl: string | undefined, origin: JobOrigin): JobRow {
+  { labels, callbackUrl, priority }: { labels?: Record<string, string>, callbackUrl?: string, priority?: JobPriority }, origin: JobOrigin): JobRow {
   const now = deps.now()
   const deadlineMs = Math.min(kind.deadlineMs?.(input as never) ?? deps.jobMaxDurationMs, deps.jobMaxDurationMs)
   return {
@@ -162,6 +170,7 @@ function newJobRow (deps: Pick<SubmitDeps, 'now' | 'jobMaxDurationMs'>, kind: Jo
     team: actor.team,
     cancelledBy: null,
     wokenAt: null,
+    priority: priority ?? 'normal',
     rerunOf: origin.rerunOf?.jobId ?? null,
     rerunRows: origin.rerunOf?.rows === undefined ? null : JSON.stringify(origin.rerunOf.rows),
     input: JSON.stringify(input),

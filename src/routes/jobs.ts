@@ -54,7 +54,7 @@ const EXAMPLE_TIMES = { createdAt: '2026-11-23T10:00:00.000Z', startedAt: '2026-
 /** A real-looking job of the kind, as Swagger UI shows it: queued as the 202 answers it, or finished with its result. */
 export function jobExample (kind: JobKind, finished: boolean): Record<string, unknown> {
   const input = Value.Default(kind.body, structuredClone(kind.example)) as Record<string, unknown>
-  const common = { id: EXAMPLE_ID, kind: kind.name, submittedBy: 'reporting-svc', team: 'reporting', input, labels: { env: 'prod' }, callbackUrl: null, cancelRequested: false, waitReason: null, rerunOf: null }
+  const common = { id: EXAMPLE_ID, kind: kind.name, submittedBy: 'reporting-svc', team: 'reporting', priority: 'normal', input, labels: { env: 'prod' }, callbackUrl: null, cancelRequested: false, waitReason: null, rerunOf: null }
   if (!finished) {
     return { ...common, status: 'queued', step: kind.initialStep, progress: null, attempts: 0, createdAt: EXAMPLE_TIMES.createdAt, startedAt: null, finishedAt: null, updatedAt: EXAMPLE_TIMES.createdAt, deadlineAt: EXAMPLE_TIMES.deadlineAt }
   }

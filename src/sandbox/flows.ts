@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { SandboxContext } from './context.ts'
 import { platformError } from './errors.ts'
 import { FLOW_FIXTURES, type FlowFixture } from './fixtures.ts'
+import { entityListing } from './listing.ts'
 import { validate } from './json-schema.ts'
 import { createStepper, type Stepper } from './stepper.ts'
 import { deliver } from './webhooks.ts'
@@ -94,7 +95,6 @@ export function listFlows (query: ListQuery): ListAnswer {
   const matching = FLOW_FIXTURES
     .filter((flow) => (ids.length > 0 ? ids.includes(flow.id) : types.length === 0 || types.includes(FLOW_TYPE)))
     .toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  const pageCount = Math.ceil(matching.length / pageSize)
   const uri = (n: number) => {
     const params = new URLSearchParams()
     for (const id of ids) params.append('id', id)
@@ -104,20 +104,7 @@ export function listFlows (query: ListQuery): ListAnswer {
     params.set('pageNumber', String(n))
     return `/api/v2/flows?${params}`
   }
-  return {
-    listing: {
-      entities: matching.slice((pageNumber - 1) * pageSize, pageNumber * pageSize).map((flow) => flowView(flow, includeSchemas)),
-      pageSize,
-      pageNumber,
-      total: matching.length,
-      pageCount,
-      firstUri: uri(1),
-      selfUri: uri(pageNumber),
-      lastUri: uri(Math.max(pageCount, 1)),
-      ...(pageNumber < pageCount ? { nextUri: uri(pageNumber + 1) } : {}),
-      ...(pageNumber > 1 ? { previousUri: uri(pageNumber - 1) } : {})
-    }
-  }
+  return { listing: entityListing(matching.map((flow) => flowView(flow, includeSchemas)), pageNumber, pageSize, uri) }
 }
 
 function statusOf (execution: Execution): FlowStatus {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SandboxContext } from './context.ts'
 import { platformError } from './errors.ts'
 import { validate, type JsonSchema } from './json-schema.ts'
+import { entityListing } from './listing.ts'
 import { isToxic, normalise, reverseWords } from './llm-model.ts'
 import { createStepper, type Stepper } from './stepper.ts'
 import { deliver, signStandardWebhook } from './webhooks.ts'
@@ -231,20 +232,8 @@ export function createEvaluations (ctx: SandboxContext) {
         return await platformError(reply, 400, 'bad.request', 'pageSize must be an integer from 1 to 100 and pageNumber an integer ≥ 1', { details: [{ fieldName: pageSize === undefined ? 'pageSize' : 'pageNumber' }] })
       }
       const matching = [...evaluations.values()].map(view).filter((v) => status === undefined || v.status === status)
-      const pageCount = Math.ceil(matching.length / pageSize)
       const uri = (n: number) => `${BASE}?${new URLSearchParams({ ...(status === undefined ? {} : { status }), pageSize: String(pageSize), pageNumber: String(n) })}`
-      return {
-        entities: matching.slice((pageNumber - 1) * pageSize, pageNumber * pageSize),
-        pageSize,
-        pageNumber,
-        total: matching.length,
-        pageCount,
-        firstUri: uri(1),
-        selfUri: uri(pageNumber),
-        lastUri: uri(Math.max(1, pageCount)),
-        ...(pageNumber < pageCount ? { nextUri: uri(pageNumber + 1) } : {}),
-        ...(pageNumber > 1 ? { previousUri: uri(pageNumber - 1) } : {})
-      }
+      return entityListing(matching, pageNumber, pageSize, uri)
     })
 
     app.post(BASE, {

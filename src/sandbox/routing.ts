@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { platformError } from './errors.ts'
 import { QUEUE_FIXTURES } from './fixtures.ts'
+import { entityListing } from './listing.ts'
 
 const BASE = '/api/v2/routing/queues'
 const DIVISION = { id: '2c9e7a3b-5d4f-4e61-8a90-1b2c3d4e5f70', name: 'Home', selfUri: '/api/v2/authorization/divisions/2c9e7a3b-5d4f-4e61-8a90-1b2c3d4e5f70' }
@@ -69,7 +70,6 @@ export function listQueues (query: Query): { error: { field: string, message: st
     .filter((q) => divisions.length === 0 || divisions.includes(q.division.id))
     .filter((q) => name === undefined || nameMatches(name, q.name))
     .toSorted((a, b) => a.name.localeCompare(b.name))
-  const pageCount = Math.ceil(matching.length / pageSize)
   const uri = (n: number) => {
     const params = new URLSearchParams()
     for (const id of ids) params.append('id', id)
@@ -79,20 +79,7 @@ export function listQueues (query: Query): { error: { field: string, message: st
     params.set('pageNumber', String(n))
     return `${BASE}?${params}`
   }
-  return {
-    listing: {
-      entities: matching.slice((pageNumber - 1) * pageSize, pageNumber * pageSize),
-      pageSize,
-      pageNumber,
-      total: matching.length,
-      pageCount,
-      firstUri: uri(1),
-      selfUri: uri(pageNumber),
-      lastUri: uri(Math.max(pageCount, 1)),
-      ...(pageNumber < pageCount ? { nextUri: uri(pageNumber + 1) } : {}),
-      ...(pageNumber > 1 ? { previousUri: uri(pageNumber - 1) } : {})
-    }
-  }
+  return { listing: entityListing(matching, pageNumber, pageSize, uri) }
 }
 
 /** Routing queues, read-only: the five fixture queues the analytics data is about. */

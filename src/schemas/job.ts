@@ -5,6 +5,16 @@ export type JobStatus = typeof JOB_STATUSES[number]
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out']
 export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status)
 
+/** A job's turns among its team's jobs when they wait for the shared Genesys rate budget. */
+export const JOB_PRIORITIES = ['high', 'normal', 'low'] as const
+export type JobPriority = typeof JOB_PRIORITIES[number]
+
+export const JobPrioritySchema = Type.Enum([...JOB_PRIORITIES], {
+  description: "The job's share of the Genesys rate budget among its team's jobs: while several of the team's jobs wait for it, " +
+    'a high job gets four requests sent for a normal job\'s two and a low job\'s one. Teams always take equal turns, whatever ' +
+    'their jobs\' priorities, and the rate limit holds whatever the priorities.'
+})
+
 export const JobStatusSchema = Type.Enum([...JOB_STATUSES], {
   description: 'queued → running ⇄ waiting → succeeded | failed | cancelled | timed_out'
 })
@@ -41,6 +51,7 @@ function jobFields<K extends TSchema, I extends TSchema, R extends TSchema> (kin
     status: JobStatusSchema,
     submittedBy: Type.String({ description: 'The name of the API key that submitted the job (`anonymous` when the service runs open)' }),
     team: Type.String({ description: "The submitting key's team: the job is visible to that team's keys and to `jobs:admin` keys only" }),
+    priority: JobPrioritySchema,
     input: Type.Optional(input),
     labels: Type.Record(Type.String(), Type.String()),
     callbackUrl: Type.Union([Type.String(), Type.Null()]),

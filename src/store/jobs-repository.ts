@@ -14,7 +14,7 @@ export type JobSummaryRow = Omit<JobRow, 'input' | 'result' | 'state' | 'rerunRo
 const SUMMARY_COLUMNS = [
   'id', 'kind', 'status', 'caller', 'labels', 'callbackUrl', 'step', 'stepAttempt', 'error', 'progressDone', 'progressTotal',
   'waitReason', 'runAt', 'deadlineAt', 'leaseOwner', 'leaseToken', 'leaseExpiresAt', 'claims', 'cancelRequested', 'createdAt',
-  'startedAt', 'finishedAt', 'updatedAt', 'remoteRef', 'cacheHit', 'callLatencyMs', 'team', 'cancelledBy', 'wokenAt', 'rerunOf'
+  'startedAt', 'finishedAt', 'updatedAt', 'remoteRef', 'cacheHit', 'callLatencyMs', 'team', 'cancelledBy', 'wokenAt', 'priority', 'rerunOf'
 ] as const satisfies ReadonlyArray<keyof JobsTable>
 const summaryColumns = (large: LargeColumns): Array<keyof JobsTable> =>
   [...SUMMARY_COLUMNS, ...(large.input === true ? ['input' as const] : []), ...(large.result === true ? ['result' as const] : [])]

@@ -283,6 +283,13 @@ function migrations (dialect: DialectName): Record<string, Migration> {
           .execute()
         await db.schema.createIndex('schedule_runs_recorded').on('schedule_runs').column('recorded_at').execute()
       }
+    },
+    '0012_job_priority': {
+      async up (db: Kysely<any>) {
+        // A job's turns among its team's jobs at the Genesys pacer (high, normal, low); jobs
+        // submitted before it existed are normal, as a submission without one is.
+        await db.schema.alterTable('jobs').addColumn('priority', 'text', (c) => c.notNull().defaultTo('normal')).execute()
+      }
     }
   }
 }

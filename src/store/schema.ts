@@ -42,6 +42,8 @@ export interface JobsTable {
   cancelledBy: string | null
   /** When an inbound event last asked the job to act at once (see jobs.wake). */
   wokenAt: number | null
+  /** Its turns among its team's jobs at the Genesys pacer: `high`, `normal` or `low`. */
+  priority: string
   /** The job this one re-runs, if it is a re-run. */
   rerunOf: string | null
   /** A re-run of some rows only: `{ which, rows }` as JSON, `rows` being indexes in the original job. */

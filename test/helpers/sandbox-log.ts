@@ -21,3 +21,15 @@ export function answersTo (sandbox: Sandbox, route: string): Record<string, numb
   assertServes(sandbox, route)
   return sandbox.stats().requests[route] ?? {}
 }
+
+export const EXECUTE_ROUTE = 'POST /api/v2/integrations/actions/:actionId/execute'
+
+/**
+ * The bodies of every execution of one data action, in the order they reached the sandbox (each
+ * is recorded as it arrives, before the action runs), after checking the execute route exists.
+ * `stats().log` is written as answers go out, so it does not order requests that overlap.
+ */
+export function executionsOf (sandbox: Sandbox, actionId: string): Array<Record<string, unknown>> {
+  assertServes(sandbox, EXECUTE_ROUTE)
+  return (sandbox.stats().actionBodies[actionId] ?? []) as Array<Record<string, unknown>>
+}

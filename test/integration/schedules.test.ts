@@ -237,7 +237,7 @@ test('schedules: a relative interval resolves to the right dates in the schedule
     await toNextTick(svc, s.clock, id)
     const run = (await runs(svc, id)).pop()!
     assert.equal(run.outcome, 'created', run.reason ?? '')
-    return (await api(svc.url, 'GET', `/v1/jobs/${run.jobId}`)).body
+    return (await api(svc.url, 'GET', `/v1/jobs/${run.jobId}?include=input`)).body
   }
   const six = await jobOf(rolling.id) // 2026-11-29T18:00Z
   assert.deepEqual(six.input.interval, { from: '2026-11-29T12:00:00.000Z', to: '2026-11-29T18:00:00.000Z' })

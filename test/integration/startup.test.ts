@@ -84,10 +84,16 @@ const BAD_CONFIG: Array<[Record<string, string>, string, RegExp]> = [
   [{ CALLBACK_ALLOWED_HOSTS: 'hooks.example.com,,bi.example.com' }, 'CALLBACK_ALLOWED_HOSTS', /item 2 of 3 is empty/],
   [{ API_KEYS: JSON.stringify([{ name: 'a', key: 'same-key-0123456789', scopes: ['jobs:read'] }, { name: 'b', key: 'same-key-0123456789', scopes: ['jobs:write'] }]) }, 'API_KEYS', /same key as a/],
   [{ API_KEYS: '[]', API_KEYS_FILE: '/etc/keys.json' }, 'API_KEYS_FILE', /not both/],
-  [{ HOST: 'not a host' }, 'HOST', /IP address or a host name/]
+  [{ HOST: 'not a host' }, 'HOST', /IP address or a host name/],
+  [{ RETENTION_DAYS: 'ninety' }, 'RETENTION_DAYS', /integer from 0 to 36500/],
+  [{ RETENTION_DAYS: '10', IDEMPOTENCY_TTL_HOURS: '720' }, 'RETENTION_DAYS', /0, or at least 30 \(IDEMPOTENCY_TTL_HOURS is 720/],
+  [{ RETENTION_BATCH_PAUSE_MS: '-5' }, 'RETENTION_BATCH_PAUSE_MS', /integer from 0 to 60000/],
+  // Found at start, after the database opened (a folder of its own, removed after the test).
+  [{ AUDIT_ARCHIVE_DIR: '/dev/null/audit-archive', SQLITE_PATH: join(tmpdir(), `startup-archive-${process.pid}`, 'orchestrator.db') }, 'AUDIT_ARCHIVE_DIR', /a part of the path is a file, not a folder \((ENOTDIR|EEXIST)\)\. Point it at a folder/]
 ]
 
-test('startup: each bad configuration value exits 1 with one line naming the variable', async () => {
+test('startup: each bad configuration value exits 1 with one line naming the variable', async (t) => {
+  t.after(() => rmSync(join(tmpdir(), `startup-archive-${process.pid}`), { recursive: true, force: true }))
   await Promise.all(BAD_CONFIG.map(async ([env, variable, reason]) => {
     const child = spawn(process.execPath, ['src/server.ts'], { cwd: root, env: { ...process.env, NODE_ENV: 'test', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''

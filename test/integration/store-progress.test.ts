@@ -1,45 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openStore } from '../../src/store/database.ts'
-import type { JobRow } from '../../src/store/jobs-repository.ts'
 import { createTestDatabase } from '../helpers/database.ts'
+import { jobRow } from '../helpers/job-row.ts'
 
-const JOB: Omit<JobRow, 'id'> = {
-  kind: 'llm-evaluation',
-  status: 'running',
-  caller: 'k',
-  team: 'k',
-  cancelledBy: null,
-  wokenAt: null,
-  rerunOf: null,
-  rerunRows: null,
-  input: '{}',
-  labels: '{}',
-  callbackUrl: null,
-  step: 'rows',
-  state: '{}',
-  stepAttempt: 0,
-  result: null,
-  error: null,
-  progressDone: null,
-  progressTotal: null,
-  waitReason: null,
-  runAt: 0,
-  deadlineAt: 9e12,
-  leaseOwner: 'w',
-  leaseToken: 'token',
-  leaseExpiresAt: 9e12,
-  claims: 1,
-  cancelRequested: 0,
-  createdAt: 1,
-  startedAt: 1,
-  finishedAt: null,
-  updatedAt: 1,
-  remoteRef: null,
-  cacheHit: null,
-  callLatencyMs: null
-}
-const job = (id: string): JobRow => ({ id, ...JOB })
+// A running evaluation whose lease 'token' holds.
+const job = (id: string) => jobRow(id, 1, { kind: 'llm-evaluation', status: 'running', step: 'rows', runAt: 0, deadlineAt: 9e12, leaseOwner: 'w', leaseToken: 'token', leaseExpiresAt: 9e12, claims: 1, startedAt: 1 })
 
 test('store: progress only moves forward, so item saves that commit out of order never take it back; a lost lease writes nothing', async (t) => {
   const db = await createTestDatabase()

@@ -1,47 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openStore } from '../../src/store/database.ts'
-import type { JobRow } from '../../src/store/jobs-repository.ts'
 import { createTestDatabase } from '../helpers/database.ts'
+import { jobRow } from '../helpers/job-row.ts'
 
-function job (id: string, now: number): JobRow {
-  return {
-    id,
-    kind: 'flow-execution',
-    status: 'queued',
-    caller: 'k',
-    team: 'k',
-    input: '{}',
-    labels: '{}',
-    callbackUrl: null,
-    step: 'launch',
-    state: '{}',
-    stepAttempt: 0,
-    result: null,
-    error: null,
-    progressDone: null,
-    progressTotal: null,
-    waitReason: null,
-    runAt: now,
-    deadlineAt: now + 3_600_000,
-    leaseOwner: null,
-    leaseToken: null,
-    leaseExpiresAt: null,
-    claims: 0,
-    cancelRequested: 0,
-    createdAt: now,
-    startedAt: null,
-    finishedAt: null,
-    updatedAt: now,
-    remoteRef: null,
-    cacheHit: null,
-    callLatencyMs: null,
-    cancelledBy: null,
-    wokenAt: null,
-    rerunOf: null,
-    rerunRows: null
-  }
-}
+const job = (id: string, now: number) => jobRow(id, now)
 
 test('wake: an event that comes while the job runs is honoured when its step parks it, once', async (t) => {
   const db = await createTestDatabase()

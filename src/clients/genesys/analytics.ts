@@ -1,4 +1,4 @@
-import type { GenesysClient } from './client.ts'
+import type { GenesysRequester } from './client.ts'
 
 /** The values of the conversation `mediaType` dimension. */
 export const MEDIA_TYPES = ['voice', 'chat', 'email', 'callback', 'message', 'cobrowse', 'video', 'screenshare', 'unknown'] as const
@@ -54,7 +54,7 @@ export interface AggregateResultsPage {
 const base = '/api/v2/analytics/conversations/aggregates/jobs'
 
 /** Asynchronous conversation aggregates (`analytics:conversationAggregate:view`). */
-export function analyticsApi (client: GenesysClient) {
+export function analyticsApi (client: GenesysRequester) {
   return {
     /** Submitting twice only creates a second job to read: harmless, so it may be retried. */
     async submitAggregatesJob (query: AggregationQuery, signal?: AbortSignal): Promise<{ jobId: string }> {

@@ -2,6 +2,7 @@ import got, { RequestError, type Got, type Method } from 'got'
 import pRetry, { AbortError } from 'p-retry'
 import { GenesysError, parseGenesysError, parseRetryAfter } from './errors.ts'
 import { createPacer, type Pacer, type RateLimitHeaders } from './pacer.ts'
+import { SERVICE_SHARE, type Share } from './fair-queue.ts'
 import { createTokenProvider, type TokenProvider } from './token.ts'
 import type { GenesysHosts } from './hosts.ts'
 
@@ -69,6 +70,11 @@ export interface Operation {
   beforeSend?: () => Promise<void>
   timeoutMs?: number
   signal?: AbortSignal
+  /**
+   * Whose request it is: the pacer shares the rate budget fairly across teams, then across a
+   * team's jobs by priority (fair-queue.ts). A request made for no job queues as the service's own.
+   */
+  share?: Share
 }
 
 /** What a caller of a side-effecting operation passes through. */
@@ -152,7 +158,7 @@ export function createGenesysClient (options: GenesysClientOptions) {
   async function exchange<T> (op: Operation, attempt: number): Promise<GenesysResponse<T>> {
     for (let relogin = 0; ; relogin++) {
       const token = await tokenFor(op)
-      const release = await pacer.acquire(op.signal)
+      const release = await pacer.acquire(op.signal, op.share ?? SERVICE_SHARE)
       try {
         await op.beforeSend?.()
       } catch (err) {
@@ -173,6 +179,7 @@ export function createGenesysClient (options: GenesysClientOptions) {
           signal: op.signal
         })
       } catch (err) {
+        release()
         const code = (err as RequestError).code ?? 'UNKNOWN'
         const sent = mayHaveBeenSent(err as RequestError, options.hosts.apiUrl)
         log?.warn({ operation: op.name, attempt, code, sent, durationMs: now() - started }, 'genesys request failed without an answer')
@@ -185,13 +192,23 @@ export function createGenesysClient (options: GenesysClientOptions) {
             : `Could not reach Genesys for ${op.name} (${describeNetworkError(code)}); nothing was sent`,
           outcome: sent ? 'unknown' : 'not-sent'
         })
-      } finally {
-        release()
       }
       const durationMs = now() - started
       const correlationId = header(res.headers, 'inin-correlation-id')
       const limits = rateLimitHeaders(res.headers)
+      let retryAfterMs: number | undefined
+      if (res.statusCode === 429) {
+        const base = parseRetryAfter(header(res.headers, 'retry-after'), maxRetryAfterMs, now()) ?? 1000
+        // Jitter spreads the restart of many paused requests; it only ever lengthens the pause.
+        retryAfterMs = Math.min(maxRetryAfterMs, Math.round(base + random() * Math.min(1000, base * 0.1)))
+        const pausedUntil = pacer.pauseFor(retryAfterMs)
+        options.observer?.throttled?.({ operation: op.name, pauseMs: retryAfterMs, pausedUntil })
+        log?.warn({ operation: op.name, correlationId, pauseMs: retryAfterMs }, 'genesys rate limit hit; pausing all requests')
+      }
+      // The pause first, then the allowance, then the slot: each may hand a send slot to the next
+      // request at once, which must not go out under a pause this answer sets.
       pacer.observe(limits)
+      release()
       options.observer?.response?.({ operation: op.name, status: res.statusCode, durationMs })
       log?.debug({ operation: op.name, status: res.statusCode, durationMs, correlationId, attempt, rateLimit: limits }, 'genesys request')
       let body: unknown = res.body
@@ -218,15 +235,6 @@ export function createGenesysClient (options: GenesysClientOptions) {
         })
       }
 
-      let retryAfterMs: number | undefined
-      if (res.statusCode === 429) {
-        const base = parseRetryAfter(header(res.headers, 'retry-after'), maxRetryAfterMs, now()) ?? 1000
-        // Jitter spreads the restart of many paused requests; it only ever lengthens the pause.
-        retryAfterMs = Math.min(maxRetryAfterMs, Math.round(base + random() * Math.min(1000, base * 0.1)))
-        const pausedUntil = pacer.pauseFor(retryAfterMs)
-        options.observer?.throttled?.({ operation: op.name, pauseMs: retryAfterMs, pausedUntil })
-        log?.warn({ operation: op.name, correlationId, pauseMs: retryAfterMs }, 'genesys rate limit hit; pausing all requests')
-      }
       throw parseGenesysError(op.name, res.statusCode, body, res.headers, retryAfterMs)
     }
   }
@@ -261,7 +269,20 @@ export function createGenesysClient (options: GenesysClientOptions) {
     })
   }
 
-  return { request, tokens, pacer }
+  return {
+    request,
+    tokens,
+    pacer,
+    /** The same client with every request queued under `share` (a job's team, id and priority). */
+    sharedAs (share: Share): GenesysRequester {
+      return { request: async <T>(op: Operation) => await request<T>({ ...op, share }) }
+    }
+  }
+}
+
+/** What the API modules send requests through: the client itself, or the client under one job's share. */
+export interface GenesysRequester {
+  request<T> (op: Operation): Promise<GenesysResponse<T>>
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { GenesysClient, SideEffectOptions } from './client.ts'
+import type { GenesysRequester, SideEffectOptions } from './client.ts'
 import type { JsonSchemaDocument } from './integrations.ts'
 
 /**
@@ -76,7 +76,7 @@ export function flowListParams (query: FlowListQuery): URLSearchParams {
 }
 
 /** Architect workflows (`architect:flow:view`, `architect:flow:launch`, `architect:flowExecution:view`). */
-export function flowsApi (client: GenesysClient) {
+export function flowsApi (client: GenesysRequester) {
   async function listFlows (query: FlowListQuery, signal?: AbortSignal): Promise<FlowEntityListing> {
     return (await client.request<FlowEntityListing>({ name: 'flows.listFlows', method: 'GET', repeat: 'safe', path: '/api/v2/flows', searchParams: flowListParams(query), signal })).body
   }

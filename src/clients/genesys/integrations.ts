@@ -1,4 +1,4 @@
-import type { GenesysClient, SideEffectOptions } from './client.ts'
+import type { GenesysRequester, SideEffectOptions } from './client.ts'
 
 export interface JsonSchemaDocument {
   type?: string
@@ -38,7 +38,7 @@ export interface FunctionRuntime {
 const path = (actionId: string) => `/api/v2/integrations/actions/${encodeURIComponent(actionId)}`
 
 /** Data actions and Genesys Functions (`integrations:action:*`, `integrations:actionFunction:view`). */
-export function integrationsApi (client: GenesysClient) {
+export function integrationsApi (client: GenesysRequester) {
   return {
     async getAction (actionId: string, opts: { includeConfig?: boolean, signal?: AbortSignal } = {}): Promise<Action> {
       const searchParams: Record<string, string> = { expand: 'contract' }

@@ -1,4 +1,4 @@
-import type { GenesysClient } from './client.ts'
+import type { GenesysRequester } from './client.ts'
 import { GenesysError } from './errors.ts'
 
 export interface EvaluationSummary {
@@ -25,7 +25,7 @@ export const EVALUATION_API_VERSION = '2.1'
  * The "LLM Gateway evaluations" API as design document 000 describes it. It is not in the public
  * Platform API; it is kept for orgs that have it.
  */
-export function llmGatewayApi (client: GenesysClient) {
+export function llmGatewayApi (client: GenesysRequester) {
   return {
     /** Counts RUNNING evaluations across every page, not just the first. */
     async countRunning (opts: { pageSize?: number, signal?: AbortSignal } = {}): Promise<{ running: number, pages: number }> {

@@ -1,4 +1,4 @@
-import type { GenesysClient } from './client.ts'
+import type { GenesysRequester } from './client.ts'
 
 /** A queue as `GET /api/v2/routing/queues` lists it (the fields this service reads). */
 export interface Queue {
@@ -20,7 +20,7 @@ export interface QueueEntityListing {
 export const QUEUE_ID_BATCH = 50
 
 /** Routing queues (`routing:queue:view`). */
-export function routingApi (client: GenesysClient) {
+export function routingApi (client: GenesysRequester) {
   async function listQueues (query: { ids: readonly string[], pageNumber: number, pageSize: number }, signal?: AbortSignal): Promise<QueueEntityListing> {
     const params = new URLSearchParams()
     for (const id of query.ids) params.append('id', id)

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import { Type } from 'typebox'
 import { canonicalJson, sha256Hex } from '../../canonical.ts'
-import { GenesysError, type Genesys } from '../../clients/genesys/index.ts'
+import { GenesysError, type GenesysApis } from '../../clients/genesys/index.ts'
 import type { Action, FunctionConfig, FunctionRuntime } from '../../clients/genesys/integrations.ts'
 import type { SideEffectOptions } from '../../clients/genesys/client.ts'
 import { fail, StepError, type KindMetrics, type StepOutcome } from '../kind.ts'
@@ -18,16 +18,18 @@ export function createResultCache (max = 1024): LRUCache<string, CachedOutput> {
 
 /**
  * Reading and running data actions, shared by every kind that executes them: action definitions
- * and function configurations are cached briefly, input contracts are compiled once.
+ * and function configurations are cached briefly, input contracts are compiled once. Each call
+ * takes the Genesys operations of the job it is made for (kinds/deps.ts genesysOf), so a cache
+ * miss is fetched in that job's turn at the pacer.
  */
-export function createActionServices (genesys: Genesys) {
+export function createActionServices () {
   const definitions = new LRUCache<string, Action>({ max: 512, ttl: 300_000 })
   const functions = new LRUCache<string, FunctionConfig>({ max: 512, ttl: 60_000 })
   const runtimes = new LRUCache<'all', FunctionRuntime[]>({ max: 1, ttl: 300_000 })
   const checkContract = createContractChecker()
 
   return {
-    async action (actionId: string, opts: { includeConfig?: boolean, signal?: AbortSignal } = {}): Promise<Action> {
+    async action (genesys: GenesysApis, actionId: string, opts: { includeConfig?: boolean, signal?: AbortSignal } = {}): Promise<Action> {
       const key = `${actionId}|${opts.includeConfig === true}`
       const cached = definitions.get(key)
       if (cached !== undefined) return cached
@@ -36,7 +38,7 @@ export function createActionServices (genesys: Genesys) {
       return action
     },
 
-    async functionConfig (actionId: string, signal?: AbortSignal): Promise<FunctionConfig> {
+    async functionConfig (genesys: GenesysApis, actionId: string, signal?: AbortSignal): Promise<FunctionConfig> {
       const cached = functions.get(actionId)
       if (cached !== undefined) return cached
       const config = await genesys.integrations.getFunction(actionId, signal)
@@ -44,7 +46,7 @@ export function createActionServices (genesys: Genesys) {
       return config
     },
 
-    async runtimes (signal?: AbortSignal): Promise<FunctionRuntime[]> {
+    async runtimes (genesys: GenesysApis, signal?: AbortSignal): Promise<FunctionRuntime[]> {
       const cached = runtimes.get('all')
       if (cached !== undefined) return cached
       const list = await genesys.integrations.listFunctionRuntimes(signal)
@@ -62,7 +64,7 @@ export function createActionServices (genesys: Genesys) {
      * Executes the action and times it; the answer body is the action's output. A side effect:
      * callers run it through atMostOnce (side-effects.ts), which supplies `beforeSend`.
      */
-    async execute (actionId: string, inputs: Record<string, unknown>, opts: SideEffectOptions & { timeoutMs: number, now: () => number }) {
+    async execute (genesys: GenesysApis, actionId: string, inputs: Record<string, unknown>, opts: SideEffectOptions & { timeoutMs: number, now: () => number }) {
       const started = opts.now()
       const { body, correlationId } = await genesys.integrations.executeAction(actionId, inputs, { timeoutMs: opts.timeoutMs, signal: opts.signal, beforeSend: opts.beforeSend })
       return { output: body, correlationId, latencyMs: opts.now() - started }

@@ -3,7 +3,7 @@ import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { ActionResult, actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
-import type { KindDeps } from './deps.ts'
+import { genesysOf, type KindDeps } from './deps.ts'
 import { describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
@@ -63,9 +63,10 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
 
         let action, fn, runtimes
         try {
-          action = await actions.action(actionId, { includeConfig: true, signal: ctx.signal })
-          fn = await actions.functionConfig(actionId, ctx.signal)
-          runtimes = await actions.runtimes(ctx.signal)
+          const genesys = genesysOf(deps, ctx.job)
+          action = await actions.action(genesys, actionId, { includeConfig: true, signal: ctx.signal })
+          fn = await actions.functionConfig(genesys, actionId, ctx.signal)
+          runtimes = await actions.runtimes(genesys, ctx.signal)
         } catch (err) {
           return outcomeOfGenesysError(err, `Reading function action ${actionId}`, { 404: 'FUNCTION_NOT_FOUND', default: 'FUNCTION_LOOKUP_FAILED' })
         }
@@ -109,7 +110,7 @@ export function createCustomCodeKind (deps: KindDeps, actions: ActionServices): 
         try {
           // A function that throws answers 500 after its code ran: that is an unknown outcome too.
           const { output, latencyMs, correlationId } = await atMostOnce(ctx, { key: 'execute', what: `Running function action ${actionId}`, repeatUnknown: retryUnknownOutcome },
-            async (beforeSend) => await actions.execute(actionId, inputs, { timeoutMs, signal: ctx.signal, beforeSend, now: deps.now }))
+            async (beforeSend) => await actions.execute(genesysOf(deps, ctx.job), actionId, inputs, { timeoutMs, signal: ctx.signal, beforeSend, now: deps.now }))
           if (useCache && ctx.state.cacheKey !== undefined) cache.set(ctx.state.cacheKey, { output, correlationId }, { ttl: cacheTtlSeconds * 1000 })
           return succeed({ actionId, output, cacheHit: false, latencyMs, correlationId })
         } catch (err) {

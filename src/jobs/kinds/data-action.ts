@@ -4,7 +4,7 @@ import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { findCycle, nestingDepth } from '../graph.ts'
 import { fail, next, succeed, type JobKind } from '../kind.ts'
 import { ActionResult, actionCallMetrics, createResultCache, outcomeOfGenesysError, resultCacheKey, type ActionServices } from './action-services.ts'
-import type { KindDeps } from './deps.ts'
+import { genesysOf, type KindDeps } from './deps.ts'
 import { describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
@@ -78,7 +78,7 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
         }
         let action
         try {
-          action = await actions.action(actionId, { signal: ctx.signal })
+          action = await actions.action(genesysOf(deps, ctx.job), actionId, { signal: ctx.signal })
         } catch (err) {
           return outcomeOfGenesysError(err, `Reading data action ${actionId}`, { 404: 'ACTION_NOT_FOUND', default: 'ACTION_LOOKUP_FAILED' })
         }
@@ -97,7 +97,7 @@ export function createDataActionKind (deps: KindDeps, actions: ActionServices): 
         const { actionId, inputs, timeoutMs, cacheResults, cacheTtlSeconds, traceId, retryUnknownOutcome } = ctx.job.input
         try {
           const { output, latencyMs, correlationId } = await atMostOnce(ctx, { key: 'execute', what: `Executing data action ${actionId}`, repeatUnknown: retryUnknownOutcome },
-            async (beforeSend) => await actions.execute(actionId, inputs, { timeoutMs, signal: ctx.signal, beforeSend, now: deps.now }))
+            async (beforeSend) => await actions.execute(genesysOf(deps, ctx.job), actionId, inputs, { timeoutMs, signal: ctx.signal, beforeSend, now: deps.now }))
           if (cacheResults && ctx.state.cacheKey !== undefined) cache.set(ctx.state.cacheKey, { output, correlationId }, { ttl: cacheTtlSeconds * 1000 })
           return succeed({ actionId, output, cacheHit: false, latencyMs, correlationId, traceId })
         } catch (err) {

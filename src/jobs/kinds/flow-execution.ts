@@ -2,14 +2,14 @@ import { Type, type Static } from 'typebox'
 import { canonicalJson, sha256Hex } from '../../canonical.ts'
 import { invalid } from '../../errors.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
-import type { Genesys } from '../../clients/genesys/index.ts'
+import type { GenesysApis } from '../../clients/genesys/index.ts'
 import type { Flow } from '../../clients/genesys/flows.ts'
 import type { JsonSchemaDocument } from '../../clients/genesys/integrations.ts'
 import { fail, next, succeed, waitFor, type JobKind, type JobStatus, type KindReceiver, type StepOutcome } from '../kind.ts'
 import { outcomeOfGenesysError } from './action-services.ts'
 import { createContractChecker, describeIssues } from './json-contract.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
-import type { KindDeps } from './deps.ts'
+import { genesysOf, type KindDeps } from './deps.ts'
 
 export const MAX_VARIABLE_NAME = 64
 export const MAX_STRING_VALUE = 1024
@@ -78,7 +78,7 @@ export const pollDelayMs = (intervalMs: number, polls: number): number => Math.r
 
 const FAILED_STATUSES: Record<string, string> = { FAILED: 'FLOW_FAILED', ERROR: 'FLOW_ERROR', TERMINATED: 'FLOW_TERMINATED' }
 
-async function poll (genesys: Genesys, ctx: Parameters<JobKind<typeof Body, State>['steps'][string]>[0], now: () => number): Promise<StepOutcome<State>> {
+async function poll (genesys: GenesysApis, ctx: Parameters<JobKind<typeof Body, State>['steps'][string]>[0], now: () => number): Promise<StepOutcome<State>> {
   const { state } = ctx
   const executionId = state.flowExecutionId!
   let execution
@@ -155,7 +155,7 @@ export const flowEventsReceiver: KindReceiver<typeof FlowEvent> = {
 
 export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, State> {
   const checkContract = createContractChecker()
-  const { genesys, now } = deps
+  const { now } = deps
   return {
     name: 'flow-execution',
     summary: 'Launch an Architect workflow and wait for its outcome',
@@ -215,7 +215,7 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
         const inputData = inputDataOf(ctx.job.input, ctx.job.id)
         let flow
         try {
-          flow = await genesys.flows.findFlowWithSchemas(flowId, ctx.signal)
+          flow = await genesysOf(deps, ctx.job).flows.findFlowWithSchemas(flowId, ctx.signal)
         } catch (err) {
           return outcomeOfGenesysError(err, `Reading flow ${flowId}`, { default: 'FLOW_LOOKUP_FAILED' })
         }
@@ -243,7 +243,7 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
         let launched
         try {
           launched = await atMostOnce(ctx, { key: 'launch', what: `Launching flow ${flowId}`, repeatUnknown: retryUnknownOutcome },
-            async (beforeSend) => await genesys.flows.launchExecution({
+            async (beforeSend) => await genesysOf(deps, ctx.job).flows.launchExecution({
               flowId,
               ...(flowVersion === undefined ? {} : { flowVersion }),
               inputData: inputDataOf(ctx.job.input, ctx.job.id),
@@ -265,7 +265,7 @@ export function createFlowExecutionKind (deps: KindDeps): JobKind<typeof Body, S
       },
 
       async poll (ctx) {
-        return await poll(genesys, ctx, now)
+        return await poll(genesysOf(deps, ctx.job), ctx, now)
       }
     }
   }

@@ -7,7 +7,7 @@ import { createFlowExecutionKind } from './flow-execution.ts'
 import { createRoutingEvaluationKind } from './routing-evaluation.ts'
 import { createLlmEvaluationKind } from './llm-evaluation.ts'
 
-export type { KindDeps } from './deps.ts'
+export { genesysOf, type KindDeps } from './deps.ts'
 
 export type KindsFactory = (deps: KindDeps) => readonly JobKind[]
 
@@ -16,7 +16,7 @@ export type KindsFactory = (deps: KindDeps) => readonly JobKind[]
  * body, steps, receivers, metrics and examples). Adding a kind is its module and one line here.
  */
 export const defaultKinds: KindsFactory = (deps) => {
-  const actions = createActionServices(deps.genesys)
+  const actions = createActionServices()
   return [
     createDataActionKind(deps, actions),
     createCustomCodeKind(deps, actions),

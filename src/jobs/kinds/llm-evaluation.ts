@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Type, type Static } from 'typebox'
 import { invalid } from '../../errors.ts'
-import { GenesysError } from '../../clients/genesys/index.ts'
+import { GenesysError, type GenesysApis } from '../../clients/genesys/index.ts'
 import { FIXTURE_IDS } from '../../fixture-ids.ts'
 import { MASK_PATTERNS, maskText, type MaskPattern } from '../../privacy/masking.ts'
 import { fail, next, StepError, succeed, waitFor, type JobKind, type KindReceiver, type StepContext, type StepOutcome, type RerunOrigin } from '../kind.ts'
@@ -9,7 +9,7 @@ import { outcomeOfGenesysError, type ActionServices } from './action-services.ts
 import { computeMetrics, outcomeOfRow, type RowOutcome } from './llm/metrics.ts'
 import { LLM_RESULT_EXAMPLE, LlmEvaluationResult } from './llm/result.ts'
 import { llmRows, wantedMetrics } from './llm/rows.ts'
-import type { KindDeps } from './deps.ts'
+import { genesysOf, type KindDeps } from './deps.ts'
 import { atMostOnce, RetryUnknownOutcome } from './side-effects.ts'
 
 export const COMPLIANCE_TAG = 'AI_EVAL_V2'
@@ -107,7 +107,7 @@ const worthAnotherTry = (err: unknown): boolean =>
  * (side-effects.ts) and its outcome saved as soon as it is known. Rows that could not run yet are
  * left for the step's next try (the engine's backoff); on the last try they are recorded as errors.
  */
-async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, State>, now: () => number): Promise<StepOutcome<State>> {
+async function runRows (actions: ActionServices, genesys: GenesysApis, ctx: StepContext<BodyInput, State>, now: () => number): Promise<StepOutcome<State>> {
   const body = ctx.job.input
   const engine = body.engine as DataActionSettings
   const rows = body.datasetMatrix
@@ -126,7 +126,7 @@ async function runRows (actions: ActionServices, ctx: StepContext<BodyInput, Sta
   }
   const execute = async (index: number, key: string, what: string, actionId: string, inputs: Record<string, unknown>) =>
     await atMostOnce(ctx as StepContext<unknown, unknown>, { key, what, item: index, repeatUnknown },
-      async (beforeSend) => await actions.execute(actionId, inputs, { timeoutMs: 60_000, signal: ctx.signal, beforeSend, now }))
+      async (beforeSend) => await actions.execute(genesys, actionId, inputs, { timeoutMs: 60_000, signal: ctx.signal, beforeSend, now }))
 
   let cursor = 0
   const workers = Array.from({ length: Math.min(engine.concurrency ?? 5, pending.length) }, async () => {
@@ -241,7 +241,7 @@ export const evaluationsReceiver: KindReceiver<typeof EvaluationEvent> = {
 }
 
 export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices): JobKind<typeof Body, State> {
-  const { genesys, now } = deps
+  const { now } = deps
   const gateway = (ctx: StepContext<BodyInput, State>) => ctx.job.input.engine as GatewaySettings
 
   async function awaitCompletion (ctx: StepContext<BodyInput, State>): Promise<StepOutcome<State>> {
@@ -252,7 +252,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
     let via = 'webhook'
     if (report?.status !== 'COMPLETED' && report?.status !== 'FAILED') {
       try {
-        report = await genesys.llm.get(id, ctx.signal)
+        report = await genesysOf(deps, ctx.job).llm.get(id, ctx.signal)
         via = 'poll'
       } catch (err) {
         return outcomeOfGenesysError(err, `Reading evaluation ${id}`, { 404: 'EVALUATION_NOT_FOUND', default: 'EVALUATION_POLL_FAILED' })
@@ -344,7 +344,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
       },
 
       async rows (ctx) {
-        return await runRows(actions, ctx, now)
+        return await runRows(actions, genesysOf(deps, ctx.job), ctx, now)
       },
 
       /** Waits, instead of failing, while the gateway runs as many evaluations as it allows. */
@@ -353,7 +353,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
         const limit = settings.runningLimit ?? 10
         let running
         try {
-          running = await genesys.llm.countRunning({ pageSize: settings.pageSize ?? 100, signal: ctx.signal })
+          running = await genesysOf(deps, ctx.job).llm.countRunning({ pageSize: settings.pageSize ?? 100, signal: ctx.signal })
         } catch (err) {
           return outcomeOfGenesysError(err, 'Counting running evaluations', { default: 'EVALUATION_LIST_FAILED' })
         }
@@ -373,7 +373,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
         const idempotencyKey = `orchestrator-${ctx.job.id}-create`
         let created
         try {
-          created = await genesys.llm.create({
+          created = await genesysOf(deps, ctx.job).llm.create({
             evaluationId: ctx.state.evaluationId,
             datasetMatrix: body.datasetMatrix.map((r) => ({ ...r, prompt: maskedPrompt(body, r.prompt) })),
             metricCalculationDirectives: body.metricCalculationDirectives,
@@ -395,7 +395,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
         const id = ctx.state.remoteId!
         let check
         try {
-          check = await genesys.llm.validateMetrics(id, Math.min(ctx.job.input.datasetMatrix.length, 50), ctx.signal)
+          check = await genesysOf(deps, ctx.job).llm.validateMetrics(id, Math.min(ctx.job.input.datasetMatrix.length, 50), ctx.signal)
         } catch (err) {
           return outcomeOfGenesysError(err, `Validating metrics of evaluation ${id}`, { default: 'METRICS_VALIDATION_FAILED' })
         }
@@ -408,7 +408,7 @@ export function createLlmEvaluationKind (deps: KindDeps, actions: ActionServices
       async aggregate (ctx) {
         const id = ctx.state.remoteId!
         try {
-          await genesys.llm.triggerAggregation(id, ctx.signal)
+          await genesysOf(deps, ctx.job).llm.triggerAggregation(id, ctx.signal)
         } catch (err) {
           return outcomeOfGenesysError(err, `Triggering aggregation of evaluation ${id}`, { default: 'AGGREGATION_TRIGGER_FAILED' })
         }

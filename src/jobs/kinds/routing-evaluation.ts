@@ -10,7 +10,7 @@ import { addStats, DEFAULT_KPIS, DEFAULT_WEIGHTS, KPI_NAMES, KPIS, type KpiName,
 import { aggregatesQuery, DEFAULT_MEDIA_TYPES } from './routing/query.ts'
 import { scoreQueues } from './routing/scoring.ts'
 import { bucketCount, MAX_SERIES_POINTS, resultTable, ROUTING_RESULT_EXAMPLE, RoutingEvaluationResult, seriesOf, type SeriesTotals } from './routing/result.ts'
-import type { KindDeps } from './deps.ts'
+import { genesysOf, type KindDeps } from './deps.ts'
 
 export const MAX_INTERVAL_DAYS = 30
 const DAY_MS = 86_400_000
@@ -126,7 +126,7 @@ interface State {
 const pollDelay = (polls: number) => Math.min(250 * 1.5 ** polls, 10_000)
 
 export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Body, State> {
-  const { genesys, now } = deps
+  const { now } = deps
   return {
     name: 'routing-evaluation',
     summary: 'Compare routing targets (queues) on conversation KPIs',
@@ -183,7 +183,7 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
         const metrics = query.metrics
         let submitted
         try {
-          submitted = await genesys.analytics.submitAggregatesJob(query, ctx.signal)
+          submitted = await genesysOf(deps, ctx.job).analytics.submitAggregatesJob(query, ctx.signal)
         } catch (err) {
           return outcomeOfGenesysError(err, 'Submitting the aggregates job', { default: 'ANALYTICS_QUERY_REJECTED' })
         }
@@ -202,7 +202,7 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
         const jobId = ctx.state.analyticsJobId!
         let status
         try {
-          status = await genesys.analytics.getAggregatesJob(jobId, ctx.signal)
+          status = await genesysOf(deps, ctx.job).analytics.getAggregatesJob(jobId, ctx.signal)
         } catch (err) {
           return outcomeOfGenesysError(err, `Reading analytics job ${jobId}`, { 404: 'ANALYTICS_JOB_NOT_FOUND', default: 'ANALYTICS_POLL_FAILED' })
         }
@@ -223,7 +223,7 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
         for (;;) {
           let page
           try {
-            page = await genesys.analytics.getAggregatesResults(jobId, state.cursor, ctx.signal)
+            page = await genesysOf(deps, ctx.job).analytics.getAggregatesResults(jobId, state.cursor, ctx.signal)
           } catch (err) {
             return outcomeOfGenesysError(err, `Reading results of analytics job ${jobId}`, { default: 'ANALYTICS_RESULTS_FAILED' })
           }
@@ -249,7 +249,7 @@ export function createRoutingEvaluationKind (deps: KindDeps): JobKind<typeof Bod
         let namesRefused: string | undefined
         let names: Map<string, string | undefined> | undefined
         try {
-          const queues = await genesys.routing.queuesById(queueIds, ctx.signal)
+          const queues = await genesysOf(deps, ctx.job).routing.queuesById(queueIds, ctx.signal)
           names = new Map([...queues].map(([id, q]) => [id, q.name]))
         } catch (err) {
           if (!(err instanceof GenesysError) || err.retryable) return outcomeOfGenesysError(err, 'Reading the queue names', { default: 'QUEUE_NAMES_FAILED' })
