@@ -28,6 +28,7 @@ import jobRoutes from './routes/jobs.ts'
 import jobResultRoutes from './routes/job-results.ts'
 import auditRoutes from './routes/audit.ts'
 import metricsRoutes from './routes/metrics.ts'
+import callerRoutes from './routes/caller.ts'
 import webhookRoutes from './routes/webhooks.ts'
 import uiPlugin from './plugins/ui.ts'
 
@@ -95,6 +96,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     await fastify.register(scheduleRoutes)
     await fastify.register(auditRoutes)
     await fastify.register(metricsRoutes)
+    await fastify.register(callerRoutes)
     await fastify.register(webhookRoutes)
     await fastify.register(uiPlugin)
   }

@@ -1,8 +1,8 @@
 import { notFound } from '../errors.ts'
 import type { Store } from '../store/database.ts'
-import type { JobListFilter, JobRow, LargeColumns } from '../store/jobs-repository.ts'
+import type { JobCountFilter, JobListFilter, JobRow, LargeColumns } from '../store/jobs-repository.ts'
 import { canSee, type Actor } from './actor.ts'
-import type { JobResource } from '../schemas/job.ts'
+import { JOB_STATUSES, type JobResource, type JobStatus } from '../schemas/job.ts'
 import type { Clock } from '../clock.ts'
 import { isTerminal } from './kind.ts'
 import type { Notifier } from './notifier.ts'
@@ -74,6 +74,15 @@ export async function listJobs (deps: Pick<ReadDeps, 'store' | 'clock'>, actor: 
     ...(rows.length > filter.limit && last !== undefined ? { next: { createdAt: last.createdAt, id: last.id } } : {})
   }
 }
+
+/** Jobs per status (every status, 0 where none) among the actor's team's jobs, or every team's for an admin. */
+export async function countJobs (deps: Pick<ReadDeps, 'store'>, actor: Actor, filter: Omit<JobCountFilter, 'team'>): Promise<JobCounts> {
+  const found = await deps.store.jobs.countByStatus({ ...filter, ...(actor.admin ? {} : { team: actor.team }) })
+  const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, found[s] ?? 0])) as Record<JobStatus, number>
+  return { counts, total: JOB_STATUSES.reduce((sum, s) => sum + counts[s], 0) }
+}
+
+export interface JobCounts { counts: Record<JobStatus, number>, total: number }
 
 /** A job's timeline after `afterSeq`, oldest first; the job must exist and be the actor's to see. */
 export async function jobTimeline (deps: Pick<ReadDeps, 'store'>, actor: Actor, id: string, afterSeq: number, limit: number): Promise<JobEventResource[]> {

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
 import type { CallbackPolicy } from '../callbacks/target.ts'
 import type { Store } from '../store/database.ts'
-import type { JobListFilter } from '../store/jobs-repository.ts'
+import type { JobCountFilter, JobListFilter } from '../store/jobs-repository.ts'
 import type { JobResource } from '../schemas/job.ts'
 import type { Actor } from './actor.ts'
 import { cancelJob } from './cancel.ts'
@@ -10,7 +10,7 @@ import type { Engine } from './engine.ts'
 import type { FinishedJob } from './finish.ts'
 import type { JobKind } from './kind.ts'
 import type { Notifier } from './notifier.ts'
-import { findJob, getJob, INCLUDE_ALL, jobTimeline, listJobs, waitForJob, type Include, type JobPage } from './read.ts'
+import { countJobs, findJob, getJob, INCLUDE_ALL, jobTimeline, listJobs, waitForJob, type Include, type JobCounts, type JobPage } from './read.ts'
 import type { JobEventResource } from './resource.ts'
 import { submitJob, type SubmitRequest, type Submitted } from './submit.ts'
 import { rerunJob, type RerunRequest } from './rerun.ts'
@@ -79,6 +79,7 @@ export function createJobService (deps: JobServiceDeps) {
       return await waitForJob(deps, actor, id, waitMs, signal, include)
     },
     async list (actor: Actor, filter: Omit<JobListFilter, 'team'>): Promise<JobPage> { return await listJobs(deps, actor, filter) },
+    async counts (actor: Actor, filter: Omit<JobCountFilter, 'team'>): Promise<JobCounts> { return await countJobs(deps, actor, filter) },
     async timeline (actor: Actor, id: string, afterSeq: number, limit: number): Promise<JobEventResource[]> { return await jobTimeline(deps, actor, id, afterSeq, limit) },
 
     // A job's items (LLM rows), comparisons of two runs and its result: the actor's jobs only.

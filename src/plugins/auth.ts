@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling: the API key's name and team (OPEN_ACTOR when the service runs open). */
     actor: Actor
+    /** The calling key's scopes; null when the service runs open (every scope). */
+    keyScopes: ReadonlySet<Scope> | null
   }
   interface FastifyInstance {
     /** Failed authentications per client address: API keys here, webhook secrets in the receivers. */
@@ -17,6 +19,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; routes without one (health, docs, webhooks) have their own rules. */
     scope?: Scope
+    /** The route needs a valid key but no particular scope (`GET /v1/me`). */
+    anyKey?: boolean
   }
 }
 
@@ -35,6 +39,7 @@ export default fp(async (app) => {
   }
   // Set on every request (a shared object cannot be a request decorator's default).
   app.decorateRequest('actor', null as unknown as Actor)
+  app.decorateRequest('keyScopes', null)
   const failures = createFailureLimiter({ limit: app.config.AUTH_FAILURES_PER_MINUTE, now: app.clock.now })
   app.decorate('authFailures', {
     screen (request: FastifyRequest): void {
@@ -50,8 +55,9 @@ export default fp(async (app) => {
 
   app.addHook('onRequest', async (request, reply) => {
     request.actor = OPEN_ACTOR
-    const scope = request.routeOptions.config.scope
-    if (scope === undefined || keys.length === 0) return
+    request.keyScopes = null
+    const { scope, anyKey } = request.routeOptions.config
+    if ((scope === undefined && anyKey !== true) || keys.length === 0) return
     app.authFailures.screen(request)
     const header = request.headers.authorization
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
@@ -68,6 +74,8 @@ export default fp(async (app) => {
     // jobs:admin reads and acts on every team's jobs, so it answers for jobs:read and jobs:write too.
     const admin = key.scopes.has('jobs:admin')
     request.actor = { key: key.name, team: key.team, admin }
+    request.keyScopes = key.scopes
+    if (scope === undefined) return
     const allowed = key.scopes.has(scope) || (admin && scope.startsWith('jobs:'))
     if (!allowed) throw new AppError(403, 'FORBIDDEN', `The API key '${key.name}' lacks the scope ${scope}`)
   })

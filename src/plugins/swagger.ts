@@ -39,6 +39,7 @@ export default fp(async (app) => {
         { name: 'Results', description: 'Every row of a job, two runs compared, a result as a table' },
         { name: 'Schedules', description: 'Jobs made on a cron schedule' },
         { name: 'Audit', description: 'The append-only, hash-chained audit log' },
+        { name: 'Caller', description: 'Who the calling key is: its team and scopes' },
         { name: 'Webhooks', description: 'Receivers for events that Genesys-side flows send' },
         { name: 'Health', description: 'Liveness and readiness' }
       ]

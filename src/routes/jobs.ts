@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type TInteger } from 'typebox'
 import { Value } from 'typebox/value'
 import { badRequest, notFound } from '../errors.ts'
 import { bearerSecurity, errorResponses, LABEL_KEY_WORDS } from '../schemas/common.ts'
-import { anyJobSchema, isTerminal, JobStatusSchema, kindJobSchema, kindJobSchemaId } from '../schemas/job.ts'
+import { anyJobSchema, isTerminal, JOB_STATUSES, JobStatusSchema, kindJobSchema, kindJobSchemaId, type JobStatus } from '../schemas/job.ts'
 import { refuseRetiredFields, submissionBody } from '../jobs/submit.ts'
 import type { JobKind } from '../jobs/kind.ts'
 import type { Include } from '../jobs/read.ts'
@@ -89,6 +89,31 @@ function decodeCursor (raw: string): Cursor {
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const kinds = [...app.jobs.kinds.values()]
   const kindNames = kinds.map((k) => k.name)
+  /** The filters a list and a count share. */
+  const listFilters = {
+    kind: Type.Optional(Type.Enum(kindNames, { 'x-error-code': 'KIND_UNKNOWN', description: 'Only jobs of this kind' })),
+    label: Type.Optional(Type.Array(Type.String({
+      pattern: '^[A-Za-z0-9_.-]{1,63}:.{0,256}$',
+      'x-expected': `key:value, the key ${LABEL_KEY_WORDS}, the value up to 256 characters`,
+      'x-error-code': 'LABEL_FILTER_INVALID'
+    }), { maxItems: 16, description: 'key:value; repeat to require several labels' })),
+    createdAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only jobs created at or after this instant' })),
+    createdBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only jobs created before this instant' }))
+  }
+  function filterOf (query: { kind?: string, label?: string[], createdAfter?: string, createdBefore?: string }) {
+    const { kind, label, createdAfter, createdBefore } = query
+    const after = createdAfter === undefined ? undefined : Date.parse(createdAfter)
+    const until = createdBefore === undefined ? undefined : Date.parse(createdBefore)
+    if (after !== undefined && until !== undefined && after >= until) {
+      throw badRequest('CREATED_RANGE_INVALID', `createdAfter (${createdAfter}) must be before createdBefore (${createdBefore})`)
+    }
+    return {
+      kind,
+      labels: label?.map((l) => { const at = l.indexOf(':'); return [l.slice(0, at), l.slice(at + 1)] as [string, string] }),
+      createdAfter: after,
+      createdBefore: until
+    }
+  }
   // Each kind's job schema (`DataActionJob`, …): its input and result typed for generated clients.
   for (const kind of kinds) {
     app.addSchema(kindJobSchema(kindJobSchemaId(kind.name), kind.name, kind.body, kind.resultSchema, jobExample(kind, true)))
@@ -163,15 +188,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: "The caller's team's jobs; every team's for a key with `jobs:admin`. Each job is a summary, without `input` and " +
         '`result` unless `include` asks for them, so a page of 50 jobs of 5 000 dataset rows each stays small.',
       querystring: Type.Object({
-        kind: Type.Optional(Type.Enum(kindNames, { 'x-error-code': 'KIND_UNKNOWN', description: 'Only jobs of this kind' })),
+        kind: listFilters.kind,
         status: Type.Optional(JobStatusSchema),
-        label: Type.Optional(Type.Array(Type.String({
-          pattern: '^[A-Za-z0-9_.-]{1,63}:.{0,256}$',
-          'x-expected': `key:value, the key ${LABEL_KEY_WORDS}, the value up to 256 characters`,
-          'x-error-code': 'LABEL_FILTER_INVALID'
-        }), { maxItems: 16, description: 'key:value; repeat to require several labels' })),
-        createdAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only jobs created at or after this instant' })),
-        createdBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only jobs created before this instant' })),
+        label: listFilters.label,
+        createdAfter: listFilters.createdAfter,
+        createdBefore: listFilters.createdBefore,
         include: IncludeParam('The large fields to add to each job: input, result (default: neither)'),
         limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
         cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' }))
@@ -185,25 +206,37 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request) => {
-    const { kind, status, label, limit, cursor, createdAfter, createdBefore } = request.query
+    const { status, limit, cursor } = request.query
     const before = cursor === undefined ? undefined : decodeCursor(cursor)
-    const after = createdAfter === undefined ? undefined : Date.parse(createdAfter)
-    const until = createdBefore === undefined ? undefined : Date.parse(createdBefore)
-    if (after !== undefined && until !== undefined && after >= until) {
-      throw badRequest('CREATED_RANGE_INVALID', `createdAfter (${createdAfter}) must be before createdBefore (${createdBefore})`)
-    }
     const page = await app.jobs.list(request.actor, {
-      kind,
+      ...filterOf(request.query),
       status,
-      labels: label?.map((l) => { const at = l.indexOf(':'); return [l.slice(0, at), l.slice(at + 1)] as [string, string] }),
-      createdAfter: after,
-      createdBefore: until,
       large: parseInclude(request.query.include, { input: false, result: false }),
       limit,
       before: before === undefined ? undefined : { createdAt: before.c, id: before.i }
     })
     return { items: page.items, nextCursor: page.next === undefined ? null : encodeCursor({ c: page.next.createdAt, i: page.next.id }) }
   })
+
+  app.get('/v1/jobs/counts', {
+    config: { scope: 'jobs:read' },
+    schema: {
+      tags: ['Jobs'],
+      security: bearerSecurity,
+      summary: 'How many jobs have each status',
+      description: "Counts over the caller's team's jobs (every team's for a key with `jobs:admin`) that match the list's filters " +
+        '(`kind`, `label`, `createdAfter`, `createdBefore`): every status, 0 where there is none, and the total. One count in the ' +
+        'database, not a walk through the pages.',
+      querystring: Type.Object(listFilters, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          counts: Type.Object(Object.fromEntries(JOB_STATUSES.map((s) => [s, Type.Integer({ minimum: 0 })])) as Record<JobStatus, TInteger>, { additionalProperties: false }),
+          total: Type.Integer({ minimum: 0, description: 'The sum of the counts' })
+        }, { examples: [{ counts: { queued: 2, running: 1, waiting: 3, succeeded: 120, failed: 4, cancelled: 1, timed_out: 0 }, total: 131 }] }),
+        ...errorResponses(400, 401, 403)
+      }
+    }
+  }, async (request) => await app.jobs.counts(request.actor, filterOf(request.query)))
 
   app.get('/v1/jobs/:id/events', {
     config: { scope: 'jobs:read' },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { Selectable, Updateable } from 'kysely'
-import type { Connection, DialectName, JobsTable } from './schema.ts'
+import type { Selectable, SelectQueryBuilder, Updateable } from 'kysely'
+import type { Connection, Database, DialectName, JobsTable } from './schema.ts'
 
 export type JobRow = Selectable<JobsTable>
 /** The columns a write may change. */
@@ -36,6 +36,25 @@ export interface JobListFilter {
   before?: { createdAt: number, id: string }
 }
 
+/** The filters a count takes: a list's, without status (it is what is counted) and paging. */
+export type JobCountFilter = Pick<JobListFilter, 'team' | 'kind' | 'labels' | 'createdAfter' | 'createdBefore'>
+
+/** The WHERE clauses a list and a count share: team, kind, creation span and labels (all of them). */
+function matching<Q extends SelectQueryBuilder<Database, 'jobs', any>> (query: Q, filter: JobCountFilter): Q {
+  let q = query as SelectQueryBuilder<Database, 'jobs', any>
+  if (filter.team !== undefined) q = q.where('team', '=', filter.team)
+  if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind)
+  if (filter.createdAfter !== undefined) q = q.where('createdAt', '>=', filter.createdAfter)
+  if (filter.createdBefore !== undefined) q = q.where('createdAt', '<', filter.createdBefore)
+  for (const [key, value] of filter.labels ?? []) {
+    q = q.where(({ exists, selectFrom }) => exists(
+      selectFrom('jobLabels').select('jobLabels.jobId')
+        .whereRef('jobLabels.jobId', '=', 'jobs.id').where('jobLabels.key', '=', key).where('jobLabels.value', '=', value)
+    ))
+  }
+  return q as Q
+}
+
 export function createJobsRepository (db: Connection, dialect: DialectName) {
   return {
     async insert (row: JobRow): Promise<void> {
@@ -52,18 +71,8 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
     },
 
     async list (filter: JobListFilter): Promise<JobSummaryRow[]> {
-      let query = db.selectFrom('jobs').select(summaryColumns(filter.large ?? {}))
-      if (filter.team !== undefined) query = query.where('team', '=', filter.team)
-      if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind)
+      let query = matching(db.selectFrom('jobs').select(summaryColumns(filter.large ?? {})), filter)
       if (filter.status !== undefined) query = query.where('status', '=', filter.status)
-      if (filter.createdAfter !== undefined) query = query.where('createdAt', '>=', filter.createdAfter)
-      if (filter.createdBefore !== undefined) query = query.where('createdAt', '<', filter.createdBefore)
-      for (const [key, value] of filter.labels ?? []) {
-        query = query.where(({ exists, selectFrom }) => exists(
-          selectFrom('jobLabels').select('jobLabels.jobId')
-            .whereRef('jobLabels.jobId', '=', 'jobs.id').where('jobLabels.key', '=', key).where('jobLabels.value', '=', value)
-        ))
-      }
       const before = filter.before
       if (before !== undefined) {
         query = query.where((eb) => eb.or([
@@ -72,6 +81,13 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
         ]))
       }
       return await query.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(filter.limit).execute() as JobSummaryRow[]
+    },
+
+    /** How many jobs have each status among those the filter matches (statuses without jobs are absent). */
+    async countByStatus (filter: JobCountFilter): Promise<Record<string, number>> {
+      const rows = await matching(db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]), filter)
+        .groupBy('status').execute()
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
     },
 
     /**

@@ -1,9 +1,9 @@
 import { after, before, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { FIXTURE_IDS } from '../../src/fixture-ids.ts'
 import { FLOW_FIXTURES } from '../../src/sandbox/fixtures.ts'
@@ -20,12 +20,17 @@ const hasChromium = existsSync(CHROMIUM)
 if (hasChromium) checkLogsForSecretsAfterAll()
 
 const KEY = 'console-browser-key-3f9c2a7e51d4b8'
+/** A key of another team: its jobs must never show to KEY's team. */
+const OTHER_TEAM_KEY = 'console-other-team-key-77a1c09e2f'
 const WEBHOOK_SECRET = 'console-flow-events-secret-8e1d4c'
 trackSecret(KEY)
+trackSecret(OTHER_TEAM_KEY)
 trackSecret(WEBHOOK_SECRET)
 const auth = { authorization: `Bearer ${KEY}` }
-/** Screenshots of every page go here (not committed); the path is printed as a test diagnostic. */
-const SHOTS = mkdtempSync(join(tmpdir(), 'console-screens-'))
+const otherAuth = { authorization: `Bearer ${OTHER_TEAM_KEY}` }
+const TEAM = 'operations'
+/** Screenshots of every page go here: test-output/ is git-ignored, never committed. Printed as a test diagnostic. */
+const SHOTS = fileURLToPath(new URL('../../test-output/console-screens/', import.meta.url))
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 let db: TestDatabase
@@ -35,6 +40,8 @@ let browser: Browser
 
 before(async () => {
   if (!hasChromium) return
+  rmSync(SHOTS, { recursive: true, force: true })
+  mkdirSync(SHOTS, { recursive: true })
   db = await createTestDatabase()
   const sb = await startTestSandbox()
   sandbox = sb.sandbox
@@ -42,7 +49,10 @@ before(async () => {
     ...db.env,
     ...sb.env,
     WEBHOOK_SECRET,
-    API_KEYS: JSON.stringify([{ name: 'console-operator', key: KEY, scopes: ['jobs:read', 'jobs:write', 'audit:read', 'metrics:read'] }])
+    API_KEYS: JSON.stringify([
+      { name: 'console-operator', key: KEY, team: TEAM, scopes: ['jobs:read', 'jobs:write', 'schedules:read', 'schedules:write', 'audit:read', 'metrics:read'] },
+      { name: 'qa-bot', key: OTHER_TEAM_KEY, team: 'qa', scopes: ['jobs:read', 'jobs:write'] }
+    ])
   })
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -106,8 +116,8 @@ async function until<T> (probe: () => Promise<T | undefined | false>, what: stri
   }, ms, what)
 }
 
-async function submit (kind: string, body: Record<string, unknown>): Promise<{ id: string }> {
-  const answer = await api(svc.url, 'POST', `/v1/jobs/${kind}`, body, auth)
+async function submit (kind: string, body: Record<string, unknown>, headers: Record<string, string> = auth): Promise<{ id: string }> {
+  const answer = await api(svc.url, 'POST', `/v1/jobs/${kind}`, body, headers)
   assert.equal(answer.status, 202, JSON.stringify(answer.body))
   return answer.body
 }
@@ -147,12 +157,21 @@ function assertNoProblems (problems: string[]): void {
   assert.deepEqual(problems, [], 'no console error, page error or CSP violation')
 }
 
-test('console: sign in, see the jobs, filter by kind and status', { timeout: 60_000 }, async (t) => {
+const shownCounts = async (page: Page): Promise<Record<string, number>> =>
+  Object.fromEntries(await page.locator('#status-counts li[data-count]').evaluateAll((items) => items.map((li) => [li.getAttribute('data-status'), Number(li.getAttribute('data-count'))])))
+
+test('console: sign in, see only the key\'s team\'s jobs (two teams of keys) with counts per status, filter by kind, status, label and created date', { timeout: 60_000 }, async (t) => {
   if (!needsChromium(t)) return
   const done = await submit('data-action', { actionId: FIXTURE_IDS.actions.echo, inputs: { message: 'console', count: 1 }, labels: { team: 'billing' } })
   const code = await submit('custom-code', { actionId: FIXTURE_IDS.actions.fnGreeting, inputs: { name: 'Ada', amount: 1 } })
+  // Another team's jobs, one of each kind the filters below pick, with the same label.
+  const foreign = [
+    await submit('data-action', { actionId: FIXTURE_IDS.actions.echo, inputs: { message: 'not yours', count: 1 }, labels: { team: 'billing' } }, otherAuth),
+    await submit('custom-code', { actionId: FIXTURE_IDS.actions.fnGreeting, inputs: { name: 'Bo', amount: 2 } }, otherAuth)
+  ]
   await waitForTerminal(svc.url, done.id, 20_000, auth)
   await waitForTerminal(svc.url, code.id, 20_000, auth)
+  for (const job of foreign) await waitForTerminal(svc.url, job.id, 20_000, otherAuth)
   const waiting = await waitingFlowJob({ team: 'billing' })
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
@@ -165,13 +184,25 @@ test('console: sign in, see the jobs, filter by kind and status', { timeout: 60_
   const keyField = page.getByLabel('API key', { exact: true })
   await keyField.waitFor()
   assert.equal(await keyField.getAttribute('type'), 'password')
-  await screenshot(t, page, '1-sign-in')
+  await screenshot(t, page, '01-sign-in')
   await keyField.fill(KEY)
   await page.getByRole('button', { name: 'Sign in' }).click()
 
-  // Every job, as the API lists them.
+  // The header names the key and its team (GET /v1/me).
+  await page.locator('#caller-team').waitFor()
+  assert.equal(await page.locator('#caller-team').getAttribute('data-team'), TEAM)
+  assert.match(await page.locator('#caller-team').innerText(), /console-operator · team operations/)
+
+  // Every job of the team, as the API lists them, and none of the other team's.
   const all = await listIds('/v1/jobs?limit=50')
+  for (const job of foreign) assert.ok(!all.includes(job.id), 'the API does not list another team\'s job')
   await until(async () => JSON.stringify(await rowIds(page)) === JSON.stringify(all), 'the jobs table to show the API\'s list')
+  for (const job of foreign) assert.equal(await page.locator(`#jobs-table tr[data-job-id="${job.id}"]`).count(), 0, 'another team\'s job is not shown')
+  assert.deepEqual([...new Set(await page.locator('#jobs-table td[data-team]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-team'))))], [TEAM], 'each row shows its team, the key\'s')
+  const teamCounts = async (q = '') => (await api(svc.url, 'GET', `/v1/jobs/counts${q}`, undefined, auth)).body
+  await until(async () => JSON.stringify(await shownCounts(page)) === JSON.stringify((await teamCounts()).counts), 'the counts per status to be the team\'s')
+  const otherTeamCounts = (await api(svc.url, 'GET', '/v1/jobs/counts', undefined, otherAuth)).body
+  assert.equal(otherTeamCounts.total, foreign.length, 'the other team\'s jobs are counted for that team only')
   const storage = await page.evaluate(() => {
     const g = globalThis as any
     return { session: g.sessionStorage.getItem('genesys-orchestrator.console.apiKey'), local: g.localStorage.length, cookie: g.document.cookie, url: g.location.href }
@@ -182,12 +213,13 @@ test('console: sign in, see the jobs, filter by kind and status', { timeout: 60_
   assert.ok(!storage.url.includes(KEY), 'the key is not in the URL')
   assert.deepEqual(await context.cookies(), [])
 
-  // Kind, then kind and status.
+  // Kind, then kind and status; the counts follow the kind.
   await page.getByLabel('Kind', { exact: true }).selectOption('data-action')
   const dataActions = await listIds('/v1/jobs?kind=data-action&limit=50')
   assert.ok(dataActions.includes(done.id))
   await until(async () => JSON.stringify(await rowIds(page)) === JSON.stringify(dataActions), 'the kind filter to apply')
   assert.deepEqual([...new Set(await page.locator('#jobs-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kind'))))], ['data-action'])
+  await until(async () => JSON.stringify(await shownCounts(page)) === JSON.stringify((await teamCounts('?kind=data-action')).counts), 'the counts of the kind')
   await page.getByLabel('Status', { exact: true }).selectOption('succeeded')
   const succeeded = await listIds('/v1/jobs?kind=data-action&status=succeeded&limit=50')
   await until(async () => JSON.stringify(await rowIds(page)) === JSON.stringify(succeeded), 'the kind and status filters to apply')
@@ -212,8 +244,37 @@ test('console: sign in, see the jobs, filter by kind and status', { timeout: 60_
   assert.equal((await api(svc.url, 'POST', `/v1/jobs/${waiting.id}/cancel`, undefined, auth)).status, 200)
   await until(async () => (await row.getAttribute('data-status')) === 'cancelled', 'the cancelled status to show without a reload')
   assert.match(await row.locator('.status').innerText(), /Cancelled/, 'the status is written, not only colored')
-  assert.match(await page.locator('.totals').innerText(), /succeeded/, 'totals per status from GET /v1/metrics')
-  await screenshot(t, page, '2-jobs')
+  await until(async () => JSON.stringify(await shownCounts(page)) === JSON.stringify((await teamCounts('?label=team:billing')).counts), 'the counts of the label, with the cancel')
+  assert.equal((await shownCounts(page)).cancelled, 1)
+
+  // A count filters the list by its status (a pressed toggle), the way back is "in all".
+  await page.locator('#status-counts li[data-status="cancelled"] button').click()
+  await until(async () => JSON.stringify(await rowIds(page)) === JSON.stringify([waiting.id]), 'the cancelled count to filter the list')
+  assert.equal(await page.locator('#status-counts li[data-status="cancelled"] button').getAttribute('aria-pressed'), 'true')
+  assert.equal(await page.getByLabel('Status', { exact: true }).inputValue(), 'cancelled')
+  await page.locator('#status-counts li[data-status="all"] button').click()
+  await until(async () => JSON.stringify(await rowIds(page)) === JSON.stringify(billing), 'back to every status')
+
+  // Created date: nothing was created before 2000, everything after.
+  await page.getByLabel('Created before', { exact: true }).fill('2000-01-01T00:00')
+  await page.getByRole('button', { name: 'Apply' }).click()
+  await until(async () => (await page.getByTestId('page-counts').innerText()) === 'No jobs match these filters.', 'the created-before filter to empty the list')
+  assert.equal((await listIds(`/v1/jobs?label=team:billing&createdBefore=${encodeURIComponent(new Date(2000, 0, 1).toISOString())}`)).length, 0)
+  await until(async () => (await page.locator('#status-counts li[data-status="all"]').innerText()).startsWith('0'), 'the counts to follow the date filter')
+  assert.match(page.url(), /createdBefore=2000-01-01T/)
+  await page.getByLabel('Created before', { exact: true }).fill('')
+  await page.getByLabel('Created from', { exact: true }).fill('2000-01-01T00:00')
+  await page.getByRole('button', { name: 'Apply' }).click()
+  await until(async () => JSON.stringify(await rowIds(page)) === JSON.stringify(billing), 'the created-from filter to keep every job')
+  // A span that ends before it starts is refused in words, not sent.
+  await page.getByLabel('Created before', { exact: true }).fill('1999-01-01T00:00')
+  await page.getByRole('button', { name: 'Apply' }).click()
+  await until(async () => /must be before/.test(await page.locator('#filter-created-error').innerText().catch(() => '')), 'the bad span to be explained')
+  await page.getByLabel('Created before', { exact: true }).fill('')
+  await page.getByLabel('Created from', { exact: true }).fill('')
+  await page.getByRole('button', { name: 'Apply' }).click()
+  await until(async () => !page.url().includes('created'), 'the date filters to be cleared')
+  await screenshot(t, page, '02-jobs')
 
   // Paging by cursor: 12 jobs of one batch, 10 a page.
   const batch = await Promise.all(Array.from({ length: 12 }, async (_, i) => await submit('data-action', { actionId: FIXTURE_IDS.actions.echo, inputs: { message: `page ${i}`, count: i }, labels: { batch: 'paging' } })))
@@ -286,18 +347,21 @@ test('console: a flow-execution job submitted through the API shows its node eve
   assertNoProblems(problems)
 })
 
-test('console: a routing-evaluation job shows one chart bar per queue', { timeout: 60_000 }, async (t) => {
+test('console: a routing-evaluation job shows one chart bar per queue with the queue names, and with a granularity a line per queue for each KPI over time', { timeout: 60_000 }, async (t) => {
   if (!needsChromium(t)) return
   const queueIds = [FIXTURE_IDS.queues.support, FIXTURE_IDS.queues.sales, FIXTURE_IDS.queues.billing, FIXTURE_IDS.queues.retention]
-  const job = await submit('routing-evaluation', { queueIds, interval: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-08T00:00:00.000Z' } })
+  const job = await submit('routing-evaluation', { queueIds, interval: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-08T00:00:00.000Z' }, granularity: 'P1D', timeZone: 'UTC' })
   const finished = await waitForTerminal(svc.url, job.id, 30_000, auth)
   assert.equal(finished.status, 'succeeded', JSON.stringify(finished.error))
   const ranked = finished.result.rows.map((r: { queueId: string }) => r.queueId)
+  const names = finished.result.rows.map((r: { queueName: string }) => r.queueName)
   assert.equal(ranked.length, queueIds.length)
+  assert.deepEqual([...names].sort(), ['Billing', 'Retention', 'Sales', 'Support'], 'the API gives every queue its name')
 
   const { page, problems } = await openConsole(t, `#/jobs/${job.id}`)
   await page.locator('#routing-ranking').waitFor()
   assert.deepEqual(await page.locator('#routing-ranking tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-queue-id'))), ranked, 'the ranked table, best first')
+  assert.deepEqual(await page.locator('#routing-ranking tbody .queue-name').allInnerTexts(), names, 'the table names each queue')
   const charts = ['score', ...finished.result.kpis.map((k: string) => `kpi-${k}`)]
   for (const chart of charts) {
     const canvas = page.locator(`[data-chart="${chart}"] canvas`)
@@ -306,14 +370,213 @@ test('console: a routing-evaluation job shows one chart bar per queue', { timeou
       const instance = (globalThis as any).Chart?.getChart(c)
       if (instance === undefined) return undefined
       const bars = instance.getDatasetMeta(0).data
-      return { bars: bars.length, labels: instance.data.labels, drawn: bars.filter((b: { height: number }) => Number.isFinite(b.height)).length }
+      return { type: instance.config.type, bars: bars.length, labels: instance.data.labels, drawn: bars.filter((b: { height: number }) => Number.isFinite(b.height)).length }
     }), `the ${chart} chart to be drawn`)
+    assert.equal(drawn.type, 'bar')
     assert.equal(drawn.bars, queueIds.length, `${chart}: one bar per queue`)
     assert.equal(drawn.drawn, queueIds.length, `${chart}: every bar has a height`)
-    assert.deepEqual(drawn.labels, ranked, `${chart}: bars labelled by queue, in rank order`)
-    assert.match(await canvas.getAttribute('aria-label') ?? '', new RegExp(ranked[0]), 'the chart is named by its figures for assistive technology')
+    assert.deepEqual(drawn.labels, names, `${chart}: bars labelled by queue name, in rank order`)
+    assert.match(await canvas.getAttribute('aria-label') ?? '', new RegExp(names[0]), 'the chart is named by its figures for assistive technology')
   }
-  await screenshot(t, page, '5-routing')
+
+  // Over time: a line chart per KPI, a line per queue, a point per day the API's series holds.
+  const days = finished.result.rows[0].series.length
+  assert.ok(days >= 2, `the series has several days (${days})`)
+  for (const kpi of finished.result.kpis as string[]) {
+    const canvas = page.locator(`[data-chart="trend-${kpi}"] canvas`)
+    const drawn = await until(async () => await canvas.evaluate((c) => {
+      const instance = (globalThis as any).Chart?.getChart(c)
+      if (instance === undefined) return undefined
+      return { type: instance.config.type, points: instance.data.labels.length, lines: instance.data.datasets.map((d: { label: string, data: unknown[] }) => ({ label: d.label, data: d.data })) }
+    }), `the ${kpi} trend chart to be drawn`)
+    assert.equal(drawn.type, 'line')
+    assert.equal(drawn.points, days, `${kpi}: a point per interval`)
+    assert.deepEqual(drawn.lines.map((l: { label: string }) => l.label), names, `${kpi}: a line per queue, named`)
+    for (const [i, row] of finished.result.rows.entries()) {
+      assert.deepEqual(drawn.lines[i].data, row.series.map((e: { kpis: Record<string, number | null> }) => e.kpis[kpi]), `${kpi}: ${row.queueName}'s line is its series`)
+    }
+  }
+  await screenshot(t, page, '05-routing')
+  assertNoProblems(problems)
+})
+
+/** An LLM dataset with planted outcomes: the sandbox model answers a prompt's words reversed and refuses BLOCK. */
+const PLANTED_ROWS = [
+  { prompt: 'status order check', expectedOutput: 'check order status' },
+  { prompt: 'refund a request', expectedOutput: 'a refund please' },
+  { prompt: 'BLOCK this prompt', expectedOutput: 'prompt this BLOCK' },
+  { prompt: 'echo the words', expectedOutput: 'words the echo' },
+  { prompt: 'cancel my order', expectedOutput: 'order my cancel' },
+  { prompt: 'where is it', expectedOutput: 'it is there' }
+]
+const PLANTED_MISMATCHES = [1, 5]
+const PLANTED_ERRORS = [2]
+
+const llmRun = async (actionId: string) => await submit('llm-evaluation', {
+  datasetMatrix: PLANTED_ROWS,
+  metricCalculationDirectives: { accuracy: true, latency: true, hallucination_rate: false, toxicity_score: false },
+  privacyMasking: { enabled: false, patterns: [] },
+  engine: { type: 'data-action', actionId, concurrency: 2 }
+})
+
+const shownRows = async (page: Page) => await page.locator('#llm-rows tbody tr').evaluateAll((rows) => rows.map((r) => ({
+  index: Number(r.getAttribute('data-index')),
+  outcome: r.getAttribute('data-outcome'),
+  expected: (r.querySelector('td.expected') as any)?.innerText,
+  actual: (r.querySelector('td.actual') as any)?.innerText
+})))
+
+test('console: an LLM evaluation with planted mismatches: the mismatches filter shows exactly those rows with expected and actual output side by side; re-run of errors creates the linked job; errors, latency histogram, compare with another run, CSV and JSON Lines downloads with the key in a header', { timeout: 90_000 }, async (t) => {
+  if (!needsChromium(t)) return
+  const run = await llmRun(FIXTURE_IDS.actions.llm)
+  const variant = await llmRun(FIXTURE_IDS.actions.llmVariant)
+  for (const job of [run, variant]) assert.equal((await waitForTerminal(svc.url, job.id, 30_000, auth)).status, 'succeeded')
+  const items = (await api(svc.url, 'GET', `/v1/jobs/${run.id}/items?limit=100`, undefined, auth)).body.items as Array<{ index: number, outcome: string, expectedOutput: string, output: string | null, latencyMs: number | null }>
+  assert.deepEqual(items.filter((i) => i.outcome === 'mismatch').map((i) => i.index), PLANTED_MISMATCHES, 'the planted mismatches are the API\'s')
+  assert.deepEqual(items.filter((i) => i.outcome === 'error').map((i) => i.index), PLANTED_ERRORS, 'the planted error is the API\'s')
+
+  const { page, problems } = await openConsole(t, `#/jobs/${run.id}`)
+  const urls: string[] = []
+  const authorized: string[] = []
+  page.on('request', (request) => {
+    urls.push(request.url())
+    if (request.headers().authorization === `Bearer ${KEY}`) authorized.push(request.url())
+  })
+  await page.locator('#llm-metrics').waitFor()
+  assert.equal(await page.getByTestId('mismatched-rows').innerText(), String(PLANTED_MISMATCHES.length))
+
+  // Every row, then only the mismatches: exactly the planted ones, expected and actual side by side.
+  await until(async () => (await shownRows(page)).length === PLANTED_ROWS.length, 'every row to be listed')
+  await page.getByLabel('Show', { exact: true }).selectOption('mismatch')
+  await until(async () => JSON.stringify((await shownRows(page)).map((r) => r.index)) === JSON.stringify(PLANTED_MISMATCHES), 'the mismatches filter to apply')
+  for (const row of await shownRows(page)) {
+    const item = items.find((i) => i.index === row.index)!
+    assert.equal(row.outcome, 'mismatch')
+    assert.equal(row.expected, item.expectedOutput)
+    assert.equal(row.actual, item.output)
+    assert.notEqual(row.expected, row.actual)
+  }
+  assert.match(await page.locator('#rows-outcome').innerText(), /Mismatches \(2\)/, 'the filter says how many rows each outcome has')
+  await screenshot(t, page, '09-llm-mismatches')
+
+  // The mismatches as files: fetched with the key in a header, the filter kept, never a URL with the key.
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download these rows (CSV)' }).click()])
+  assert.equal(csv.suggestedFilename(), `job-${run.id}-items-mismatch.csv`)
+  const csvLines = readFileSync(await csv.path(), 'utf8').trim().split('\n')
+  assert.equal(csvLines.length, 1 + PLANTED_MISMATCHES.length, 'a header and the mismatches')
+  const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download these rows (JSON Lines)' }).click()])
+  const lines = readFileSync(await jsonl.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  assert.deepEqual(lines.map((l: { index: number }) => l.index), PLANTED_MISMATCHES)
+  assert.ok(authorized.some((u) => u.endsWith(`/v1/jobs/${run.id}/items?outcome=mismatch&format=csv`)), 'the CSV was fetched with the key in the Authorization header')
+  assert.ok(authorized.some((u) => u.endsWith(`/v1/jobs/${run.id}/items?outcome=mismatch&format=jsonl`)))
+
+  // Errors: the row without output, with its error code.
+  await page.getByLabel('Show', { exact: true }).selectOption('error')
+  await until(async () => JSON.stringify((await shownRows(page)).map((r) => r.index)) === JSON.stringify(PLANTED_ERRORS), 'the errors filter to apply')
+  const errored = (await api(svc.url, 'GET', `/v1/jobs/${run.id}/items?outcome=error`, undefined, auth)).body.items[0]
+  assert.ok(errored.error.code.length > 0)
+  assert.ok((await shownRows(page))[0]!.actual.startsWith(`no output: ${errored.error.code} `), 'the row says why it has no output')
+
+  // The latency histogram counts every row that has a latency.
+  const histogram = await until(async () => await page.locator('[data-chart="latency-histogram"] canvas').evaluate((c) => {
+    const instance = (globalThis as any).Chart?.getChart(c)
+    return instance === undefined ? undefined : (instance.data.datasets[0].data as number[]).reduce((a, b) => a + b, 0)
+  }), 'the latency histogram to be drawn')
+  assert.equal(histogram, items.filter((i) => typeof i.latencyMs === 'number').length)
+
+  // Compare with the variant run: the one row it answers differently flips.
+  await page.getByLabel('Other run (job id)', { exact: true }).fill(variant.id)
+  await page.getByRole('button', { name: 'Compare', exact: true }).click()
+  await page.locator('#comparison').waitFor()
+  const compared = (await api(svc.url, 'GET', `/v1/jobs/${run.id}/compare/${variant.id}`, undefined, auth)).body
+  const flips = await page.locator('#compare-flips tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-index'))))
+  assert.deepEqual(flips, compared.items.map((f: { index: number }) => f.index))
+  assert.deepEqual(flips, [3], 'the echo row flips')
+  assert.match(await page.locator('#compare-figures tr[data-figure="accuracy"]').innerText(), /worse in the other/)
+  await screenshot(t, page, '10-llm-compare')
+
+  // Re-run of the errors: asked first, then a new job that names this one, with only the error rows.
+  await page.getByRole('button', { name: `Re-run the errors only (${PLANTED_ERRORS.length})` }).click()
+  const dialog = page.getByRole('dialog', { name: 'Re-run this job?' })
+  await dialog.waitFor()
+  assert.match(await dialog.innerText(), /only the 1 rows that errored/)
+  await screenshot(t, page, '11-llm-rerun-dialog')
+  await dialog.getByRole('button', { name: 'Yes, re-run' }).click()
+  const link = page.locator('#rerun-outcome a[data-job-id]')
+  await link.waitFor()
+  const rerunId = await link.getAttribute('data-job-id') as string
+  const rerun = (await api(svc.url, 'GET', `/v1/jobs/${rerunId}?include=input`, undefined, auth)).body
+  assert.equal(rerun.rerunOf, run.id, 'the re-run names its original (rerunOf)')
+  assert.equal(rerun.team, TEAM)
+  assert.deepEqual(rerun.input.datasetMatrix, PLANTED_ERRORS.map((i) => PLANTED_ROWS[i]), 'only the error rows run again')
+  const original = (await api(svc.url, 'GET', `/v1/jobs/${run.id}`, undefined, auth)).body
+  assert.deepEqual(original.reruns, [rerunId], 'the original lists its re-run')
+  // The original's page links to it (read again when its timeline gets the rerun entry), and the re-run's page links back.
+  await until(async () => (await page.locator('#reruns a').allInnerTexts()).includes(rerunId), 'the original to list its re-run')
+  await link.click()
+  await page.locator('#rerun-of').waitFor()
+  assert.equal(await page.locator('#rerun-of').innerText(), run.id)
+  const finishedRerun = await waitForTerminal(svc.url, rerunId, 30_000, auth)
+  await until(async () => (await shownStatus(page)) === finishedRerun.status, 'the re-run to finish on its page')
+  await screenshot(t, page, '12-llm-rerun')
+
+  assert.ok(urls.length > 0 && urls.every((u) => !u.includes(KEY)), 'the key never travels in a URL')
+  assertNoProblems(problems)
+})
+
+async function createSchedule (name: string): Promise<{ id: string, nextTickAt: string }> {
+  const answer = await api(svc.url, 'POST', '/v1/schedules', {
+    name,
+    cron: '0 6 * * *',
+    timeZone: 'Europe/London',
+    kind: 'data-action',
+    body: { actionId: FIXTURE_IDS.actions.echo, inputs: { message: `scheduled ${name}`, count: 1 } },
+    labels: { report: name }
+  }, auth)
+  assert.equal(answer.status, 201, JSON.stringify(answer.body))
+  return answer.body
+}
+
+test('console: the schedules page loads with next run times, disables and enables a schedule, and shows its runs', { timeout: 60_000 }, async (t) => {
+  if (!needsChromium(t)) return
+  const schedule = await createSchedule('console-daily-echo')
+  // One run by hand, so the schedule has a run with a job to show.
+  const ran = await api(svc.url, 'POST', `/v1/schedules/${schedule.id}/run`, undefined, auth)
+  assert.equal(ran.status, 202, JSON.stringify(ran.body))
+  await waitForTerminal(svc.url, ran.body.id, 20_000, auth)
+
+  const { page, problems } = await openConsole(t)
+  await page.getByRole('link', { name: 'Schedules' }).click()
+  const row = page.locator(`#schedules-table tr[data-schedule-id="${schedule.id}"]`)
+  await row.waitFor()
+  const listed = (await api(svc.url, 'GET', '/v1/schedules?limit=50', undefined, auth)).body.items as Array<{ id: string }>
+  assert.deepEqual(await page.locator('#schedules-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-schedule-id'))), listed.map((s) => s.id))
+  assert.equal(await row.locator('.next-run time').getAttribute('datetime'), schedule.nextTickAt, 'the next run time is the API\'s')
+  await screenshot(t, page, '13-schedules')
+
+  // Disable, then enable, each checked against the API.
+  const read = async () => (await api(svc.url, 'GET', `/v1/schedules/${schedule.id}`, undefined, auth)).body
+  await row.getByRole('button', { name: 'Disable console-daily-echo' }).click()
+  await until(async () => (await row.getAttribute('data-enabled')) === 'false', 'the row to show it disabled')
+  assert.equal((await read()).enabled, false)
+  assert.equal((await read()).nextTickAt, null)
+  assert.match(await row.locator('.next-run').innerText(), /disabled/)
+  await row.getByRole('button', { name: 'Enable console-daily-echo' }).click()
+  await until(async () => (await row.getAttribute('data-enabled')) === 'true', 'the row to show it enabled')
+  const enabled = await read()
+  assert.equal(enabled.enabled, true)
+  await until(async () => (await row.locator('.next-run time').getAttribute('datetime')) === enabled.nextTickAt, 'the next run time to come back')
+
+  // The schedule's page: its runs, with the job each made.
+  await row.getByRole('link', { name: 'console-daily-echo' }).click()
+  await page.locator('#runs-table').waitFor()
+  const runs = (await api(svc.url, 'GET', `/v1/schedules/${schedule.id}/runs`, undefined, auth)).body.items as Array<{ jobId: string | null, outcome: string }>
+  assert.deepEqual(runs.map((r) => r.jobId), [ran.body.id])
+  assert.deepEqual(await page.locator('#runs-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-job-id'))), runs.map((r) => r.jobId))
+  await until(async () => (await page.locator('#runs-table tbody tr [data-status]').getAttribute('data-status')) === 'succeeded', 'the run\'s job status')
+  await screenshot(t, page, '14-schedule-runs')
+  await page.locator('#runs-table a.job-link').click()
+  await until(async () => (await shownStatus(page)) === 'succeeded', 'the run\'s job page')
   assertNoProblems(problems)
 })
 
@@ -404,6 +667,7 @@ test('console: a service without API keys is used without one; a wrong key is re
 })
 
 type PageJobs = Array<{ name: string, hash: string, ready: string }>
+let pageSchedule: Promise<{ id: string }> | undefined
 let pageJobs: Promise<PageJobs> | undefined
 /** One job of each kind that has its own result view, made once for both page-by-page checks (they only look). */
 const jobOfEachKind = async (): Promise<PageJobs> => await (pageJobs ??= makeJobOfEachKind())
@@ -420,11 +684,15 @@ async function makeJobOfEachKind (): Promise<PageJobs> {
   const routing = await submit('routing-evaluation', { queueIds: [FIXTURE_IDS.queues.support, FIXTURE_IDS.queues.sales], interval: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' } })
   for (const job of [llm, action, failing, routing]) await waitForTerminal(svc.url, job.id, 30_000, auth)
   const flow = await waitingFlowJob()
+  const schedule = await (pageSchedule ??= createSchedule('console-pages-report'))
   return [
     { name: 'llm-evaluation', hash: `#/jobs/${llm.id}`, ready: '#llm-metrics' },
     { name: 'data-action', hash: `#/jobs/${action.id}`, ready: '[data-testid="cache-hit"]' },
     { name: 'failed data-action', hash: `#/jobs/${failing.id}`, ready: '#job-error-title' },
     { name: 'routing-evaluation', hash: `#/jobs/${routing.id}`, ready: '[data-chart="score"] canvas' },
+    { name: 'llm-evaluation mismatches', hash: `#/jobs/${llm.id}`, ready: '#llm-rows' },
+    { name: 'schedules', hash: '#/schedules', ready: '#schedules-table' },
+    { name: 'schedule', hash: `#/schedules/${schedule.id}`, ready: '#runs-empty, #runs-table' },
     { name: 'waiting flow-execution', hash: `#/jobs/${flow.id}`, ready: '#stream-state[data-stream="live"]' }
   ]
 }
@@ -449,12 +717,21 @@ async function visitEveryPage (t: TestContext, onPage: (name: string, page: Page
   for (const job of jobs) {
     await page.goto(`${svc.url}/ui${job.hash}`)
     await page.locator(job.ready).first().waitFor()
+    if (job.name.endsWith('mismatches')) {
+      await page.getByLabel('Show', { exact: true }).selectOption('mismatch')
+      await page.locator('#llm-rows tbody tr[data-outcome="mismatch"], #rows-empty').first().waitFor()
+    }
     await onPage(job.name, page)
   }
   await page.getByRole('button', { name: 'Cancel job' }).click()
   await page.getByRole('dialog').waitFor()
   await onPage('cancel dialog', page)
   await page.getByRole('button', { name: 'No, keep it' }).click()
+  await page.goto(`${svc.url}/ui${jobs[0]!.hash}`)
+  await page.getByRole('button', { name: 'Re-run the whole job' }).click()
+  await page.getByRole('dialog', { name: 'Re-run this job?' }).waitFor()
+  await onPage('re-run dialog', page)
+  await page.getByRole('button', { name: 'No', exact: true }).click()
   await page.goto(`${svc.url}/ui#/audit`)
   await page.locator('#audit-table').waitFor()
   await page.getByRole('button', { name: 'Verify the chain' }).click()
@@ -489,7 +766,7 @@ test('console: axe-core finds no serious or critical accessibility violation on 
     }
     await screenshot(t, page, `axe-${name.replaceAll(' ', '-')}`)
   })
-  assert.ok(checked.length >= 10, `every page was checked: ${checked.join(', ')}`)
+  assert.ok(checked.length >= 14, `every page was checked: ${checked.join(', ')}`)
   assert.deepEqual(found, [])
 
   // The check can fail: an image without a text alternative is a critical violation axe reports.
@@ -507,7 +784,7 @@ test('console: no console error and no CSP violation on any page', { timeout: 90
   if (!needsChromium(t)) return
   const pages: string[] = []
   const { problems, page } = await visitEveryPage(t, async (name) => { pages.push(name) })
-  assert.ok(pages.length >= 10, `every page was visited: ${pages.join(', ')}`)
+  assert.ok(pages.length >= 14, `every page was visited: ${pages.join(', ')}`)
   assert.deepEqual(problems, [])
 
   // The watch can see a violation: an inline script planted in the page does not run, and

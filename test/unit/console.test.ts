@@ -66,17 +66,51 @@ test('console node path: nodes in the order entered, left or in progress, and ho
   assert.equal(looped.end.outcome, 'completed')
 })
 
-test('console kinds, totals and label filter: read from the OpenAPI document, GET /v1/metrics and the API\'s label pattern', async () => {
-  const { kindsFromOpenApi, totalsFromMetrics, parseLabelFilter, countByStatus } = await browserModule('lib/jobs.js')
+test('console kinds and label filter: read from the OpenAPI document and the API\'s label pattern', async () => {
+  const { kindsFromOpenApi, parseLabelFilter, countByStatus } = await browserModule('lib/jobs.js')
   assert.deepEqual(kindsFromOpenApi({
     paths: { '/v1/jobs/data-action': { post: {} }, '/v1/jobs/{id}': { get: {} }, '/v1/jobs': { get: {} }, '/v1/jobs/custom-code': { post: {} }, '/v1/audit': { get: {} } }
   }), ['custom-code', 'data-action'])
-  const kind = (total: number, succeeded: number, running: number) => ({ total, succeeded, failed: 1, cancelled: 0, timedOut: 0, running })
-  const summary = { kinds: { 'data-action': kind(5, 3, 1), 'flow-execution': kind(4, 1, 2) } }
-  assert.deepEqual(totalsFromMetrics(summary, ''), { total: 9, unfinished: 3, succeeded: 4, failed: 2, cancelled: 0, timed_out: 0 })
-  assert.equal(totalsFromMetrics(summary, 'flow-execution').total, 4)
-  assert.equal(totalsFromMetrics(summary, 'routing-evaluation').total, 0)
   assert.deepEqual(parseLabelFilter(' team:billing, env:prod ,'), { labels: ['team:billing', 'env:prod'], error: null })
   assert.match(parseLabelFilter('team billing').error, /key:value/)
   assert.deepEqual(countByStatus([{ status: 'failed' }, { status: 'failed' }, { status: 'queued' }]), { failed: 2, queued: 1 })
+})
+
+test('console routing views: a chart label per queue (its name; the id when it has none; the name and id start when two share a name) and each KPI over time, a line per queue', async () => {
+  const { queueLabels, kpiSeries } = await browserModule('lib/results.js')
+  const rows = [
+    { queueId: 'aaaaaaaa-1', queueName: 'Support', series: [{ interval: '2026-11-01T00:00:00Z/2026-11-02T00:00:00Z', kpis: { handled: 5 } }, { interval: '2026-11-02T00:00:00Z/2026-11-03T00:00:00Z', kpis: { handled: 7 } }] },
+    { queueId: 'bbbbbbbb-2', queueName: null, series: [{ interval: '2026-11-02T00:00:00Z/2026-11-03T00:00:00Z', kpis: { handled: 1 } }] },
+    { queueId: 'cccccccc-3', queueName: 'Sales', series: [] },
+    { queueId: 'dddddddd-4', queueName: 'Sales' }
+  ]
+  const names = queueLabels(rows)
+  assert.deepEqual(names, ['Support', 'bbbbbbbb-2', 'Sales (cccccccc)', 'Sales (dddddddd)'])
+  const trend = kpiSeries(rows, ['handled'], names, (ms: number, daily: boolean) => `${new Date(ms).toISOString().slice(0, 10)}${daily ? '' : ' time'}`)
+  assert.deepEqual(trend.labels, ['2026-11-01', '2026-11-02'], 'every interval any queue reported, oldest first, days as dates')
+  assert.deepEqual(trend.perKpi.handled.map((l: { label: string, values: unknown[] }) => [l.label, l.values]), [
+    ['Support', [5, 7]], ['bbbbbbbb-2', [null, 1]], ['Sales (cccccccc)', [null, null]], ['Sales (dddddddd)', [null, null]]
+  ], 'a gap where a queue reported nothing, never a made-up 0')
+  const hourly = kpiSeries([{ queueId: 'x', series: [{ interval: '2026-11-01T00:00:00Z/2026-11-01T01:00:00Z', kpis: { handled: 1 } }] }], ['handled'], ['x'], (_: number, daily: boolean) => String(daily))
+  assert.deepEqual(hourly.labels, ['false'], 'intervals under a day keep their time')
+})
+
+test('console LLM views: latency buckets of a round width hold every row once; compare deltas read by the figure\'s direction', async () => {
+  const { latencyHistogram, deltaVerdict } = await browserModule('lib/results.js')
+  assert.deepEqual(latencyHistogram([]), [])
+  assert.deepEqual(latencyHistogram([null, 'x', -1]), [], 'only real latencies count')
+  const buckets = latencyHistogram([12, 18, 55, 98, 98, 16], 10)
+  assert.deepEqual(buckets.map((b: { from: number, to: number }) => [b.from, b.to]).slice(0, 2), [[10, 20], [20, 30]])
+  assert.equal(buckets.at(-1).to, 100)
+  assert.deepEqual(buckets.map((b: { count: number }) => b.count), [3, 0, 0, 0, 1, 0, 0, 0, 2])
+  assert.deepEqual(latencyHistogram([40, 40, 40]), [{ from: 40, to: 41, count: 3 }], 'one value, one bucket')
+  const many = Array.from({ length: 1000 }, (_, i) => i * 7.3)
+  assert.equal(latencyHistogram(many).reduce((n: number, b: { count: number }) => n + b.count, 0), 1000)
+  assert.ok(latencyHistogram(many).length <= 13)
+  assert.equal(deltaVerdict('accuracy', 0.1), 'better')
+  assert.equal(deltaVerdict('accuracy', -0.1), 'worse')
+  assert.equal(deltaVerdict('errorRate', 0.1), 'worse')
+  assert.equal(deltaVerdict('latencyP95Ms', -5), 'better')
+  assert.equal(deltaVerdict('errorRate', 0), 'same')
+  assert.equal(deltaVerdict('errorRate', null), 'same')
 })

@@ -1,16 +1,21 @@
 import { html, render, useEffect, useRef, useState } from './lib/html.js'
 import { currentSession, onSessionChange, signOut } from './lib/session.js'
 import { useRoute } from './lib/router.js'
+import { useCaller } from './lib/caller.js'
 import { SignInPage } from './pages/sign-in.js'
 import { JobsPage } from './pages/jobs.js'
 import { JobPage } from './pages/job.js'
 import { AuditPage } from './pages/audit.js'
+import { SchedulePage, SchedulesPage } from './pages/schedules.js'
 
 /** The console's pages; each is reached from the navigation or a link, never by a key in the URL. */
 function pageFor (route) {
   const job = /^\/jobs\/([^/]+)$/.exec(route.path)
   if (job !== null) return { section: 'jobs', view: html`<${JobPage} key=${job[1]} id=${decodeURIComponent(job[1])} />` }
   if (route.path === '/jobs') return { section: 'jobs', view: html`<${JobsPage} params=${route.params} />` }
+  const schedule = /^\/schedules\/([^/]+)$/.exec(route.path)
+  if (schedule !== null) return { section: 'schedules', view: html`<${SchedulePage} key=${schedule[1]} id=${decodeURIComponent(schedule[1])} />` }
+  if (route.path === '/schedules') return { section: 'schedules', view: html`<${SchedulesPage} />` }
   if (route.path === '/audit') return { section: 'audit', view: html`<${AuditPage} params=${route.params} />` }
   return {
     section: null,
@@ -20,6 +25,7 @@ function pageFor (route) {
 
 function Shell ({ session }) {
   const route = useRoute()
+  const caller = useCaller()
   const { section, view } = pageFor(route)
   const firstRender = useRef(true)
   // A new page moves focus to its heading, so keyboard and screen-reader users start there.
@@ -34,11 +40,15 @@ function Shell ({ session }) {
       <div class="brand"><span class="brand-mark" aria-hidden="true"></span>genesys-orchestrator <span class="brand-sub">console</span></div>
       <nav aria-label="Console" class="nav">
         ${link('jobs', '#/jobs', 'Jobs')}
+        ${link('schedules', '#/schedules', 'Schedules')}
         ${link('audit', '#/audit', 'Audit')}
         <a href="/docs" class="nav-link">API docs</a>
       </nav>
       <div class="who">
         <span class="hint" id="session-kind">${session.key === null ? 'Open service (no API keys)' : 'Signed in with an API key'}</span>
+        ${caller === null || caller.open
+          ? null
+          : html`<span class="who-team" id="caller-team" data-team=${caller.team}>${caller.key} · ${caller.admin ? html`team ${caller.team}, <strong>sees every team</strong>` : html`team <strong>${caller.team}</strong>`}</span>`}
         <button type="button" class="button button-quiet" id="sign-out" onClick=${() => signOut('You signed out; the key was removed from this tab.')}>Sign out</button>
       </div>
     </header>

@@ -22,9 +22,9 @@ export function authHeaders (key = currentSession()?.key ?? null) {
  * Sends one request. `key` overrides the session's key (the sign-in check uses it); a 401 on a
  * signed-in session means the key stopped working, so the console signs out and says why.
  */
-export async function request (path, { method = 'GET', body, signal, key, accept = 'application/json' } = {}) {
+export async function request (path, { method = 'GET', body, signal, key, accept = 'application/json', headers: extra = {} } = {}) {
   const usesSession = key === undefined
-  const headers = { accept, ...authHeaders(usesSession ? undefined : key) }
+  const headers = { ...extra, accept, ...authHeaders(usesSession ? undefined : key) }
   if (body !== undefined) headers['content-type'] = 'application/json'
   let response
   try {
@@ -56,6 +56,30 @@ export async function getJson (path, options = {}) {
 export async function postJson (path, body, options = {}) {
   const response = await request(path, { ...options, method: 'POST', body })
   return { status: response.status, body: await response.json() }
+}
+
+export async function patchJson (path, body, options = {}) {
+  const response = await request(path, { ...options, method: 'PATCH', body })
+  return { status: response.status, body: await response.json() }
+}
+
+/**
+ * Downloads an answer as a file. The key must travel in a header, never in a URL, so a plain
+ * link cannot do it: the answer is fetched and handed to the browser as a blob. The file name is
+ * the service's (Content-Disposition) when it gives one.
+ */
+export async function download (path, { accept, filename }) {
+  const response = await request(path, { accept })
+  const disposition = response.headers.get('content-disposition') ?? ''
+  const named = /filename="?([^";]+)"?/i.exec(disposition)?.[1]
+  const url = URL.createObjectURL(await response.blob())
+  const link = document.createElement('a')
+  link.href = url
+  link.download = named ?? filename
+  document.body.append(link)
+  link.click()
+  link.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
 
 /** A query string from an object; empty and undefined values are left out, arrays repeat. */

@@ -54,3 +54,22 @@ export function formatPercent (ratio) {
   if (typeof ratio !== 'number' || !Number.isFinite(ratio)) return '—'
   return `${(ratio * 100).toLocaleString(undefined, { maximumFractionDigits: 1 })} %`
 }
+
+/** A `datetime-local` field's value (the browser's zone) as the ISO instant the API takes. */
+export const localToIso = (local) => {
+  if (local === '' || local === null || local === undefined) return ''
+  const date = new Date(local)
+  return Number.isNaN(date.getTime()) ? '' : date.toISOString()
+}
+
+/** An ISO instant as a `datetime-local` field's value, in the browser's zone, to the minute. */
+export function isoToLocal (iso) {
+  if (!iso) return ''
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return ''
+  const pad = (n) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`
+}
+
+/** 42 s, 3 min 5 s, 1 h 2 min: a time left. */
+export const formatSeconds = (seconds) => (typeof seconds === 'number' ? formatDuration(seconds * 1000) : '—')

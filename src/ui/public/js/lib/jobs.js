@@ -54,24 +54,6 @@ export function countByStatus (jobs) {
   return counts
 }
 
-/**
- * Totals per status from `GET /v1/metrics` (all jobs, or one kind's): queued, running and waiting
- * come as one `unfinished` figure, since the summary counts them together.
- */
-export function totalsFromMetrics (summary, kind) {
-  const entries = Object.entries(summary?.kinds ?? {}).filter(([name]) => kind === undefined || kind === '' || name === kind)
-  const totals = { total: 0, unfinished: 0, succeeded: 0, failed: 0, cancelled: 0, timed_out: 0 }
-  for (const [, k] of entries) {
-    totals.total += k.total
-    totals.unfinished += k.running
-    totals.succeeded += k.succeeded
-    totals.failed += k.failed
-    totals.cancelled += k.cancelled
-    totals.timed_out += k.timedOut
-  }
-  return totals
-}
-
 /** `key:value` labels from a comma-separated field; the API's own pattern for each. */
 export function parseLabelFilter (text) {
   const labels = String(text ?? '').split(',').map((l) => l.trim()).filter((l) => l !== '')

@@ -1,24 +1,15 @@
 import { html, useEffect, useState } from '../lib/html.js'
-import { getJson, query, request } from '../lib/api.js'
+import { getJson, query } from '../lib/api.js'
 import { usePolling } from '../lib/polling.js'
 import { hrefFor, navigate } from '../lib/router.js'
 import { compactJson } from '../lib/jobs.js'
-import { formatDateTime } from '../lib/format.js'
+import { formatDateTime, isoToLocal, localToIso } from '../lib/format.js'
 import { ApiErrorMessage } from '../components/errors.js'
 import { JsonView } from '../components/json-view.js'
+import { DownloadButton } from '../components/download.js'
 
 const FIELDS = ['jobId', 'kind', 'event', 'from', 'to']
 const previousCursors = { filterKey: '', stack: [] }
-
-/** datetime-local (the browser's zone) ↔ the ISO instants the API takes. */
-const toIso = (local) => (local === '' ? '' : new Date(local).toISOString())
-function toLocal (iso) {
-  if (!iso) return ''
-  const d = new Date(iso)
-  if (Number.isNaN(d.getTime())) return ''
-  const pad = (n) => String(n).padStart(2, '0')
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`
-}
 
 function filtersOf (params) {
   const f = Object.fromEntries(FIELDS.map((k) => [k, params.get(k) ?? '']))
@@ -27,8 +18,8 @@ function filtersOf (params) {
 }
 
 function AuditFilters ({ filters, onSameSearch }) {
-  const [form, setForm] = useState({ ...filters, from: toLocal(filters.from), to: toLocal(filters.to) })
-  useEffect(() => { setForm({ ...filters, from: toLocal(filters.from), to: toLocal(filters.to) }) }, [FIELDS.map((k) => filters[k]).join('\n')])
+  const [form, setForm] = useState({ ...filters, from: isoToLocal(filters.from), to: isoToLocal(filters.to) })
+  useEffect(() => { setForm({ ...filters, from: isoToLocal(filters.from), to: isoToLocal(filters.to) }) }, [FIELDS.map((k) => filters[k]).join('\n')])
   const field = (name, label, type = 'text', placeholder = '') => html`
     <div class="field">
       <label for=${`audit-${name}`}>${label}</label>
@@ -37,7 +28,7 @@ function AuditFilters ({ filters, onSameSearch }) {
     </div>`
   const submit = (event) => {
     event.preventDefault()
-    const next = { jobId: form.jobId.trim(), kind: form.kind.trim(), event: form.event.trim(), from: toIso(form.from), to: toIso(form.to) }
+    const next = { jobId: form.jobId.trim(), kind: form.kind.trim(), event: form.event.trim(), from: localToIso(form.from), to: localToIso(form.to) }
     // The same search again reads the log again (new records may have come).
     if (window.location.hash === hrefFor('/audit', next)) onSameSearch()
     else navigate('/audit', next)
@@ -84,31 +75,8 @@ function Verify () {
 }
 
 function ExportButton ({ filters }) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState(null)
-  // The export needs the key in a header, so it is fetched and handed to the browser as a file.
-  const download = async () => {
-    setBusy(true)
-    setError(null)
-    try {
-      const response = await request(`/v1/audit/export${query(Object.fromEntries(FIELDS.map((k) => [k, filters[k]])))}`, { accept: 'application/x-ndjson' })
-      const url = URL.createObjectURL(await response.blob())
-      const link = document.createElement('a')
-      link.href = url
-      link.download = 'audit.jsonl'
-      document.body.append(link)
-      link.click()
-      link.remove()
-      setTimeout(() => URL.revokeObjectURL(url), 10_000)
-    } catch (err) {
-      setError(err)
-    } finally {
-      setBusy(false)
-    }
-  }
-  return html`
-    <button type="button" class="button" onClick=${download} disabled=${busy}>${busy ? 'Preparing…' : 'Download these records (JSON Lines)'}</button>
-    <${ApiErrorMessage} error=${error} what="Could not export" />`
+  return html`<${DownloadButton} path=${`/v1/audit/export${query(Object.fromEntries(FIELDS.map((k) => [k, filters[k]])))}`}
+    accept="application/x-ndjson" filename="audit.jsonl" label="Download these records (JSON Lines)" />`
 }
 
 export function AuditPage ({ params }) {

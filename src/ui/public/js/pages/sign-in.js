@@ -3,15 +3,15 @@ import { request, ApiError } from '../lib/api.js'
 import { signIn } from '../lib/session.js'
 
 /**
- * Checks the key against the API (one light read) before keeping it. A key that lacks jobs:read
- * still signs in: it may be an audit key, and each page says what its key may not do.
+ * Checks the key against the API (`GET /v1/me`, which any valid key may read) before keeping it.
+ * A key that lacks jobs:read still signs in: it may be an audit key, and each page says what its
+ * key may not do.
  */
 async function checkKey (key) {
   try {
-    await request('/v1/jobs?limit=1', { key })
+    await request('/v1/me', { key })
     return null
   } catch (err) {
-    if (err instanceof ApiError && err.status === 403) return null
     if (err instanceof ApiError && err.status === 401) {
       return key === null
         ? 'This service needs an API key: enter one of the keys configured in API_KEYS.'

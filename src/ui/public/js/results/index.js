@@ -1,5 +1,6 @@
 import { html } from '../lib/html.js'
 import { JsonView } from '../components/json-view.js'
+import { DownloadButton } from '../components/download.js'
 import { ActionResult } from './action.js'
 import { FlowResult } from './flow.js'
 import { LlmResult } from './llm.js'
@@ -28,6 +29,10 @@ export function ResultSection ({ job, events }) {
   return html`
     <section class="panel" aria-labelledby="result-title" id="result" data-kind=${job.kind}>
       <h2 id="result-title">${job.result === undefined ? 'So far' : 'Result'}</h2>
+      ${job.result === undefined
+        ? null
+        : html`<div class="actions-group result-downloads"><${DownloadButton} id="download-result-json" path=${`/v1/jobs/${encodeURIComponent(job.id)}/result`}
+            accept="application/json" filename=${`job-${job.id}-result.json`} label="Download the result (JSON)" /></div>`}
       <${View} job=${job} events=${events} />
     </section>`
 }
