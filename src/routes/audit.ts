@@ -49,7 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         ...FilterQuery,
         limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
         cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'nextCursor of the previous page' }))
-      }),
+      }, { additionalProperties: false }),
       response: {
         200: Type.Object({ items: Type.Array(Type.Ref('AuditRecord')), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
         ...errorResponses(400, 401, 403)
@@ -69,7 +69,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       security: bearerSecurity,
       summary: 'Export audit records as JSON Lines, oldest first',
       description: 'One record per line (`application/x-ndjson`), streamed, with the same filters as the query.',
-      querystring: Type.Object(FilterQuery),
+      querystring: Type.Object(FilterQuery, { additionalProperties: false }),
       produces: ['application/x-ndjson'],
       response: {
         200: { description: 'One audit record per line', content: { 'application/x-ndjson': { schema: Type.String() } } },

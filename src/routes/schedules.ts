@@ -60,7 +60,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
         cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' }))
-      }),
+      }, { additionalProperties: false }),
       response: {
         200: Type.Object({ items: Type.Array(Type.Ref('Schedule')), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
         ...errorResponses(400, 401, 403)
@@ -124,7 +124,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
         cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' }))
-      }),
+      }, { additionalProperties: false }),
       response: {
         200: Type.Object({ items: Type.Array(Type.Ref('ScheduleRun')), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
         ...errorResponses(400, 401, 403, 404)

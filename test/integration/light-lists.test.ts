@@ -122,3 +122,17 @@ test('GET /v1/jobs: an unknown kind is a 400 naming the kinds; an unknown query 
   assert.match(include.body.message, /querystring\.include must be input, result, or both, comma-separated/)
   assert.ok(!include.body.message.includes('^'), 'no regular expression in the message')
 })
+
+test('an unknown query parameter is a 400 on every route that takes a query: audit, its export, schedules and their runs', async () => {
+  for (const [path, takes] of [
+    ['/v1/audit?jobid=x', 'jobId, kind, event, from, to, limit, cursor'],
+    ['/v1/audit/export?jobid=x', 'jobId, kind, event, from, to'],
+    ['/v1/schedules?page=2', 'limit, cursor'],
+    [`/v1/schedules/${ids[0]}/runs?page=2`, 'limit, cursor']
+  ] as const) {
+    const res = await api(svc.url, 'GET', path)
+    assert.equal(res.status, 400, path)
+    assert.equal(res.body.code, 'VALIDATION_ERROR', path)
+    assert.match(res.body.message, new RegExp(`unknown query parameter '(jobid|page)'; this route takes ${takes}`), path)
+  }
+})
