@@ -20,12 +20,16 @@ trackSecret(WEBHOOK_SECRET)
 
 const JOB_ROUTES = ['custom-code', 'data-action', 'flow-execution', 'llm-evaluation', 'routing-evaluation'].map((k) => `/v1/jobs/${k}`)
 const WEBHOOK_ROUTES = ['/v1/webhooks/genesys/flow-events', '/v1/webhooks/genesys/llm-evaluations']
+// Routes that make jobs from others: a re-run of a finished job, and a schedule.
+const OTHER_ROUTES = ['/v1/jobs/:id/rerun', '/v1/schedules']
 const ERROR_KEYS = new Set(['statusCode', 'code', 'message', 'details'])
 
 let db: TestDatabase
 let sandbox: Sandbox
 let svc: RunningService
 let routes: PostRoute[]
+/** A finished job, which the re-run route's `:id` names. */
+let finished: string
 
 before(async () => {
   db = await createTestDatabase()
@@ -35,7 +39,19 @@ before(async () => {
   sandbox = started.sandbox
   svc = await startService(undefined, { ...db.env, ...started.env, WEBHOOK_SECRET, WORKER_CONCURRENCY: '2', SHUTDOWN_GRACE_MS: '500', LOG_LEVEL: 'warn' }, { kinds: defaultKinds })
   routes = await postRouteSchemas(defaultKinds, { WEBHOOK_SECRET })
+  const job = await api(svc.url, 'POST', '/v1/jobs/data-action', { actionId: SANDBOX_FIXTURES.actions.echo, inputs: { message: 'to re-run' }, cacheResults: false })
+  finished = job.body.id
+  assert.equal((await api(svc.url, 'GET', `/v1/jobs/${finished}?waitSeconds=30`)).body.status, 'succeeded')
 })
+
+/** Where a route's requests go: the re-run route's `:id` is the finished job. */
+const target = (url: string) => url.replace(':id', finished)
+/** What a route answers a body it takes. */
+function successStatus (url: string): number {
+  if (url.startsWith('/v1/webhooks/')) return 200
+  if (url === '/v1/schedules') return 201
+  return 202
+}
 after(async () => {
   await svc?.close()
   await sandbox?.close()
@@ -82,7 +98,7 @@ function requestArbitrary (route: PostRoute): fc.Arbitrary<FuzzRequest> {
 function contractProblem (url: string, status: number, text: string): string | undefined {
   if (status >= 500) return `HTTP ${status}: ${text.slice(0, 300)}`
   if (status < 400) {
-    const ok = url.startsWith('/v1/webhooks/') ? 200 : 202
+    const ok = successStatus(url)
     return status === ok ? undefined : `unexpected success status ${status}`
   }
   let body: unknown
@@ -98,7 +114,7 @@ function contractProblem (url: string, status: number, text: string): string | u
 }
 
 async function send (url: string, req: { body: string, contentType?: string, headers: Record<string, string> }) {
-  const res = await fetch(svc.url + url, {
+  const res = await fetch(svc.url + target(url), {
     method: 'POST',
     headers: { ...(req.contentType === undefined ? {} : { 'content-type': req.contentType }), ...req.headers },
     body: req.body
@@ -108,7 +124,7 @@ async function send (url: string, req: { body: string, contentType?: string, hea
 
 test('reliability: fuzz — schema-derived and mutated bodies on every POST route: no 5xx, standard error bodies, service healthy after', async (t) => {
   const urls = routes.map((r) => r.url).sort()
-  assert.deepEqual(urls, [...JOB_ROUTES, ...WEBHOOK_ROUTES].sort(), 'every POST route with a body is fuzzed')
+  assert.deepEqual(urls, [...JOB_ROUTES, ...WEBHOOK_ROUTES, ...OTHER_ROUTES].sort(), 'every POST route with a body is fuzzed')
 
   for (const [i, route] of routes.entries()) {
     await t.test(route.url, async (st) => {
