@@ -58,13 +58,28 @@ export interface DirectConnection {
  */
 export async function connectDirectly (db: TestDatabase): Promise<DirectConnection> {
   if (db.dialect === 'sqlite') {
-    const raw = new DatabaseSync(db.env.SQLITE_PATH!, { timeout: 5000 })
+    // No busy wait inside SQLite: it would block this process's event loop, and a service running
+    // in this process could then never commit the group that holds the write lock. A busy
+    // statement is tried again after a turn of the loop instead.
+    const raw = new DatabaseSync(db.env.SQLITE_PATH!, { timeout: 0 })
+    const run = <T>(text: string, params: unknown[]): T[] => {
+      const statement = raw.prepare(text)
+      if (statement.columns().length > 0) return statement.all(...(params as never[])) as T[]
+      statement.run(...(params as never[]))
+      return []
+    }
     return {
       async query<T> (text: string, params: unknown[] = []) {
-        const statement = raw.prepare(text)
-        if (statement.columns().length > 0) return statement.all(...(params as never[])) as T[]
-        statement.run(...(params as never[]))
-        return []
+        const until = Date.now() + 60_000
+        for (;;) {
+          try {
+            return run<T>(text, params)
+          } catch (err) {
+            const busy = (err as { errcode?: number }).errcode === 5 || (err as { errcode?: number }).errcode === 6
+            if (!busy || Date.now() > until) throw err
+            await new Promise((resolve) => setTimeout(resolve, 10))
+          }
+        }
       },
       async close () { raw.close() }
     }
