@@ -122,11 +122,10 @@ async function open (options: StoreOptions): Promise<Store> {
     const opened = openSqlite(options.sqlitePath)
     dialect = opened.dialect
     const stats = opened.commitStats
-    // Transactions ÷ commits is how many writes shared each commit; commits ÷ flushes how many shared each fdatasync.
+    // Transactions ÷ commits is how many writes shared each fsync.
     counters = [
-      { name: 'orchestrator_sqlite_commits_total', help: 'SQLite group commits, each carrying one or more transactions, each durable (WAL flushed) before anyone hears of it', read: () => stats.commits },
-      { name: 'orchestrator_sqlite_transactions_total', help: 'Transactions made durable by SQLite group commits', read: () => stats.transactions },
-      { name: 'orchestrator_sqlite_flushes_total', help: 'Flushes (fdatasync, off the event loop) of the SQLite WAL, each making every commit before it durable', read: () => stats.flushes }
+      { name: 'orchestrator_sqlite_commits_total', help: 'SQLite commits (one fsync each), each carrying one or more transactions', read: () => stats.commits },
+      { name: 'orchestrator_sqlite_transactions_total', help: 'Transactions made durable by SQLite group commits', read: () => stats.transactions }
     ]
     name = 'sqlite'
     location = `sqlite:${options.sqlitePath}`

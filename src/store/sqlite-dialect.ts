@@ -1,8 +1,7 @@
-import { closeSync, fsyncSync, openSync, realpathSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { SqliteAdapter, SqliteDialect, type DialectAdapter, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely'
-import { flushFd, GroupCommitSqliteDriver, GroupCommitter, type GroupCommitStats, type WalFlush } from './sqlite-group-commit.ts'
+import { GroupCommitSqliteDriver, GroupCommitter, type GroupCommitStats } from './sqlite-group-commit.ts'
 
 /** Distinct SQL texts kept prepared; Kysely builds a handful per query shape, so this is ample. */
 const STATEMENT_CACHE_SIZE = 500
@@ -47,31 +46,6 @@ interface SharedConnection {
   committer: GroupCommitter
   database: SqliteDatabase
   users: number
-  /** Closes the descriptor of the WAL file the committer flushes (after the connection). */
-  closeWal?: () => void
-}
-
-/**
- * The WAL file of a database in WAL mode, held open so its commits can be flushed with fdatasync.
- * SQLite keeps the file (same inode, rewritten from the start after a checkpoint) while any
- * connection is open, so the descriptor stays valid until this process closes its connection.
- * The directory is synced once, so the WAL file's own entry survives power loss too.
- */
-function openWal (raw: DatabaseSync, file: string): { flush: WalFlush, close: () => void } | undefined {
-  const mode = (raw.prepare('PRAGMA journal_mode').get() as { journal_mode?: string } | undefined)?.journal_mode
-  if (mode !== 'wal') return undefined
-  // A read transaction makes SQLite create the WAL file if it is not there yet.
-  raw.prepare('SELECT count(*) FROM sqlite_schema').get()
-  const walPath = realpathSync(file) + '-wal'
-  const fd = openSync(walPath, 'r')
-  try {
-    const dir = openSync(dirname(walPath), 'r')
-    try { fsyncSync(dir) } finally { closeSync(dir) }
-  } catch (err) {
-    closeSync(fd)
-    throw err
-  }
-  return { flush: flushFd(fd), close: () => { closeSync(fd) } }
 }
 
 /** One connection per database file in this process (see GroupCommitter for why). */
@@ -83,25 +57,18 @@ function connect (path: string): { shared: SharedConnection, close: () => Promis
   let shared = key === undefined ? undefined : connections.get(key)
   if (shared === undefined) {
     const raw = new DatabaseSync(path, { timeout: 5000 })
-    let wal: { flush: WalFlush, close: () => void } | undefined
     try {
-      // WAL lets readers run beside the writer. A 202 or an acknowledged webhook is a promise, so
-      // every commit reaches the disk before anyone hears of it: NORMAL leaves the WAL flush to
-      // the group committer, which runs it off the event loop (fdatasync) before anyone is told;
-      // SQLite still syncs at every checkpoint. A database that is not a WAL file on disk (in
-      // memory) keeps FULL, where each COMMIT syncs itself.
+      // WAL lets readers run beside the writer; FULL makes every commit survive power loss, because
+      // a 202 or an acknowledged webhook is a promise. Group commit pays that fsync once per batch.
       raw.exec('PRAGMA journal_mode = WAL')
+      raw.exec('PRAGMA synchronous = FULL')
       raw.exec('PRAGMA foreign_keys = ON')
-      wal = key === undefined ? undefined : openWal(raw, key)
-      raw.exec(`PRAGMA synchronous = ${wal === undefined ? 'FULL' : 'NORMAL'}`)
     } catch (err) {
       // Not a database, or not writable: nothing of it stays open.
-      wal?.close()
       raw.close()
       throw err
     }
-    const committer = new GroupCommitter(raw, wal?.flush)
-    shared = { committer, database: adapt(raw), users: 0, closeWal: wal?.close }
+    shared = { committer: new GroupCommitter(raw), database: adapt(raw), users: 0 }
     if (key !== undefined) connections.set(key, shared)
   }
   shared.users++
@@ -116,7 +83,6 @@ function connect (path: string): { shared: SharedConnection, close: () => Promis
       if (opened.users > 0) return
       if (key !== undefined) connections.delete(key)
       await opened.committer.close()
-      opened.closeWal?.()
     }
   }
 }

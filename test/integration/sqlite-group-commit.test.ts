@@ -7,9 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely'
+import { Kysely, sql } from 'kysely'
 import { openSqlite } from '../../src/store/sqlite-dialect.ts'
-import { GroupCommitSqliteDriver, GroupCommitter, type WalFlush } from '../../src/store/sqlite-group-commit.ts'
 
 interface Schema {
   items: { id: number, label: string }
@@ -138,107 +137,7 @@ test('a transaction that cannot get the write lock fails alone and leaves the st
   outsider.exec('BEGIN IMMEDIATE')
   await assert.rejects(db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 1, label: 'blocked' }).execute() }), /locked/)
   outsider.exec('COMMIT')
-  // NORMAL: the COMMIT writes the WAL; the group committer flushes it (fdatasync) before anyone is told.
-  assert.equal(await synchronous(), 1)
+  assert.equal(await synchronous(), 2, 'every commit is still fsync\'d (synchronous=FULL)')
   await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 2, label: 'after' }).execute() })
   assert.deepEqual((await db.selectFrom('items').select('id').execute()).map((r) => r.id), [2])
-})
-
-/**
- * A committer over a real file whose WAL flushes wait for the test to let them go: what a caller
- * hears, and when, against what is on the disk.
- */
-function gatedFlushDatabase (t: { after: (fn: () => unknown) => void }) {
-  const dir = mkdtempSync(join(tmpdir(), 'group-commit-'))
-  const raw = new DatabaseSync(join(dir, 'g.db'))
-  raw.exec('PRAGMA journal_mode = WAL')
-  raw.exec('PRAGMA synchronous = NORMAL')
-  const pending: Array<(err: Error | null) => void> = []
-  const flush: WalFlush = (done) => { pending.push(done) }
-  const committer = new GroupCommitter(raw, flush)
-  const database = {
-    close: () => {},
-    prepare: (text: string) => {
-      const statement = raw.prepare(text)
-      return { reader: statement.columns().length > 0, all: (p: readonly unknown[]) => statement.all(...(p as never[])), run: (p: readonly unknown[]) => statement.run(...(p as never[])), iterate: (p: readonly unknown[]) => statement.iterate(...(p as never[])) }
-    }
-  }
-  const driver = new GroupCommitSqliteDriver({ database: database as never }, committer, async () => { await committer.close() })
-  const dialect = new (class extends (class {} as any) {
-    createDriver = () => driver
-    createQueryCompiler = () => new SqliteQueryCompiler()
-    createAdapter = () => new (class extends SqliteAdapter { override get supportsMultipleConnections () { return true } })()
-    createIntrospector = (db: Kysely<any>) => new SqliteIntrospector(db)
-  })()
-  const db = new Kysely<Schema>({ dialect })
-  t.after(async () => {
-    while (pending.length > 0) pending.shift()!(null)
-    await db.destroy()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return { db, stats: committer.stats, pending, release: (err: Error | null = null) => { pending.shift()!(err) } }
-}
-
-/** Lets every queued callback and timer of this turn run (not a wall-clock wait: one macrotask). */
-const aTurn = async () => await new Promise((resolve) => setImmediate(resolve))
-
-/** Runs `work` to its end, letting each flush it asks for go (an autocommit DDL statement waits for one). */
-async function settled (work: Promise<unknown>, pending: Array<(err: Error | null) => void>): Promise<void> {
-  const state = { done: false }
-  const finished = work.finally(() => { state.done = true })
-  while (!state.done) {
-    await aTurn()
-    while (pending.length > 0) pending.shift()!(null)
-  }
-  await finished
-}
-
-test('durability: a transaction is answered only after the WAL flush that began after its COMMIT has ended', async (t) => {
-  const { db, stats, pending, release } = gatedFlushDatabase(t)
-  await settled(sql`create table items (id integer primary key, label text not null unique)`.execute(db), pending)
-  let answered = false
-  const write = db.transaction().execute(async (trx) => {
-    await trx.insertInto('items').values({ id: 1, label: 'one' }).execute()
-  }).then(() => { answered = true })
-  for (let i = 0; i < 5 && pending.length === 0; i++) await aTurn()
-  assert.equal(pending.length, 1, 'the COMMIT asked for one flush')
-  assert.equal(stats.commits, 1, 'one group commit (the table was made by an autocommit statement)')
-  await aTurn()
-  assert.equal(answered, false, 'nobody hears "done" while the flush runs')
-  // A read of the committed row meanwhile is held back too: it would show data not yet durable.
-  let readDone = false
-  const read = db.selectFrom('items').selectAll().execute().then((rows) => { readDone = true; return rows })
-  await aTurn()
-  assert.equal(readDone, false, 'a read waits for the flush of what it may have seen')
-  release()
-  await write
-  assert.deepEqual((await read).map((r) => r.id), [1])
-  assert.equal(answered, true)
-  assert.equal(stats.flushes, 2)
-})
-
-test('durability: a failed WAL flush fails the transactions it carried', async (t) => {
-  const { db, pending, release } = gatedFlushDatabase(t)
-  await settled(sql`create table items (id integer primary key, label text not null unique)`.execute(db), pending)
-  const write = db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 1, label: 'one' }).execute() })
-  for (let i = 0; i < 5 && pending.length === 0; i++) await aTurn()
-  release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
-  await assert.rejects(write, /WAL could not be flushed/)
-})
-
-test('durability: commits made while a flush runs share the next flush', async (t) => {
-  const { db, stats, pending, release } = gatedFlushDatabase(t)
-  await settled(sql`create table items (id integer primary key, label text not null unique)`.execute(db), pending)
-  const first = db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 1, label: 'one' }).execute() })
-  for (let i = 0; i < 5 && pending.length === 0; i++) await aTurn()
-  const later = Array.from({ length: 3 }, async (_, i) => { await aTurn(); await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ id: 10 + i, label: `later-${i}` }).execute() }) })
-  for (let i = 0; i < 5; i++) await aTurn()
-  assert.equal(pending.length, 1, 'one flush at a time')
-  release()
-  await first
-  for (let i = 0; i < 5 && pending.length < 1; i++) await aTurn()
-  assert.equal(pending.length, 1, 'the later commits wait for one more flush')
-  release()
-  await Promise.all(later)
-  assert.equal(stats.flushes, 3)
 })
