@@ -71,17 +71,9 @@ export function createEngine (deps: EngineDeps) {
     onError: (err) => { if (!stopping && !storage.noted(err)) deps.log.error({ err }, 'worker could not claim jobs') }
   })
 
-  /** Leases the next due job and records it on the job's timeline, in one transaction. */
+  /** Leases the next due job and records it on the job's timeline, atomically (one statement on PostgreSQL). */
   async function claim (): Promise<JobRow | undefined> {
-    const at = clock.now()
-    return await store.transaction(async (tx) => {
-      const claimed = await tx.jobs.claimNext(owner, options.leaseMs, at)
-      if (claimed === undefined) return undefined
-      const { row, previousStatus } = claimed
-      const resumed = row.claims > 1
-      await tx.events.append(row.id, 'status', { from: previousStatus, to: 'running', worker: owner, attempt: row.claims, ...(resumed ? { resumedAt: row.step } : {}) }, at)
-      return row
-    })
+    return (await store.claim(owner, options.leaseMs, clock.now()))?.row
   }
 
   async function run (row: JobRow): Promise<void> {

@@ -91,12 +91,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
   async function fenced (patch: JobPatch, timeline: TimelineEntry[] = [], settle = false): Promise<boolean> {
     return await stored(async () => {
       const at = clock.now()
-      return await store.transaction(async (tx) => {
-        if (!await tx.jobs.fencedUpdate(row.id, token, { ...patch, updatedAt: at })) return false
-        for (const entry of timeline) await tx.events.append(row.id, entry.type, entry.data, at)
-        if (settle) await tx.effects.settle(row.id)
-        return true
-      })
+      return await store.fencedWrite({ jobId: row.id, token, at, patch: { ...patch, updatedAt: at }, timeline, settleEffects: settle })
     })
   }
 
@@ -154,6 +149,9 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       },
       effects: {
         async pending (key) {
+          // Marks are written only under a lease: in a job's first claim, before this run marked
+          // anything, there is none to find.
+          if (row.claims <= 1 && !effectsTouched) return undefined
           const mark = await stored(async () => await store.effects.find(row.id, key))
           if (mark === undefined) return undefined
           effectsTouched = true
@@ -164,11 +162,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
           // Durable and fenced: the call goes only once this commit says it may have gone.
           const ok = await stored(async () => {
             const at = clock.now()
-            return await store.transaction(async (tx) => {
-              if (!await tx.jobs.fencedUpdate(row.id, token, { updatedAt: at })) return false
-              await tx.effects.mark({ jobId: row.id, key, item: item ?? null, markedAt: at, claim: row.claims })
-              return true
-            })
+            return await store.fencedWrite({ jobId: row.id, token, at, patch: { updatedAt: at }, mark: { key, item: item ?? null, claim: row.claims } })
           })
           if (!ok) lost()
         },

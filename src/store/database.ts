@@ -19,6 +19,7 @@ import { createStatsRepository } from './stats-repository.ts'
 import { createWakeups, type Wakeups } from './wakeups.ts'
 import { createAvailability, type Availability } from './availability.ts'
 import { withStorageFaults } from './fault-driver.ts'
+import { createFencedWrites, type FencedWrites } from './fenced-writes.ts'
 import { openFailure } from './storage-errors.ts'
 
 /** One repository per table, all bound to the same connection or transaction. */
@@ -40,7 +41,7 @@ function createRepositories (db: Connection, dialect: DialectName) {
 export type Repositories = ReturnType<typeof createRepositories>
 
 /** Everything the service keeps, behind repositories: nothing outside src/store sees SQL. */
-export interface Store extends Repositories {
+export interface Store extends Repositories, FencedWrites {
   /**
    * Runs `work` in one transaction and hands it repositories bound to it: everything they write
    * commits together, or nothing does (when `work` throws).
@@ -156,8 +157,12 @@ async function open (options: StoreOptions): Promise<Store> {
     await db.destroy()
     throw err
   }
+  const fenced = createFencedWrites(db, name, async (work) => await db.transaction().execute(work),
+    async (tx, owner, leaseMs, now) => await createJobsRepository(tx, name).claimNext(owner, leaseMs, now))
   return {
     ...createRepositories(db, name),
+    claim: fenced.claim,
+    fencedWrite: fenced.fencedWrite,
     async transaction (work) {
       return await db.transaction().execute(async (trx) => await work(createRepositories(trx, name)))
     },

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import type { Connection, DialectName } from './schema.ts'
+import type { JobPatch, JobRow } from './jobs-repository.ts'
+
+/**
+ * The writes a worker makes between its claim and the job's Genesys calls, each one atomic and,
+ * on PostgreSQL, one statement (data-modifying CTEs): one round trip where a transaction of the
+ * same statements takes four to six (BEGIN, each statement, COMMIT). On SQLite the same
+ * statements run in one transaction (there are no round trips; the commit is what costs).
+ */
+
+/** A timeline entry written with a fenced write. */
+export interface FencedEntry { type: string, data: Record<string, unknown> }
+
+export interface FencedWrite {
+  jobId: string
+  /** The lease token: nothing is written unless the job still carries it. */
+  token: string
+  at: number
+  patch: JobPatch
+  timeline?: FencedEntry[]
+  /** The write records the outcome of the job's side effects: their marks go with it. */
+  settleEffects?: boolean
+  /** Marks a side effect as about to be sent (job_effects), durably, with the write. */
+  mark?: { key: string, item: number | null, claim: number }
+}
+
+export interface Claimed { row: JobRow, previousStatus: string }
+
+/** The `status` entry a claim puts on the job's timeline (SQLite; PostgreSQL builds the same in SQL). */
+function claimEntry (claimed: Claimed, owner: string): Record<string, unknown> {
+  const { row, previousStatus } = claimed
+  return { from: previousStatus, to: 'running', worker: owner, attempt: row.claims, ...(row.claims > 1 ? { resumedAt: row.step } : {}) }
+}
+
+/** Runs inside a transaction on SQLite: the fence, then what goes with it. */
+async function fencedWriteSqlite (db: Connection, w: FencedWrite): Promise<boolean> {
+  const result = await db.updateTable('jobs').set(w.patch).where('id', '=', w.jobId).where('leaseToken', '=', w.token).executeTakeFirst()
+  if (result.numUpdatedRows === 0n) return false
+  const timeline = w.timeline ?? []
+  if (timeline.length > 0) {
+    await db.insertInto('jobEvents').values(timeline.map((e) => ({ jobId: w.jobId, type: e.type, at: w.at, data: JSON.stringify(e.data) }))).execute()
+  }
+  if (w.settleEffects === true) await db.deleteFrom('jobEffects').where('jobId', '=', w.jobId).execute()
+  if (w.mark !== undefined) {
+    const mark = { jobId: w.jobId, key: w.mark.key, item: w.mark.item, markedAt: w.at, claim: w.mark.claim }
+    await db.insertInto('jobEffects').values(mark)
+      .onConflict((oc) => oc.columns(['jobId', 'key']).doUpdateSet({ markedAt: mark.markedAt, claim: mark.claim, item: mark.item }))
+      .execute()
+  }
+  return true
+}
+
+/** One statement on PostgreSQL: every part hangs on the fenced UPDATE, so none happens without it. */
+async function fencedWritePostgres (db: Connection, w: FencedWrite): Promise<boolean> {
+  const fence = db.updateTable('jobs').set(w.patch).where('id', '=', w.jobId).where('leaseToken', '=', w.token).returning('id')
+  const parts = [sql`with fenced as (${fence})`]
+  const timeline = w.timeline ?? []
+  if (timeline.length > 0) {
+    // The ordinal keeps the entries' sequence numbers in the order given.
+    const rows = sql.join(timeline.map((e, i) => sql`(${i}::integer, ${e.type}::text, ${JSON.stringify(e.data)}::text)`))
+    parts.push(sql`, timeline as (insert into job_events (job_id, at, type, data) select fenced.id, ${w.at}::bigint, v.type, v.data from fenced cross join (values ${rows}) as v(ord, type, data) order by v.ord)`)
+  }
+  if (w.settleEffects === true) parts.push(sql`, settled as (delete from job_effects where job_id in (select id from fenced))`)
+  if (w.mark !== undefined) {
+    parts.push(sql`, marked as (insert into job_effects (job_id, key, item, marked_at, claim) select fenced.id, ${w.mark.key}::text, ${w.mark.item}::integer, ${w.at}::bigint, ${w.mark.claim}::integer from fenced
+      on conflict (job_id, key) do update set marked_at = excluded.marked_at, claim = excluded.claim, item = excluded.item)`)
+  }
+  parts.push(sql` select count(*)::integer as n from fenced`)
+  const { rows } = await sql.join(parts, sql``).execute(db) as { rows: Array<{ n: number }> }
+  return (rows[0]?.n ?? 0) > 0
+}
+
+/** Leases the due job first in line and records the claim on its timeline, in one statement. */
+async function claimPostgres (db: Connection, owner: string, leaseMs: number, now: number): Promise<Claimed | undefined> {
+  const { rows } = await sql<JobRow & { previousStatus: string }>`
+    with candidate as (
+      select id, status from jobs
+      where (status in ('queued', 'waiting') and run_at <= ${now}::bigint) or (status = 'running' and lease_expires_at < ${now}::bigint)
+      order by run_at limit 1
+      for update skip locked
+    ), claimed as (
+      update jobs set status = 'running', lease_owner = ${owner}::text, lease_token = ${randomUUID()}::text,
+        lease_expires_at = ${now + leaseMs}::bigint, claims = jobs.claims + 1,
+        woken_at = null, started_at = coalesce(jobs.started_at, ${now}::bigint), wait_reason = null, updated_at = ${now}::bigint
+      from candidate where jobs.id = candidate.id
+      returning jobs.*, candidate.status as previous_status
+    ), entry as (
+      insert into job_events (job_id, at, type, data)
+      select id, ${now}::bigint, 'status', (jsonb_build_object('from', previous_status, 'to', 'running', 'worker', ${owner}::text, 'attempt', claims)
+        || case when claims > 1 then jsonb_build_object('resumedAt', step) else '{}'::jsonb end)::text
+      from claimed
+    )
+    select * from claimed`.execute(db)
+  const first = rows[0]
+  if (first === undefined) return undefined
+  const { previousStatus, ...row } = first
+  return { row: row as JobRow, previousStatus }
+}
+
+export interface FencedWrites {
+  /** Leases the due job first in line to `owner` and records the claim on its timeline, atomically. */
+  claim (owner: string, leaseMs: number, now: number): Promise<Claimed | undefined>
+  /** A write of a running job under its lease, with what goes with it, atomically; false: the lease is gone. */
+  fencedWrite (w: FencedWrite): Promise<boolean>
+}
+
+/**
+ * `inTransaction` runs work in one transaction (SQLite); `claimNext` is the SQLite claim of the
+ * jobs repository (SELECT, then UPDATE).
+ */
+export function createFencedWrites (db: Connection, dialect: DialectName,
+  inTransaction: <T>(work: (tx: Connection) => Promise<T>) => Promise<T>,
+  claimNext: (tx: Connection, owner: string, leaseMs: number, now: number) => Promise<Claimed | undefined>): FencedWrites {
+  if (dialect === 'postgres') {
+    return {
+      claim: async (owner, leaseMs, now) => await claimPostgres(db, owner, leaseMs, now),
+      fencedWrite: async (w) => await fencedWritePostgres(db, w)
+    }
+  }
+  return {
+    claim: async (owner, leaseMs, now) => await inTransaction(async (tx) => {
+      const claimed = await claimNext(tx, owner, leaseMs, now)
+      if (claimed !== undefined) {
+        await tx.insertInto('jobEvents').values({ jobId: claimed.row.id, type: 'status', at: now, data: JSON.stringify(claimEntry(claimed, owner)) }).execute()
+      }
+      return claimed
+    }),
+    fencedWrite: async (w) => await inTransaction(async (tx) => await fencedWriteSqlite(tx, w))
+  }
+}
