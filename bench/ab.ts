@@ -12,9 +12,12 @@ import { SUBMIT_BODY, SUBMIT_PATH } from './scenarios/submit.ts'
 const [entryA, entryB, roundsArg, what = 'submit,webhooks'] = process.argv.slice(2)
 const rounds = Number(roundsArg ?? 3)
 const flowBody = (jobId: string) => () => JSON.stringify({ eventId: randomUUID(), eventType: 'flow.node.enter', jobId, flowExecutionId: 'e1f2a3b4-0000-4000-8000-000000000001', flowId: 'd90ffcb2-edde-46e3-80a5-dcf581ee22d7', nodeId: 'node-1', nodeType: 'Task', timestamp: new Date().toISOString(), message: 'entered node-1' })
-async function one (entry: string, scenario: string) {
+/** Extra environment for each side's service (JSON objects), to compare settings of one entry. */
+const sideEnv: Record<string, Record<string, string>> = { A: JSON.parse(process.env.AB_ENV_A ?? '{}'), B: JSON.parse(process.env.AB_ENV_B ?? '{}') }
+
+async function one (entry: string, scenario: string, side: string) {
   const dir = makeTempDir('ab')
-  const service = await startService('ab', { ROLE: 'api', SQLITE_PATH: join(dir, 'o.db') }, entry)
+  const service = await startService('ab', { ROLE: 'api', SQLITE_PATH: join(dir, 'o.db'), ...sideEnv[side] }, entry)
   try {
     let opts: Parameters<typeof load>[0]
     if (scenario === 'submit') opts = { url: service.url, method: 'POST', path: SUBMIT_PATH, headers: authHeaders, body: SUBMIT_BODY, connections: 10, durationS: 8 }
@@ -33,7 +36,7 @@ async function one (entry: string, scenario: string) {
 for (const scenario of what.split(',')) {
   for (let i = 0; i < rounds; i++) {
     for (const [name, entry] of (i % 2 === 0 ? [['A', entryA], ['B', entryB]] : [['B', entryB], ['A', entryA]]) as Array<[string, string]>) {
-      const r = await one(entry, scenario)
+      const r = await one(entry, scenario, name)
       console.log(JSON.stringify({ scenario, side: name, round: i, load: machineLoad().loadAvg1m, ...r }))
     }
   }
