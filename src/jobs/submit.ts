@@ -29,6 +29,8 @@ export interface Submitted {
   job: JobResource
   /** The key had been used before with this body: `job` is the first answer, nothing new was created. */
   replayed: boolean
+  /** The store already woke the workers of other processes with the job's commit. */
+  othersWoken?: boolean
 }
 
 /**
@@ -55,32 +57,36 @@ export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Prom
   if (typeof callbackUrl === 'string') await refuseCallbackTarget(callbackUrl, deps.callbackPolicy)
   const row = newJobRow(deps, kind, actor, input, labels, callbackUrl)
   const job = toJobResource(row)
-  const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body }))
   const now = row.createdAt
+  const first = { type: 'status', data: { to: 'queued', by: actorRecord(actor) } }
 
+  if (idempotencyKey === undefined) {
+    // The store writes the three together (on PostgreSQL one statement that also wakes the other replicas).
+    await deps.store.insertJob({ row, labels: labels ?? {}, entry: first })
+    return { job, replayed: false, othersWoken: true }
+  }
+  const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body }))
   return await deps.store.transaction(async (tx) => {
-    if (idempotencyKey !== undefined) {
-      const earlier = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
-      if (earlier !== undefined) return earlier
-      const claimed = await tx.idempotency.claim({
-        team: actor.team,
-        key: idempotencyKey,
-        fingerprint,
-        jobId: row.id,
-        answer: JSON.stringify(job),
-        createdAt: now,
-        expiresAt: now + deps.idempotencyTtlMs
-      })
-      if (!claimed) {
-        // Another request with this key committed between our read and our insert.
-        const raced = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
-        if (raced !== undefined) return raced
-        throw conflict('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry it unchanged shortly')
-      }
+    const earlier = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
+    if (earlier !== undefined) return earlier
+    const claimed = await tx.idempotency.claim({
+      team: actor.team,
+      key: idempotencyKey,
+      fingerprint,
+      jobId: row.id,
+      answer: JSON.stringify(job),
+      createdAt: now,
+      expiresAt: now + deps.idempotencyTtlMs
+    })
+    if (!claimed) {
+      // Another request with this key committed between our read and our insert.
+      const raced = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
+      if (raced !== undefined) return raced
+      throw conflict('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still being processed; retry it unchanged shortly')
     }
     await tx.jobs.insert(row)
     await tx.labels.add(row.id, labels ?? {})
-    await tx.events.append(row.id, 'status', { to: 'queued', by: actorRecord(actor) }, now)
+    await tx.events.append(row.id, first.type, first.data, now)
     return { job, replayed: false }
   })
 }

@@ -19,7 +19,7 @@ import { createStatsRepository } from './stats-repository.ts'
 import { createWakeups, type Wakeups } from './wakeups.ts'
 import { createAvailability, type Availability } from './availability.ts'
 import { withStorageFaults } from './fault-driver.ts'
-import { createFencedWrites, type FencedWrites } from './fenced-writes.ts'
+import { createFencedWrites, insertJobPostgres, type FencedWrites, type NewJob } from './fenced-writes.ts'
 import { openFailure } from './storage-errors.ts'
 
 /** One repository per table, all bound to the same connection or transaction. */
@@ -42,6 +42,12 @@ export type Repositories = ReturnType<typeof createRepositories>
 
 /** Everything the service keeps, behind repositories: nothing outside src/store sees SQL. */
 export interface Store extends Repositories, FencedWrites {
+  /**
+   * Stores a new job with its labels and first timeline entry, atomically, and wakes the workers
+   * of other processes once it is committed (on PostgreSQL one statement carrying its NOTIFY; on
+   * SQLite other processes find it at their next poll).
+   */
+  insertJob (job: NewJob): Promise<void>
   /**
    * Runs `work` in one transaction and hands it repositories bound to it: everything they write
    * commits together, or nothing does (when `work` throws).
@@ -162,6 +168,16 @@ async function open (options: StoreOptions): Promise<Store> {
   return {
     ...createRepositories(db, name),
     claim: fenced.claim,
+    insertJob: name === 'postgres'
+      ? async (job) => { await insertJobPostgres(db, job) }
+      : async ({ row, labels, entry }) => {
+        await db.transaction().execute(async (trx) => {
+          const tx = createRepositories(trx, name)
+          await tx.jobs.insert(row)
+          await tx.labels.add(row.id, labels)
+          await tx.events.append(row.id, entry.type, entry.data, row.createdAt)
+        })
+      },
     fencedWrite: fenced.fencedWrite,
     async transaction (work) {
       return await db.transaction().execute(async (trx) => await work(createRepositories(trx, name)))
