@@ -164,7 +164,8 @@ async function open (options: StoreOptions): Promise<Store> {
     throw err
   }
   const fenced = createFencedWrites(db, name, async (work) => await db.transaction().execute(work),
-    async (tx, owner, leaseMs, now) => await createJobsRepository(tx, name).claimNext(owner, leaseMs, now))
+    async (tx, owner, leaseMs, now) => await createJobsRepository(tx, name).claimNext(owner, leaseMs, now),
+    async (tx) => await createJobsRepository(tx, name).nextDueAt())
   return {
     ...createRepositories(db, name),
     claim: fenced.claim,

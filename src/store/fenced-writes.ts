@@ -27,10 +27,15 @@ export interface FencedWrite {
   mark?: { key: string, item: number | null, claim: number }
 }
 
-export interface Claimed { row: JobRow, previousStatus: string }
+export interface Claimed {
+  row: JobRow
+  previousStatus: string
+  /** When the next job after this one falls due (run_at of a queued or waiting job, or an expiring lease); undefined when none waits. */
+  nextDueAt: number | undefined
+}
 
 /** The `status` entry a claim puts on the job's timeline (SQLite; PostgreSQL builds the same in SQL). */
-function claimEntry (claimed: Claimed, owner: string): Record<string, unknown> {
+function claimEntry (claimed: Omit<Claimed, 'nextDueAt'>, owner: string): Record<string, unknown> {
   const { row, previousStatus } = claimed
   return { from: previousStatus, to: 'running', worker: owner, attempt: row.claims, ...(row.claims > 1 ? { resumedAt: row.step } : {}) }
 }
@@ -75,7 +80,7 @@ async function fencedWritePostgres (db: Connection, w: FencedWrite): Promise<boo
 
 /** Leases the due job first in line and records the claim on its timeline, in one statement. */
 async function claimPostgres (db: Connection, owner: string, leaseMs: number, now: number): Promise<Claimed | undefined> {
-  const { rows } = await sql<JobRow & { previousStatus: string }>`
+  const { rows } = await sql`
     with candidate as (
       select id, status from jobs
       where (status in ('queued', 'waiting') and run_at <= ${now}::bigint) or (status = 'running' and lease_expires_at < ${now}::bigint)
@@ -93,11 +98,15 @@ async function claimPostgres (db: Connection, owner: string, leaseMs: number, no
         || case when claims > 1 then jsonb_build_object('resumedAt', step) else '{}'::jsonb end)::text
       from claimed
     )
-    select * from claimed`.execute(db)
-  const first = rows[0]
+    select claimed.*, (
+      select min(case when status = 'running' then lease_expires_at else run_at end) from jobs
+      where status in ('queued', 'waiting', 'running') and id <> claimed.id
+    ) as next_due_at
+    from claimed`.execute(db)
+  const first = rows[0] as (JobRow & { previousStatus: string, nextDueAt: number | null }) | undefined
   if (first === undefined) return undefined
-  const { previousStatus, ...row } = first
-  return { row: row as JobRow, previousStatus }
+  const { previousStatus, nextDueAt, ...row } = first
+  return { row: row as JobRow, previousStatus, nextDueAt: nextDueAt ?? undefined }
 }
 
 /** A new job as a submission stores it: the row, its labels and its first timeline entry. */
@@ -134,7 +143,8 @@ export interface FencedWrites {
  */
 export function createFencedWrites (db: Connection, dialect: DialectName,
   inTransaction: <T>(work: (tx: Connection) => Promise<T>) => Promise<T>,
-  claimNext: (tx: Connection, owner: string, leaseMs: number, now: number) => Promise<Claimed | undefined>): FencedWrites {
+  claimNext: (tx: Connection, owner: string, leaseMs: number, now: number) => Promise<Omit<Claimed, 'nextDueAt'> | undefined>,
+  nextDueAt: (tx: Connection) => Promise<number | undefined>): FencedWrites {
   if (dialect === 'postgres') {
     return {
       claim: async (owner, leaseMs, now) => await claimPostgres(db, owner, leaseMs, now),
@@ -144,10 +154,9 @@ export function createFencedWrites (db: Connection, dialect: DialectName,
   return {
     claim: async (owner, leaseMs, now) => await inTransaction(async (tx) => {
       const claimed = await claimNext(tx, owner, leaseMs, now)
-      if (claimed !== undefined) {
-        await tx.insertInto('jobEvents').values({ jobId: claimed.row.id, type: 'status', at: now, data: JSON.stringify(claimEntry(claimed, owner)) }).execute()
-      }
-      return claimed
+      if (claimed === undefined) return undefined
+      await tx.insertInto('jobEvents').values({ jobId: claimed.row.id, type: 'status', at: now, data: JSON.stringify(claimEntry(claimed, owner)) }).execute()
+      return { ...claimed, nextDueAt: await nextDueAt(tx) }
     }),
     fencedWrite: async (w) => await inTransaction(async (tx) => await fencedWriteSqlite(tx, w))
   }
