@@ -21,6 +21,7 @@ import { createAvailability, type Availability } from './availability.ts'
 import { withStorageFaults } from './fault-driver.ts'
 import { createFencedWrites, insertJobPostgres, type FencedWrites, type NewJob } from './fenced-writes.ts'
 import { openFailure } from './storage-errors.ts'
+import { preparedName } from './precompiled.ts'
 
 /** One repository per table, all bound to the same connection or transaction. */
 function createRepositories (db: Connection, dialect: DialectName) {
@@ -78,6 +79,19 @@ export interface Store extends Repositories, FencedWrites {
   close (): Promise<void>
 }
 
+/**
+ * Kysely's PostgreSQL driver sends every statement unnamed, so PostgreSQL parses and plans it each
+ * time. The hot statements (src/store/precompiled.ts) go as named prepared statements instead.
+ */
+function runHotStatementsPrepared (client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    const name = typeof text === 'string' && Array.isArray(values) ? preparedName(text) : undefined
+    if (name === undefined) return callback === undefined ? query(text, values) : query(text, values, callback)
+    return callback === undefined ? query({ name, text, values }) : query({ name, text, values }, callback)
+  }
+}
+
 // BIGINT (epoch ms, sequence numbers) fits a JS number for the next 285 000 years.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
 
@@ -119,7 +133,10 @@ async function open (options: StoreOptions): Promise<Store> {
     // A client in use (between the statements of a transaction) has no listener of the pool's,
     // so its lost connection would be an unhandled 'error' event that ends the process. Its
     // current or next statement fails with the error anyway, which the store classifies.
-    pool.on('connect', (client) => { client.on('error', () => {}) })
+    pool.on('connect', (client) => {
+      client.on('error', () => {})
+      runHotStatementsPrepared(client)
+    })
     dialect = new PostgresDialect({ pool })
     name = 'postgres'
     const url = new URL(options.databaseUrl)

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { sql } from 'kysely'
+import { sql, type CompiledQuery, type QueryResult, type RawBuilder } from 'kysely'
 import type { Connection, DialectName } from './schema.ts'
 import type { JobPatch, JobRow } from './jobs-repository.ts'
 import { CHANNEL } from './wakeups.ts'
+import { prepareOnPostgres } from './precompiled.ts'
 
 /**
  * The writes a worker makes between its claim and the job's Genesys calls, each one atomic and,
@@ -58,6 +59,13 @@ async function fencedWriteSqlite (db: Connection, w: FencedWrite): Promise<boole
   return true
 }
 
+/** Runs a statement whose text is one of a few (they vary only with the number of entries): kept prepared. */
+async function executePrepared<R> (db: Connection, statement: RawBuilder<unknown>): Promise<QueryResult<R>> {
+  const compiled = statement.compile(db)
+  prepareOnPostgres(compiled.sql)
+  return await db.executeQuery<R>(compiled as CompiledQuery<R>)
+}
+
 /** One statement on PostgreSQL: every part hangs on the fenced UPDATE, so none happens without it. */
 async function fencedWritePostgres (db: Connection, w: FencedWrite): Promise<boolean> {
   const fence = db.updateTable('jobs').set(w.patch).where('id', '=', w.jobId).where('leaseToken', '=', w.token).returning('id')
@@ -74,13 +82,13 @@ async function fencedWritePostgres (db: Connection, w: FencedWrite): Promise<boo
       on conflict (job_id, key) do update set marked_at = excluded.marked_at, claim = excluded.claim, item = excluded.item)`)
   }
   parts.push(sql` select count(*)::integer as n from fenced`)
-  const { rows } = await sql.join(parts, sql``).execute(db) as { rows: Array<{ n: number }> }
+  const { rows } = await executePrepared<{ n: number }>(db, sql.join(parts, sql``))
   return (rows[0]?.n ?? 0) > 0
 }
 
 /** Leases the due job first in line and records the claim on its timeline, in one statement. */
 async function claimPostgres (db: Connection, owner: string, leaseMs: number, now: number): Promise<Claimed | undefined> {
-  const { rows } = await sql`
+  const { rows } = await executePrepared(db, sql`
     with candidate as (
       select id, status from jobs
       where (status in ('queued', 'waiting') and run_at <= ${now}::bigint) or (status = 'running' and lease_expires_at < ${now}::bigint)
@@ -102,7 +110,7 @@ async function claimPostgres (db: Connection, owner: string, leaseMs: number, no
       select min(case when status = 'running' then lease_expires_at else run_at end) from jobs
       where status in ('queued', 'waiting', 'running') and id <> claimed.id
     ) as next_due_at
-    from claimed`.execute(db)
+    from claimed`)
   const first = rows[0] as (JobRow & { previousStatus: string, nextDueAt: number | null }) | undefined
   if (first === undefined) return undefined
   const { previousStatus, nextDueAt, ...row } = first
@@ -127,7 +135,9 @@ export async function insertJobPostgres (db: Connection, job: NewJob): Promise<v
   }
   parts.push(sql`, entry as (insert into job_events (job_id, at, type, data) select job.id, ${row.createdAt}::bigint, ${entry.type}::text, ${JSON.stringify(entry.data)}::text from job)`)
   parts.push(sql` select pg_notify(${CHANNEL}, '') from job`)
-  await sql.join(parts, sql``).execute(db)
+  // Jobs without labels (most) share one text, kept prepared.
+  if (pairs.length === 0) await executePrepared(db, sql.join(parts, sql``))
+  else await sql.join(parts, sql``).execute(db)
 }
 
 export interface FencedWrites {

@@ -33,6 +33,7 @@ export function precompiled<A extends readonly unknown[]> (arity: A['length'], b
         const slots = query.parameters.map((p) => typeof p === 'string' && p.startsWith(PLACEHOLDER) ? Number(p.slice(PLACEHOLDER.length)) : undefined)
         compiled = { query, slots }
         byAdapter.set(adapter, compiled)
+        prepareOnPostgres(query.sql)
       }
       const { slots, query } = compiled
       const parameters = query.parameters
@@ -69,4 +70,21 @@ export function precompiledInsert<T extends string> (table: T, tail?: (query: an
     }
     return await entry.statement.run(db, ...entry.columns.map((c) => row[c]))
   }
+}
+
+/**
+ * SQL texts of the hot paths that PostgreSQL keeps as named prepared statements on each
+ * connection (parsed and planned once per connection, instead of once per execution): the
+ * statements above, the claim and the fenced writes. Bounded: only texts registered here.
+ */
+const preparedTexts = new Map<string, string>()
+
+/** Registers `text` as one to run as a named prepared statement on PostgreSQL. */
+export function prepareOnPostgres (text: string): void {
+  if (!preparedTexts.has(text)) preparedTexts.set(text, `hot_${preparedTexts.size}`)
+}
+
+/** The statement name for `text`, if it is one of the hot texts. */
+export function preparedName (text: string): string | undefined {
+  return preparedTexts.get(text)
 }
