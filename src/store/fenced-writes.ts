@@ -60,9 +60,9 @@ async function fencedWriteSqlite (db: Connection, w: FencedWrite): Promise<boole
 }
 
 /** Runs a statement whose text is one of a few (they vary only with the number of entries): kept prepared. */
-async function executePrepared<R> (db: Connection, statement: RawBuilder<unknown>): Promise<QueryResult<R>> {
+async function executePrepared<R> (db: Connection, statement: RawBuilder<unknown>, options?: { resultFixed: boolean }): Promise<QueryResult<R>> {
   const compiled = statement.compile(db)
-  prepareOnPostgres(compiled.sql)
+  prepareOnPostgres(compiled.sql, options)
   return await db.executeQuery<R>(compiled as CompiledQuery<R>)
 }
 
@@ -106,15 +106,19 @@ async function claimPostgres (db: Connection, owner: string, leaseMs: number, no
         || case when claims > 1 then jsonb_build_object('resumedAt', step) else '{}'::jsonb end)::text
       from claimed
     )
-    select claimed.*, (
+    select to_jsonb(claimed) as claimed, (
       select min(case when status = 'running' then lease_expires_at else run_at end) from jobs
       where status in ('queued', 'waiting', 'running') and id <> claimed.id
     ) as next_due_at
-    from claimed`)
-  const first = rows[0] as (JobRow & { previousStatus: string, nextDueAt: number | null }) | undefined
+    from claimed`, { resultFixed: true })
+  // The row comes as one jsonb value, so the prepared statement's result type stays the same
+  // when a migration adds a column (see STAR_RESULT in precompiled.ts); its keys are snake_case.
+  const first = rows[0] as { claimed: Record<string, unknown>, nextDueAt: number | string | null } | undefined
   if (first === undefined) return undefined
-  const { previousStatus, nextDueAt, ...row } = first
-  return { row: row as JobRow, previousStatus, nextDueAt: nextDueAt ?? undefined }
+  // (The CamelCase plugin renames nested keys too; renaming again is harmless.)
+  const columns = Object.fromEntries(Object.entries(first.claimed).map(([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), v]))
+  const { previousStatus, ...row } = columns
+  return { row: row as unknown as JobRow, previousStatus: String(previousStatus), nextDueAt: first.nextDueAt === null ? undefined : Number(first.nextDueAt) }
 }
 
 /** A new job as a submission stores it: the row, its labels and its first timeline entry. */

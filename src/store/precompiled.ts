@@ -79,9 +79,20 @@ export function precompiledInsert<T extends string> (table: T, tail?: (query: an
  */
 const preparedTexts = new Map<string, string>()
 
-/** Registers `text` as one to run as a named prepared statement on PostgreSQL. */
-export function prepareOnPostgres (text: string): void {
-  if (!preparedTexts.has(text)) preparedTexts.set(text, `hot_${preparedTexts.size}`)
+/**
+ * A statement whose result columns come from a `*` is never kept prepared: once a migration adds
+ * a column (a rolling deploy), PostgreSQL refuses to run such a prepared statement ("cached plan
+ * must not change result type") on the connections of the processes still running.
+ */
+const STAR_RESULT = /select\s+\*|\.\*|returning\s+\*/i
+
+/**
+ * Registers `text` as one to run as a named prepared statement on PostgreSQL. `resultFixed`: its
+ * `*` is inside (a CTE's RETURNING), not in the result, whose columns are fixed.
+ */
+export function prepareOnPostgres (text: string, { resultFixed = false } = {}): void {
+  if (preparedTexts.has(text) || (!resultFixed && STAR_RESULT.test(text))) return
+  preparedTexts.set(text, `hot_${preparedTexts.size}`)
 }
 
 /** The statement name for `text`, if it is one of the hot texts. */
