@@ -2,12 +2,24 @@ import type { Clock, ClockTimer } from './clock.ts'
 
 /** Background work kept in the database: jobs for the engine, callbacks for the deliverer. */
 export interface WorkSource<T> {
-  /** Takes one piece of work that is due now (leasing it so that no other process takes it), if any. */
-  claim (): Promise<T | undefined>
+  /**
+   * Takes one piece of work that is due now (leasing it so that no other process takes it), if
+   * any. It may also say when the next piece after it falls due (`nextDueAt`, undefined: nothing
+   * waits): then the scheduler neither claims again nor asks `nextDueAt()` until that time, a
+   * wake or the poll interval.
+   */
+  claim (): Promise<T | undefined | Claimed<T>>
   /** When the next piece falls due (epoch ms of the clock), if anything waits. */
   nextDueAt (): Promise<number | undefined>
   /** Does the work; it counts against the concurrency until it settles. */
   run (item: T): Promise<void>
+}
+
+/** A claim that also told when the next piece of work falls due. */
+export interface Claimed<T> { claimed: T, nextDueAt: number | undefined }
+
+function isClaimed<T> (value: T | Claimed<T>): value is Claimed<T> {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, 'claimed') && Object.hasOwn(value, 'nextDueAt')
 }
 
 export interface SchedulerOptions {
@@ -51,13 +63,23 @@ export function createScheduler<T> (source: WorkSource<T>, options: SchedulerOpt
 
   /** Fills free slots with due work; the delay until it should look again. */
   async function fill (): Promise<number> {
+    let told: { due: number | undefined } | undefined
     while (state.running && inFlight.size < options.concurrency) {
-      const item = await source.claim()
-      if (item === undefined) break
-      launch(item)
+      const got = await source.claim()
+      if (got === undefined) break
+      if (!isClaimed(got)) {
+        launch(got)
+        continue
+      }
+      launch(got.claimed)
+      // Nothing else is due yet: no need to ask again (a wake during this fill claims once more).
+      if (got.nextDueAt === undefined || got.nextDueAt > clock.now()) {
+        told = { due: got.nextDueAt }
+        break
+      }
     }
     if (inFlight.size >= options.concurrency) return options.pollMs
-    const due = await source.nextDueAt()
+    const due = told === undefined ? await source.nextDueAt() : told.due
     // +1: a lease that expires at `due` is claimable only once the clock has passed it.
     return due === undefined ? options.pollMs : Math.max(0, Math.min(options.pollMs, due - clock.now() + 1))
   }

@@ -188,14 +188,14 @@ export const pickup: Scenario = {
       ]
 
       if (pg === undefined) {
-        const met = sq.p50Ms <= DOCUMENTED_MS
+        const met = ratioVsDocumented >= 1.0
         notes.push(`no PostgreSQL (set BENCH_DATABASE_URL): the graphile-worker peer needs it, so the reference is its documented latency (${DOCUMENTED_MS} ms) instead of a measurement`)
         if (!met) notes.push('missed: ' + sqliteCause(sqliteFigures, commit.full))
         return {
           ours: `SQLite p50 ${sq.p50Ms} ms, p99 ${sq.p99Ms} ms`,
           reference: `${DOCUMENTED_MS} ms (documented)`,
           ratio: ratioVsDocumented,
-          target: `p50 ≤ ${DOCUMENTED_MS} ms (graphile-worker's documented figure; measured against the peer when BENCH_DATABASE_URL is set)`,
+          target: `≥ 1.0 × the peer (p50 pickup): here its documented ${DOCUMENTED_MS} ms; measured against the peer when BENCH_DATABASE_URL is set`,
           met,
           figures: { comparison: 'documented', ratioVsDocumented, ...flat(sqliteFigures), sqlite: sqliteFigures, method: 'submit send → sandbox arrival of the job\'s first Genesys request (execute), correlated by distinct inputs' },
           notes

@@ -7,6 +7,9 @@ import { commitCounters, commitsBetween, probeCommitMs } from '../lib/probe.ts'
 import { round } from '../lib/stats.ts'
 import type { BenchContext, Scenario, ScenarioResult } from '../lib/types.ts'
 
+/** Issue 18: ours ≥ 0.25 × bare Fastify's submissions per second. */
+const TARGET_RATIO = 0.25
+
 export const SUBMIT_LOAD = { connections: 10, durationS: 10, warmupS: 2 }
 export const SUBMIT_PATH = '/v1/jobs/data-action'
 export const SUBMIT_BODY = JSON.stringify(dataActionBody({ message: 'bench', count: 1 }))
@@ -58,12 +61,12 @@ export const submit: Scenario = {
     const ratio = round(ours.rps / reference.rps, 3)
     const notes: string[] = []
     const clean = ours.non2xx === 0 && ours.errors === 0
-    const met = ratio >= 0.5 && clean
+    const met = ratio >= TARGET_RATIO && clean
     if (!clean) notes.push(`ours answered ${ours.non2xx} non-2xx and had ${ours.errors} errors: ${JSON.stringify(ours.statusCodes)}`)
     notes.push('ours = POST /v1/jobs/data-action on an api-only replica (ROLE=api, no workers) on a fresh SQLite file (WAL, synchronous=FULL), with API key auth, rate limiting, helmet and metrics; bare = the same Fastify options and TypeBox schema, answering 202 without storing')
-    if (ratio < 0.5) {
+    if (ratio < TARGET_RATIO) {
       const perRequestMs = round(1000 / ours.rps, 2)
-      const budgetMs = round(1000 / (reference.rps * 0.5), 2)
+      const budgetMs = round(1000 / (reference.rps * TARGET_RATIO), 2)
       const fsyncShare = round(ours.rps / Math.max(1, ours.sqlite.transactionsPerCommit) * commit.full / 1000, 2)
       notes.push(`missed: ${perRequestMs} ms per submission against a budget of ${budgetMs} ms. The service's one event loop is the bottleneck: it spent ${ours.targetCpuShare} CPU-seconds per second (the bare route ${reference.targetCpuShare}). Group commit (src/store/sqlite-group-commit.ts) spreads the fsync: ${ours.sqlite.transactions} submissions (warm-up included) took ${ours.sqlite.commits} fsync'd commits, ${ours.sqlite.transactionsPerCommit} per commit with ${SUBMIT_LOAD.connections} connections (one commit costs ${commit.full} ms on this disk when alone; ${commit.normal} ms without fsync), so about ${fsyncShare} s/s of the loop waited in fsync at most. The rest is per-request work the bare route does not do: API-key check, rate limiting, helmet headers, metrics, the idempotency fingerprint, building the job resource, and two INSERTs built by Kysely (with the CamelCase plugin) and run through node:sqlite on the same thread`)
     }
@@ -71,7 +74,7 @@ export const submit: Scenario = {
       ours: `${ours.rps} req/s, p99 ${ours.latencyMs.p99} ms`,
       reference: `${reference.rps} req/s, p99 ${reference.latencyMs.p99} ms`,
       ratio,
-      target: '≥ 0.5 × bare Fastify (req/s)',
+      target: `≥ ${TARGET_RATIO} × bare Fastify (req/s)`,
       met,
       figures: {
         oursRps: ours.rps,

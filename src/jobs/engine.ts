@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '../logger.ts'
 import type { Clock } from '../clock.ts'
-import { createScheduler } from '../scheduler.ts'
+import { createScheduler, type Claimed } from '../scheduler.ts'
 import type { Store } from '../store/database.ts'
 import { storageFaultLog } from '../store/availability.ts'
 import type { JobRow } from '../store/jobs-repository.ts'
@@ -73,17 +73,13 @@ export function createEngine (deps: EngineDeps) {
     onError: (err) => { if (!stopping && !storage.noted(err)) deps.log.error({ err }, 'worker could not claim jobs') }
   })
 
-  /** Leases the next due job and records it on the job's timeline, in one transaction. */
-  async function claim (): Promise<JobRow | undefined> {
-    const at = clock.now()
-    return await store.transaction(async (tx) => {
-      const claimed = await tx.jobs.claimNext(owner, options.leaseMs, at)
-      if (claimed === undefined) return undefined
-      const { row, previousStatus } = claimed
-      const resumed = row.claims > 1
-      await tx.events.append(row.id, 'status', { from: previousStatus, to: 'running', worker: owner, attempt: row.claims, ...(resumed ? { resumedAt: row.step } : {}) }, at)
-      return row
-    })
+  /**
+   * Leases the next due job and records it on the job's timeline, atomically (one statement on
+   * PostgreSQL), and learns when the next one falls due, so the scheduler need not ask again.
+   */
+  async function claim (): Promise<Claimed<JobRow> | undefined> {
+    const got = await store.claim(owner, options.leaseMs, clock.now())
+    return got === undefined ? undefined : { claimed: got.row, nextDueAt: got.nextDueAt }
   }
 
   async function run (row: JobRow): Promise<void> {

@@ -37,17 +37,17 @@ export interface JobServiceDeps {
 export function createJobService (deps: JobServiceDeps) {
   const { store, clock, notifier } = deps
 
-  /** New or newly due work: this process's workers at once, other replicas' through the store. */
-  function wakeWorkers (): void {
+  /** New or newly due work: this process's workers at once, other replicas' through the store (unless it did already). */
+  function wakeWorkers ({ othersWoken = false } = {}): void {
     deps.engine.wake()
-    store.wakeups.notify().catch((err) => deps.log.warn({ err }, 'could not notify other replicas'))
+    if (!othersWoken) store.wakeups.notify().catch((err) => deps.log.warn({ err }, 'could not notify other replicas'))
   }
 
   async function submit (request: SubmitRequest): Promise<Submitted> {
     const submitted = await submitJob({ ...deps, now: clock.now }, request)
     if (!submitted.replayed) {
       deps.onSubmitted?.(request.kind.name)
-      wakeWorkers()
+      wakeWorkers({ othersWoken: submitted.othersWoken })
     }
     return submitted
   }

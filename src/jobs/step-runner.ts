@@ -67,6 +67,13 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
   let attempt = row.stepAttempt
   // Set once this run has marked a side effect or found a mark: outcomes then settle the marks.
   let effectsTouched = false
+  /**
+   * Transitions of steps that ended in this claim without a side effect, not written yet: they go
+   * with the job's next write (the next step's side-effect mark, its outcome, an event), in the
+   * same commit. A crash before that write runs those steps again, which is safe because they
+   * sent nothing that changes anything (reads, or calls Genesys takes as repeatable).
+   */
+  let unrecorded: { patch: JobPatch, timeline: TimelineEntry[] } | undefined
 
   /**
    * Every use of the store by this job: while the database cannot take writes (disk full,
@@ -89,21 +96,38 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
    * `settle`: the write records the outcome of the step's side effects, so their marks go with it.
    */
   async function fenced (patch: JobPatch, timeline: TimelineEntry[] = [], settle = false): Promise<boolean> {
-    return await stored(async () => {
+    const earlier = unrecorded
+    const ok = await stored(async () => {
       const at = clock.now()
-      return await store.transaction(async (tx) => {
-        if (!await tx.jobs.fencedUpdate(row.id, token, { ...patch, updatedAt: at })) return false
-        for (const entry of timeline) await tx.events.append(row.id, entry.type, entry.data, at)
-        if (settle) await tx.effects.settle(row.id)
-        return true
+      return await store.fencedWrite({
+        jobId: row.id,
+        token,
+        at,
+        patch: { ...earlier?.patch, ...patch, updatedAt: at },
+        timeline: [...earlier?.timeline ?? [], ...timeline],
+        settleEffects: settle
       })
     })
+    if (ok && unrecorded === earlier) unrecorded = undefined
+    return ok
+  }
+
+  /** Writes the transitions not written yet on their own, before a write that cannot carry them. */
+  async function recordTransitions (): Promise<boolean> {
+    if (unrecorded === undefined) return true
+    const ok = await fenced({})
+    if (ok) notifier.changed(row.id)
+    return ok
   }
 
   const lost = (): never => { interrupt(controller, 'lease_lost'); throw new Interrupt('lease_lost') }
 
   async function finish (status: Finish['status'], extra: Partial<Finish> & { cancelledBy?: string | null } = {}): Promise<void> {
     const { cancelledBy, ...rest } = extra
+    if (!await recordTransitions()) {
+      log.warn('lease lost before the job could finish; another worker owns it now')
+      return
+    }
     const now = clock.now()
     const ok = await stored(async () => await finishJob({ store, onFinished: deps.onFinished, log }, { row: { ...row, step, ...(cancelledBy === undefined ? {} : { cancelledBy }) }, kind, status, state, fence: token, now, ...rest }))
     if (!ok) log.warn('lease lost before the job could finish; another worker owns it now')
@@ -140,6 +164,7 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
         notifier.changed(row.id)
       },
       async saveItems (items, progress, { announce = true } = {}) {
+        if (!await recordTransitions()) lost()
         const ok = await stored(async () => {
           const at = clock.now()
           return await store.transaction(async (tx) => {
@@ -157,6 +182,9 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
       },
       effects: {
         async pending (key) {
+          // Marks are written only under a lease: in a job's first claim, before this run marked
+          // anything, there is none to find.
+          if (row.claims <= 1 && !effectsTouched) return undefined
           const mark = await stored(async () => await store.effects.find(row.id, key))
           if (mark === undefined) return undefined
           effectsTouched = true
@@ -165,15 +193,23 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
         async mark (key, item) {
           effectsTouched = true
           // Durable and fenced: the call goes only once this commit says it may have gone.
+          const earlier = unrecorded
           const ok = await stored(async () => {
             const at = clock.now()
-            return await store.transaction(async (tx) => {
-              if (!await tx.jobs.fencedUpdate(row.id, token, { updatedAt: at })) return false
-              await tx.effects.mark({ jobId: row.id, key, item: item ?? null, markedAt: at, claim: row.claims })
-              return true
+            return await store.fencedWrite({
+              jobId: row.id,
+              token,
+              at,
+              patch: { ...earlier?.patch, updatedAt: at },
+              timeline: earlier?.timeline ?? [],
+              mark: { key, item: item ?? null, claim: row.claims }
             })
           })
           if (!ok) lost()
+          if (earlier !== undefined) {
+            if (unrecorded === earlier) unrecorded = undefined
+            notifier.changed(row.id)
+          }
         },
         async clear (key) {
           await stored(async () => { await store.transaction(async (tx) => { await tx.effects.clear(row.id, key) }) })
@@ -262,6 +298,18 @@ export async function runClaimedJob (deps: StepRunnerDeps, claimed: JobRow, cont
     }
     const remoteRef = outcome.remoteRef === undefined ? {} : { remoteRef: outcome.remoteRef }
     const moved: TimelineEntry[] = [{ type: 'step', data: { ...done.data, next: outcome.step } }, ...(outcome.timeline ?? [])]
+    if (outcome.type === 'next' && !effectsTouched && outcome.remoteRef === undefined) {
+      // No side effect to settle and no remote object to remember: the transition waits for the
+      // next write, so a step that calls Genesys next records both in the commit before its call.
+      unrecorded = {
+        patch: { ...unrecorded?.patch, step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0 },
+        timeline: [...unrecorded?.timeline ?? [], ...moved]
+      }
+      step = outcome.step
+      state = outcome.state
+      attempt = 0
+      return true
+    }
     if (outcome.type === 'next') {
       if (!await fenced({ step: outcome.step, state: JSON.stringify(outcome.state), stepAttempt: 0, ...remoteRef }, moved, effectsTouched)) {
         log.warn('lease lost; this worker stops the job')

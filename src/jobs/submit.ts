@@ -42,6 +42,8 @@ export interface Submitted {
   job: JobResource
   /** The key had been used before with this body: `job` is the first answer, nothing new was created. */
   replayed: boolean
+  /** The store already woke the workers of other processes with the job's commit. */
+  othersWoken?: boolean
 }
 
 /** A job checked and built, ready to be written with `insertJob` in a transaction. */
@@ -120,11 +122,18 @@ export async function submitJob (deps: SubmitDeps, request: SubmitRequest): Prom
   const prepared = await prepareJob(deps, kind, actor, request.body, request.origin)
   const { row } = prepared
   const job = toJobResource(row)
-  const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body, ...(request.origin?.rerunOf === undefined ? {} : { rerunOf: request.origin.rerunOf }) }))
   const now = row.createdAt
 
+  const plain = request.origin?.rerunOf === undefined && request.origin?.schedule === undefined
+  if (idempotencyKey === undefined && plain) {
+    // The hot path: the store writes the job, its labels and first timeline entry together (on
+    // PostgreSQL one statement that also wakes the other replicas).
+    await deps.store.insertJob({ row, labels: prepared.labels, entry: { type: 'status', data: { to: 'queued', by: actorRecord(actor) } } })
+    return { job, replayed: false, othersWoken: true }
+  }
   return await deps.store.transaction(async (tx) => {
     if (idempotencyKey !== undefined) {
+      const fingerprint = sha256Hex(canonicalJson({ kind: kind.name, body: request.body, ...(request.origin?.rerunOf === undefined ? {} : { rerunOf: request.origin.rerunOf }) }))
       const earlier = await earlierAnswer(tx, actor.team, idempotencyKey, fingerprint, now)
       if (earlier !== undefined) return earlier
       const claimed = await tx.idempotency.claim({

@@ -3,6 +3,12 @@ import type { Selectable } from 'kysely'
 import type { AuditRecordsTable, Connection } from './schema.ts'
 import { hashRecord, type StoredAuditRecord } from '../audit/chain.ts'
 import { maskDeep } from '../privacy/masking.ts'
+import { precompiled, precompiledInsert } from './precompiled.ts'
+
+// An append's three statements, compiled once (precompiled.ts).
+const moveHead = precompiled<[]>(0, (db) => db.updateTable('auditHead').set((eb) => ({ seq: eb('seq', '+', 1) })).where('id', '=', 1).returning(['seq', 'hash']))
+const insertRecord = precompiledInsert('auditRecords')
+const setHeadHash = precompiled<[string]>(1, (db, hash) => db.updateTable('auditHead').set({ hash: hash! }).where('id', '=', 1))
 
 export type AuditRow = Selectable<AuditRecordsTable>
 
@@ -47,8 +53,8 @@ export function createAuditRepository (db: Connection) {
      * first serialises appends across processes, so every record points at exactly the record before it.
      */
     async append (entry: AuditEntry, at: number): Promise<StoredAuditRecord> {
-      const head = await db.updateTable('auditHead').set((eb) => ({ seq: eb('seq', '+', 1) }))
-        .where('id', '=', 1).returning(['seq', 'hash']).executeTakeFirstOrThrow()
+      const head = (await moveHead.run<{ seq: number, hash: string }>(db)).rows[0]
+      if (head === undefined) throw new Error('the audit head row is missing')
       const content = {
         seq: head.seq,
         id: randomUUID(),
@@ -60,9 +66,8 @@ export function createAuditRepository (db: Connection) {
         details: maskDeep(entry.details)
       }
       const hash = hashRecord(head.hash, content)
-      await db.insertInto('auditRecords')
-        .values({ ...content, details: JSON.stringify(content.details), prevHash: head.hash, hash }).execute()
-      await db.updateTable('auditHead').set({ hash }).where('id', '=', 1).execute()
+      await insertRecord(db, { ...content, details: JSON.stringify(content.details), prevHash: head.hash, hash })
+      await setHeadHash.run(db, hash)
       return { ...content, prevHash: head.hash, hash }
     },
 

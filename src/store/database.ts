@@ -22,7 +22,9 @@ import { createSchedulesRepository } from './schedules-repository.ts'
 import { createWakeups, type Wakeups } from './wakeups.ts'
 import { createAvailability, type Availability } from './availability.ts'
 import { withStorageFaults } from './fault-driver.ts'
+import { createFencedWrites, insertJobPostgres, type FencedWrites, type NewJob } from './fenced-writes.ts'
 import { openFailure } from './storage-errors.ts'
+import { preparedName } from './precompiled.ts'
 
 /** One repository per table, all bound to the same connection or transaction. */
 function createRepositories (db: Connection, dialect: DialectName) {
@@ -46,7 +48,13 @@ function createRepositories (db: Connection, dialect: DialectName) {
 export type Repositories = ReturnType<typeof createRepositories>
 
 /** Everything the service keeps, behind repositories: nothing outside src/store sees SQL. */
-export interface Store extends Repositories {
+export interface Store extends Repositories, FencedWrites {
+  /**
+   * Stores a new job with its labels and first timeline entry, atomically, and wakes the workers
+   * of other processes once it is committed (on PostgreSQL one statement carrying its NOTIFY; on
+   * SQLite other processes find it at their next poll).
+   */
+  insertJob (job: NewJob): Promise<void>
   /**
    * Runs `work` in one transaction and hands it repositories bound to it: everything they write
    * commits together, or nothing does (when `work` throws).
@@ -75,6 +83,19 @@ export interface Store extends Repositories {
    */
   probeWrite (): Promise<void>
   close (): Promise<void>
+}
+
+/**
+ * Kysely's PostgreSQL driver sends every statement unnamed, so PostgreSQL parses and plans it each
+ * time. The hot statements (src/store/precompiled.ts) go as named prepared statements instead.
+ */
+function runHotStatementsPrepared (client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    const name = typeof text === 'string' && Array.isArray(values) ? preparedName(text) : undefined
+    if (name === undefined) return callback === undefined ? query(text, values) : query(text, values, callback)
+    return callback === undefined ? query({ name, text, values }) : query({ name, text, values }, callback)
+  }
 }
 
 // BIGINT (epoch ms, sequence numbers) fits a JS number for the next 285 000 years.
@@ -120,7 +141,10 @@ async function open (options: StoreOptions): Promise<Store> {
     // A client in use (between the statements of a transaction) has no listener of the pool's,
     // so its lost connection would be an unhandled 'error' event that ends the process. Its
     // current or next statement fails with the error anyway, which the store classifies.
-    pool.on('connect', (client) => { client.on('error', () => {}) })
+    pool.on('connect', (client) => {
+      client.on('error', () => {})
+      runHotStatementsPrepared(client)
+    })
     dialect = new PostgresDialect({ pool })
     name = 'postgres'
     const url = new URL(options.databaseUrl)
@@ -164,8 +188,23 @@ async function open (options: StoreOptions): Promise<Store> {
     await db.destroy()
     throw err
   }
+  const fenced = createFencedWrites(db, name, async (work) => await db.transaction().execute(work),
+    async (tx, owner, leaseMs, now) => await createJobsRepository(tx, name).claimNext(owner, leaseMs, now),
+    async (tx) => await createJobsRepository(tx, name).nextDueAt())
   return {
     ...createRepositories(db, name),
+    claim: fenced.claim,
+    insertJob: name === 'postgres'
+      ? async (job) => { await insertJobPostgres(db, job) }
+      : async ({ row, labels, entry }) => {
+        await db.transaction().execute(async (trx) => {
+          const tx = createRepositories(trx, name)
+          await tx.jobs.insert(row)
+          await tx.labels.add(row.id, labels)
+          await tx.events.append(row.id, entry.type, entry.data, row.createdAt)
+        })
+      },
+    fencedWrite: fenced.fencedWrite,
     async transaction (work) {
       return await db.transaction().execute(async (trx) => await work(createRepositories(trx, name)))
     },

@@ -1,5 +1,8 @@
 import type { Selectable } from 'kysely'
 import type { Connection, JobEventsTable } from './schema.ts'
+import { precompiledInsert } from './precompiled.ts'
+
+const insertEvent = precompiledInsert('jobEvents')
 
 export type JobEventRow = Selectable<JobEventsTable>
 
@@ -7,7 +10,7 @@ export type JobEventRow = Selectable<JobEventsTable>
 export function createEventsRepository (db: Connection) {
   return {
     async append (jobId: string, type: string, data: Record<string, unknown>, at: number): Promise<void> {
-      await db.insertInto('jobEvents').values({ jobId, type, at, data: JSON.stringify(data) }).execute()
+      await insertEvent(db, { jobId, type, at, data: JSON.stringify(data) })
     },
 
     async list (jobId: string, afterSeq: number, limit: number): Promise<JobEventRow[]> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Selectable, SelectQueryBuilder, Updateable } from 'kysely'
 import type { Connection, Database, DialectName, JobsTable } from './schema.ts'
+import { precompiled, precompiledInsert } from './precompiled.ts'
 
 export type JobRow = Selectable<JobsTable>
 /** The columns a write may change. */
@@ -55,14 +56,22 @@ function matching<Q extends SelectQueryBuilder<Database, 'jobs', any>> (query: Q
   return q as Q
 }
 
+// The statements of a submission and of an inbound event, compiled once (precompiled.ts).
+const insertJob = precompiledInsert('jobs')
+const getJob = precompiled<[string]>(1, (db, id) => db.selectFrom('jobs').selectAll().where('id', '=', id!))
+const markWoken = precompiled<[number, string]>(2, (db, now, id) => db.updateTable('jobs').set({ wokenAt: now as never })
+  .where('id', '=', id!).where('status', 'in', ['queued', 'running', 'waiting']))
+const bringForward = precompiled<[number, string]>(2, (db, now, id) => db.updateTable('jobs').set({ runAt: now as never, updatedAt: now as never })
+  .where('id', '=', id!).where('status', '=', 'waiting').where('runAt', '>', now as never))
+
 export function createJobsRepository (db: Connection, dialect: DialectName) {
   return {
     async insert (row: JobRow): Promise<void> {
-      await db.insertInto('jobs').values(row).execute()
+      await insertJob(db, row)
     },
 
     async get (id: string): Promise<JobRow | undefined> {
-      return await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+      return (await getJob.run<JobRow>(db, id)).rows[0]
     },
 
     /** One job without `state`, and without `input` and `result` unless asked for. */
@@ -195,10 +204,9 @@ export function createJobsRepository (db: Connection, dialect: DialectName) {
     /** Brings a waiting job forward, e.g. when the event it waits for arrives. */
     async wake (id: string, now: number): Promise<boolean> {
       // A job that is running is woken when its step parks it (runNowIfWoken): the request is kept.
-      await db.updateTable('jobs').set({ wokenAt: now }).where('id', '=', id).where('status', 'in', ['queued', 'running', 'waiting']).execute()
-      const result = await db.updateTable('jobs').set({ runAt: now, updatedAt: now })
-        .where('id', '=', id).where('status', '=', 'waiting').where('runAt', '>', now).executeTakeFirst()
-      return result.numUpdatedRows > 0n
+      await markWoken.run(db, now, id)
+      const result = await bringForward.run(db, now, id)
+      return (result.numAffectedRows ?? 0n) > 0n
     },
 
     /**

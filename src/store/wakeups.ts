@@ -2,7 +2,7 @@ import pg from 'pg'
 import { sql } from 'kysely'
 import type { Connection } from './schema.ts'
 
-const CHANNEL = 'orchestrator_jobs'
+export const CHANNEL = 'orchestrator_jobs'
 
 /**
  * "New work may be due" between processes. On PostgreSQL a NOTIFY on one channel, heard by a

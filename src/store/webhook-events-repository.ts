@@ -1,5 +1,10 @@
 import type { Selectable } from 'kysely'
 import type { Connection, WebhookEventsTable } from './schema.ts'
+import { precompiled, precompiledInsert } from './precompiled.ts'
+
+const insertEvent = precompiledInsert('webhookEvents', (q) => q.onConflict((oc: any) => oc.columns(['source', 'eventId']).doNothing()).returning('eventId'))
+const attachEvent = precompiled<[string, string, string]>(3, (db, jobId, source, eventId) =>
+  db.updateTable('webhookEvents').set({ jobId }).where('source', '=', source!).where('eventId', '=', eventId!))
 
 export type WebhookEventRow = Selectable<WebhookEventsTable>
 
@@ -8,9 +13,8 @@ export function createWebhookEventsRepository (db: Connection) {
   return {
     /** Stores a new event; false when this `(source, eventId)` was stored before (a repeat). */
     async record (event: Omit<WebhookEventRow, 'jobId'>): Promise<boolean> {
-      const inserted = await db.insertInto('webhookEvents').values({ ...event, jobId: null })
-        .onConflict((oc) => oc.columns(['source', 'eventId']).doNothing()).returning('eventId').executeTakeFirst()
-      return inserted !== undefined
+      const inserted = await insertEvent(db, { ...event, jobId: null })
+      return inserted.rows.length > 0
     },
 
     async find (source: string, eventId: string): Promise<WebhookEventRow | undefined> {
@@ -20,7 +24,7 @@ export function createWebhookEventsRepository (db: Connection) {
 
     /** Notes which job the event was for. */
     async attach (source: string, eventId: string, jobId: string): Promise<void> {
-      await db.updateTable('webhookEvents').set({ jobId }).where('source', '=', source).where('eventId', '=', eventId).execute()
+      await attachEvent.run(db, jobId, source, eventId)
     },
 
     /** The newest payload from `source` for the job, if any. */
