@@ -108,6 +108,37 @@ function objectArbitrary (schema: JsonSchema, depth: number): fc.Arbitrary<Recor
   })
 }
 
+/**
+ * An object schema's own `examples`, one time in three, each required property kept or (one time
+ * in four) generated afresh, each optional one kept, left out or generated afresh (1 : 2 : 1).
+ * Some routes take bodies whose parts only make sense together (a schedule's cron, time zone, kind
+ * and that kind's body), which free generation never hits; and an example's optional parts may
+ * not work everywhere (its callbackUrl's host does not resolve offline).
+ */
+function withExamples (schema: JsonSchema, generated: fc.Arbitrary<Record<string, unknown>>, depth: number): fc.Arbitrary<Record<string, unknown>> {
+  const examples = ((schema.examples ?? []) as unknown[]).filter(isObject)
+  if (examples.length === 0) return generated
+  const required = new Set<string>(schema.required ?? [])
+  const changes = fc.tuple(...Object.entries((schema.properties ?? {}) as Record<string, JsonSchema>).map(([k, sub]) => {
+    const fresh = { weight: 1, arbitrary: valid(sub, depth + 1) }
+    const change = required.has(k)
+      ? fc.oneof({ weight: 3, arbitrary: fc.constant<unknown>(KEPT) }, fresh)
+      : fc.oneof({ weight: 1, arbitrary: fc.constant<unknown>(KEPT) }, { weight: 2, arbitrary: fc.constant<unknown>(LEFT_OUT) }, fresh)
+    return change.map((v) => [k, v] as const)
+  }))
+  const fromExample = fc.tuple(fc.constantFrom(...examples), changes).map(([example, changed]) => {
+    const out = structuredClone(example)
+    for (const [k, v] of changed) {
+      if (v === LEFT_OUT) delete out[k]
+      else if (v !== KEPT) out[k] = v
+    }
+    return out
+  })
+  return fc.oneof({ weight: 2, arbitrary: generated }, { weight: 1, arbitrary: fromExample })
+}
+const KEPT = Symbol('kept from the example')
+const LEFT_OUT = Symbol('left out')
+
 /** A value the schema accepts (up to what Ajv checks beyond this subset, and the kind's own rules). */
 export function valid (schema: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
   if ('const' in schema) return fc.constant(schema.const)
@@ -115,7 +146,7 @@ export function valid (schema: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
   const branches = (schema.oneOf ?? schema.anyOf) as JsonSchema[] | undefined
   if (Array.isArray(branches)) return fc.oneof(...branches.map((b) => valid(b, depth)))
   switch (schema.type) {
-    case 'object': return objectArbitrary(schema, depth)
+    case 'object': return withExamples(schema, objectArbitrary(schema, depth), depth)
     case 'array': {
       const minLength: number = schema.minItems ?? 0
       const maxLength = Math.min(schema.maxItems ?? 3, minLength + 3)
@@ -218,6 +249,38 @@ function boundsValue (schema: JsonSchema, pick: number): unknown {
   return undefined
 }
 
+/**
+ * The most a bounds-mutated array may weigh as JSON: above the largest body limit of any route
+ * (64 MiB, llm-evaluation), so arrays past it still reach the 413, and far below what the test
+ * process can build: an earlier huge-string mutation (1.1 MB) copied into 5 000 rows was a 5.5 GB
+ * body, and building it ran the test process out of heap.
+ */
+export const MAX_ARRAY_BYTES = 128 * 1024 * 1024
+
+/** Every string in `value` cut to `max` characters (not through a surrogate pair). */
+function cutStrings (value: unknown, max: number): unknown {
+  if (typeof value === 'string') {
+    if (value.length <= max) return value
+    const cut = value.slice(0, max)
+    return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut
+  }
+  if (Array.isArray(value)) return value.map((v) => cutStrings(v, max))
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cutStrings(v, max)]))
+  return value
+}
+
+/**
+ * The item a bounds-mutated array of `n` repeats: `sample` itself, or with its strings cut
+ * until `n` copies fit MAX_ARRAY_BYTES. The array keeps its length, the bound under test.
+ */
+export function fitSample (sample: unknown, n: number): unknown {
+  const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v) ?? '')
+  let fitted = sample
+  for (let max = 1 << 20; n * bytes(fitted) > MAX_ARRAY_BYTES && max >= 1; max >>= 1) fitted = cutStrings(sample, max)
+  // Heavy without long strings (keys, nesting): a plain item still tests the length.
+  return n * bytes(fitted) > MAX_ARRAY_BYTES ? 'x' : fitted
+}
+
 /** Applies one mutation to a copy-in-place body; returns the (possibly replaced) root. */
 export function mutate (root: unknown, schema: JsonSchema, plan: MutationPlan, filler: unknown): unknown {
   const all = sites(root, schema)
@@ -231,7 +294,9 @@ export function mutate (root: unknown, schema: JsonSchema, plan: MutationPlan, f
       delete (getAt(root, target.path) as Record<string, unknown>)[req[plan.pick % req.length]!]
       return root
     }
-    case 'wrong-type': return setAt(root, site.path, WRONG_TYPES[plan.pick % WRONG_TYPES.length])
+    // A copy: later mutations change the body in place, and a shared value carried into the next
+    // run could end up inside itself (a circular body).
+    case 'wrong-type': return setAt(root, site.path, structuredClone(WRONG_TYPES[plan.pick % WRONG_TYPES.length]))
     case 'null': return setAt(root, site.path, null)
     case 'extra-field': {
       const objects = all.filter((s) => isObject(getAt(root, s.path)))
@@ -261,8 +326,8 @@ export function mutate (root: unknown, schema: JsonSchema, plan: MutationPlan, f
       const v = boundsValue(target.schema, plan.pick)
       if (v !== null && typeof v === 'object' && 'arrayOfLength' in v) {
         const current = getAt(root, target.path)
-        const sample = Array.isArray(current) && current.length > 0 ? current[0] : 'x'
         const n = (v as { arrayOfLength: number }).arrayOfLength
+        const sample = fitSample(Array.isArray(current) && current.length > 0 ? current[0] : 'x', n)
         const items = target.schema.uniqueItems === true && typeof sample === 'string'
           ? Array.from({ length: n }, (_, i) => `${sample}-${i}`)
           : Array.from({ length: n }, () => structuredClone(sample))
