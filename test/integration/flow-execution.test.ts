@@ -256,7 +256,7 @@ test('flow-execution receiver: unknown executions are acknowledged and audited a
   // A job still waiting (an endless flow, polled every 5 minutes): events for a finished job are ignored.
   const job = (await submit({ flowId: flows.endless, variables: [], pollIntervalMs: 300_000 })).body
   const before = await timeline(job.id)
-  const event = { eventId: `evt-repeat-${Date.now()}`, eventType: 'flow.node.enter', jobId: job.id, nodeId: 'extra', message: 'hello' }
+  const event = { eventId: `evt-repeat-${crypto.randomUUID().replace(/[0-9]/g, (d) => 'ghijklmnop'[Number(d)]!)}`, eventType: 'flow.node.enter', jobId: job.id, nodeId: 'extra', message: 'hello' }
   const first = await post(event)
   assert.deepEqual(first.body, { status: 'accepted', eventId: event.eventId, jobId: job.id })
   const again = await post(event)
