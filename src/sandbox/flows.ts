@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { SandboxContext } from './context.ts'
 import { platformError } from './errors.ts'
 import { FLOW_FIXTURES, type FlowFixture } from './fixtures.ts'
-import { entityListing } from './listing.ts'
+import { allOf, entityListing, positiveInt } from './listing.ts'
 import { validate } from './json-schema.ts'
 import { createStepper, type Stepper } from './stepper.ts'
 import { deliver } from './webhooks.ts'
@@ -58,16 +58,6 @@ function flowView (flow: FlowFixture, withSchemas: boolean) {
     ...schemas,
     selfUri: `/api/v2/flows/${flow.id}`
   }
-}
-
-/** Every value of a query parameter that may repeat (`id=a&id=b`). */
-const allOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
-
-function positiveInt (raw: string | string[] | undefined, fallback: number): number | undefined {
-  if (raw === undefined) return fallback
-  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) return undefined
-  const n = Number(raw)
-  return n >= 1 ? n : undefined
 }
 
 type ListQuery = Record<string, string | string[] | undefined>

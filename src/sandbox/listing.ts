@@ -15,3 +15,14 @@ export function entityListing<T> (matching: readonly T[], pageNumber: number, pa
     ...(pageNumber > 1 ? { previousUri: uri(pageNumber - 1) } : {})
   }
 }
+
+/** Every value of a query parameter that may repeat (`id=a&id=b`). */
+export const allOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
+
+/** A page size or number: `fallback` when absent, undefined when not a whole number ≥ 1. */
+export function positiveInt (raw: string | string[] | undefined, fallback: number): number | undefined {
+  if (raw === undefined) return fallback
+  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) return undefined
+  const n = Number(raw)
+  return n >= 1 ? n : undefined
+}

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { platformError } from './errors.ts'
 import { QUEUE_FIXTURES } from './fixtures.ts'
-import { entityListing } from './listing.ts'
+import { allOf, entityListing, positiveInt } from './listing.ts'
 
 const BASE = '/api/v2/routing/queues'
 const DIVISION = { id: '2c9e7a3b-5d4f-4e61-8a90-1b2c3d4e5f70', name: 'Home', selfUri: '/api/v2/authorization/divisions/2c9e7a3b-5d4f-4e61-8a90-1b2c3d4e5f70' }
@@ -27,16 +27,6 @@ const queueView = (q: typeof QUEUE_FIXTURES[number]) => ({
   skillEvaluationMethod: 'BEST',
   selfUri: `${BASE}/${q.id}`
 })
-
-/** Every value of a query parameter that may repeat (`id=a&id=b`). */
-const allOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
-
-function positiveInt (raw: string | string[] | undefined, fallback: number): number | undefined {
-  if (raw === undefined) return fallback
-  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) return undefined
-  const n = Number(raw)
-  return n >= 1 ? n : undefined
-}
 
 /** `name` matches exactly, or with a leading and/or trailing `*` as a wildcard; case does not count. */
 function nameMatches (pattern: string, name: string): boolean {
